@@ -1,0 +1,59 @@
+"""Entry point: `./run.sh [VERB] [OPTIONS]` runs `python -m bench`; the default verb is `run`.
+
+Each verb is one module in `bench/verbs/`. Errors a user can fix print as one line and exit with
+status 2 (bad option) or 1 (unusable input); Ctrl-C stops every process that was started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+
+from bench.errors import InputError, UsageError
+from services import processes
+
+VERBS = {
+    "run": "benchmark targets x suites (the default verb)",
+    "matrix": "print the CI matrix derived from the target registry",
+    "targets": "list the targets of the registry",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="./run.sh",
+        description="Benchmark MLflow-compatible tracking servers (FastTrackML, MLflow) with k6. "
+        "`./run.sh` alone runs every target and suite at the standard profile and builds the site; "
+        "`./run.sh test` runs the tests.",
+    )
+    sub = top.add_subparsers(dest="verb", metavar="VERB")
+    for verb, help_text in VERBS.items():
+        module = importlib.import_module(f"bench.verbs.{verb}")
+        verb_parser = sub.add_parser(verb, help=help_text, description=module.__doc__.strip().splitlines()[0])
+        module.add_arguments(verb_parser)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in VERBS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "run")
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        args = parser().parse_args(argv)
+        module = importlib.import_module(f"bench.verbs.{args.verb}")
+        return module.main(args)
+    except (UsageError, InputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: stopping every process that was started", file=sys.stderr)
+        return 130
+    finally:
+        processes.stop_all()
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,118 @@
+// Shared helpers for the MLflow REST API (version 2.0 paths, spoken by MLflow and FastTrackML alike).
+//
+// Every request is tagged with its `name`: that tag is the key of every table and chart.
+// Every response is checked: first its status, then (only when the status is right) its shape.
+// A check that fails is an error, counted per request name by the summary; it is never a latency.
+import http from 'k6/http';
+import { check } from 'k6';
+
+export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:5000').replace(/\/+$/, '');
+const API = `${BASE_URL}/api/2.0/mlflow`;
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+// Profiles live in one JSON file shared with the Python runner; `k6 archive` bundles it.
+const PROFILES = JSON.parse(open('../profiles.json'));
+
+// Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
+// exactly `iterations` iterations (k6's default shared-iterations executor would split them instead).
+export function suiteOptions(suite) {
+  const name = __ENV.PROFILE || 'smoke';
+  const profile = PROFILES[name];
+  if (!profile) {
+    throw new Error(`unknown profile '${name}'; valid: ${Object.keys(PROFILES).join(', ')}`);
+  }
+  return {
+    scenarios: {
+      [suite]: {
+        executor: 'per-vu-iterations',
+        vus: Number(__ENV.VUS || profile.vus),
+        iterations: Number(__ENV.ITERATIONS || profile.iterations),
+        maxDuration: profile.maxDuration,
+      },
+    },
+    setupTimeout: '10m',
+    // Keep the tags that tell requests apart; drop the per-run URL so the CSV stays small.
+    systemTags: ['status', 'method', 'name', 'group', 'check', 'error', 'error_code', 'scenario', 'expected_response'],
+    summaryTrendStats: ['avg', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
+  };
+}
+
+function verify(res, name, shape) {
+  const statusOk = check(res, { 'status is 200': (r) => r.status === 200 }, { name });
+  if (!statusOk) {
+    return null;
+  }
+  let body;
+  try {
+    body = res.json();
+  } catch (e) {
+    body = undefined;
+  }
+  const shapeOk = check(body, { 'response shape': (b) => b !== undefined && b !== null && shape(b) }, { name });
+  return shapeOk ? body : null;
+}
+
+/** POST `body` as JSON to `path` under the MLflow API; returns the parsed response or null on any failure. */
+export function post(name, path, body, shape = isObject) {
+  const res = http.post(`${API}/${path}`, JSON.stringify(body), { headers: JSON_HEADERS, tags: { name } });
+  return verify(res, name, shape);
+}
+
+/** GET `path` with `query` (an object of parameters); returns the parsed response or null on any failure. */
+export function get(name, path, query, shape = isObject) {
+  const qs = Object.entries(query)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
+  const res = http.get(`${API}/${path}?${qs}`, { tags: { name } });
+  return verify(res, name, shape);
+}
+
+export function isObject(b) {
+  return typeof b === 'object';
+}
+
+/** `count` metrics per key for `keys` keys: the payload of the LogMetricBatch requests. */
+export function metricBatch(prefix, keys, steps) {
+  const timestamp = Date.now();
+  const metrics = [];
+  for (let k = 0; k < keys; k++) {
+    for (let step = 0; step < steps; step++) {
+      metrics.push({ key: `${prefix}_${k}`, value: Math.random(), timestamp, step });
+    }
+  }
+  return metrics;
+}
+
+/** `count` distinct params named `<prefix>_<i>`. */
+export function paramBatch(prefix, count) {
+  const params = [];
+  for (let i = 0; i < count; i++) {
+    params.push({ key: `${prefix}_${i}`, value: `value_${i}` });
+  }
+  return params;
+}
+
+/** Creates an experiment with a unique name and returns its id; throws when that fails (a setup error). */
+export function createExperiment(name, label = 'Setup/CreateExperiment') {
+  const body = post(label, 'experiments/create', { name }, (b) => typeof b.experiment_id === 'string');
+  if (!body) {
+    throw new Error(`could not create experiment '${name}' at ${BASE_URL}`);
+  }
+  return body.experiment_id;
+}
+
+/** Creates a run in `experimentId` tagged mlflow.user=k6; returns its run id or null. */
+export function createRun(experimentId, name = 'CreateRun') {
+  const body = post(
+    name,
+    'runs/create',
+    { experiment_id: experimentId, start_time: Date.now(), tags: [{ key: 'mlflow.user', value: 'k6' }] },
+    (b) => b.run !== undefined && typeof b.run.info.run_id === 'string',
+  );
+  return body ? body.run.info.run_id : null;
+}
+
+/** Unique enough across runs and VUs: the servers keep experiment names unique. */
+export function uniqueName(prefix) {
+  return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
+}

@@ -1,0 +1,83 @@
+// Retrieval suite: setup() writes a known dataset (not timed); each iteration reads it back the way
+// the MLflow and Aim UIs do, and checks that the server returned all of it, not just a fast answer.
+// Run by hand: k6 run k6/retrieval.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
+import { fail } from 'k6';
+import { createExperiment, createRun, get, post, suiteOptions, uniqueName } from './lib/mlflow.js';
+
+export const options = suiteOptions('retrieval');
+
+const EXPERIMENTS = 3;
+const RUNS_PER_EXPERIMENT = 10;
+const HISTORY_STEPS = 100;
+const METRIC_KEYS = ['loss', 'accuracy'];
+
+function seedRun(experimentId, index) {
+  const runId = createRun(experimentId, 'Setup/CreateRun');
+  if (runId === null) {
+    fail(`setup could not create run ${index} in experiment ${experimentId}`);
+  }
+  const timestamp = Date.now();
+  const metrics = [];
+  for (const key of METRIC_KEYS) {
+    for (let step = 0; step < HISTORY_STEPS; step++) {
+      metrics.push({ key, value: Math.random(), timestamp: timestamp + step, step });
+    }
+  }
+  const params = [
+    { key: 'group', value: index % 2 === 0 ? 'even' : 'odd' },
+    { key: 'index', value: String(index) },
+  ];
+  if (!post('Setup/LogBatch', 'runs/log-batch', { run_id: runId, metrics, params })) {
+    fail(`setup could not log to run ${runId}`);
+  }
+  post('Setup/UpdateRun', 'runs/update', { run_id: runId, status: 'FINISHED', end_time: Date.now() });
+  return runId;
+}
+
+export function setup() {
+  const prefix = uniqueName('k6-retrieval');
+  const experimentIds = [];
+  const runIds = [];
+  for (let e = 0; e < EXPERIMENTS; e++) {
+    const experimentId = createExperiment(`${prefix}-${e}`);
+    experimentIds.push(experimentId);
+    for (let r = 0; r < RUNS_PER_EXPERIMENT; r++) {
+      runIds.push(seedRun(experimentId, r));
+    }
+  }
+  return { prefix, experimentIds, runIds };
+}
+
+const EVEN_RUNS = EXPERIMENTS * Math.ceil(RUNS_PER_EXPERIMENT / 2);
+
+export default function (data) {
+  const pick = (list) => list[Math.floor(Math.random() * list.length)];
+  const experimentId = pick(data.experimentIds);
+  const runId = pick(data.runIds);
+
+  post(
+    'SearchExperiments',
+    'experiments/search',
+    { filter: `name LIKE '${data.prefix}-%'`, max_results: 100 },
+    (b) => Array.isArray(b.experiments) && b.experiments.length === EXPERIMENTS,
+  );
+  get('GetExperiment', 'experiments/get', { experiment_id: experimentId }, (b) => b.experiment.experiment_id === experimentId);
+  post(
+    'SearchRuns',
+    'runs/search',
+    { experiment_ids: data.experimentIds, filter: "params.group = 'even'", max_results: 100 },
+    (b) => Array.isArray(b.runs) && b.runs.length === EVEN_RUNS,
+  );
+  get(
+    'GetRun',
+    'runs/get',
+    { run_id: runId },
+    (b) => b.run.info.run_id === runId && b.run.data.metrics.length === METRIC_KEYS.length,
+  );
+  get(
+    'MetricHistory',
+    'metrics/get-history',
+    { run_id: runId, metric_key: 'loss' },
+    (b) => Array.isArray(b.metrics) && b.metrics.length === HISTORY_STEPS,
+  );
+}

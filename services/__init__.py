@@ -1,0 +1,1 @@
+"""Targets and how to run them: the registry, server environments, databases and the launcher."""

@@ -1,0 +1,68 @@
+"""One isolated Python environment per server version, created on first use.
+
+MLflow 2.x and 3.x, FastTrackML's Python client and their drivers pin different versions of mlflow
+and SQLAlchemy; sharing one environment breaks them at import time, so each server version gets
+its own under `.cache/servers/<server>-<version>/`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from services.registry import ROOT, Target
+
+ENVIRONMENTS_DIR = ROOT / ".cache" / "servers"
+
+
+class EnvironmentError_(Exception):
+    """The server's environment could not be created (pip failed)."""
+
+
+def environment_dir(target: Target) -> Path:
+    return ENVIRONMENTS_DIR / f"{target.server.name}-{target.version}"
+
+
+def server_executable(target: Target) -> Path:
+    return environment_dir(target) / "bin" / target.server.executable
+
+
+def ensure_environment(target: Target, log=print) -> Path:
+    """Create (or reuse) the environment for the target's server version; return its executable."""
+    env_dir = environment_dir(target)
+    marker = env_dir / "installed.json"
+    wanted = {"packages": target.packages, "no_deps": target.server.install_without_dependencies}
+    if marker.exists() and json.loads(marker.read_text()) == wanted and server_executable(target).exists():
+        return server_executable(target)
+    log(f"Installing {' '.join(target.packages)} into {env_dir.relative_to(ROOT)} (once) ...")
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if target.server.install_without_dependencies:
+        pip.append("--no-deps")
+    result = subprocess.run([*pip, *target.packages], capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = " | ".join(result.stderr.strip().splitlines()[-3:])
+        raise EnvironmentError_(f"pip could not install {' '.join(target.packages)}: {tail}")
+    marker.write_text(json.dumps(wanted))
+    return server_executable(target)
+
+
+def installed_version(target: Target) -> str:
+    """The version pip actually installed for the server's main package."""
+    package = target.packages[0].split("==")[0]
+    python = environment_dir(target) / "bin" / "python"
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    try:
+        return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return target.version
+
+
+if __name__ == "__main__":  # `python -m services.environments TARGET...`: install ahead of time
+    from services.registry import load_registry
+
+    for target in load_registry().select(",".join(sys.argv[1:]) or None):
+        print(ensure_environment(target))

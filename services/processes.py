@@ -1,0 +1,75 @@
+"""Start child processes so that every one of them can be stopped, with its whole tree.
+
+Each child runs in a session of its own: Ctrl-C in the terminal reaches only the runner, which then
+stops k6 first (so it writes its partial output) and the servers after. `stop_all` is the last line
+of defence: the runner calls it on every exit path, and it stops anything still alive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import psutil
+
+_started: list[psutil.Popen] = []
+
+
+def start(
+    command: list[str], log_path: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> psutil.Popen:
+    """Start `command` with stdout and stderr going to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = psutil.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    _started.append(process)
+    return process
+
+
+def stop(process: psutil.Popen, first_signal: int = signal.SIGTERM, grace_seconds: float = 10) -> int | None:
+    """Send `first_signal` to the process and its descendants, kill what is left after the grace time.
+
+    Returns the process's exit code (None if it could not be reaped).
+    """
+    try:
+        tree = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = [process]
+    for p in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(first_signal)
+    _, alive = psutil.wait_procs(tree, timeout=grace_seconds)
+    for p in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    if process in _started:
+        _started.remove(process)
+    try:
+        return process.wait(timeout=1)
+    except (psutil.TimeoutExpired, subprocess.TimeoutExpired):
+        return None
+
+
+def stop_all() -> None:
+    for process in reversed(list(_started)):
+        stop(process, grace_seconds=5)
+
+
+def log_tail(log_path: Path, lines: int = 15) -> str:
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,170 @@
+"""Read the target registry (`services/targets.toml`) into small dataclasses.
+
+Everything that needs to know which targets exist (the local runner, the CI matrix, the report's
+labels and colours) asks this module; nothing else lists targets.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import InputError, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY_FILE = ROOT / "services" / "targets.toml"
+K6_DIR = ROOT / "k6"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str
+    label: str
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    label: str
+    versions: tuple[str, ...]
+    packages: tuple[str, ...]
+    install_without_dependencies: bool
+    executable: str
+    command: tuple[str, ...]
+    health_path: str
+    start_timeout_seconds: float
+    postgres_scheme: str
+    sqlite_uri: str
+    image: str
+    container_port: int
+    container_env: dict[str, str] = field(default_factory=dict)
+    container_database_env: str = ""
+    dockerfile: str = ""
+    nightly_image: str = ""
+    colours: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def default_version(self) -> str:
+        return self.versions[0]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server at one version on one database: the unit that is launched and benchmarked."""
+
+    id: str
+    server: Server
+    version: str
+    database: Database
+
+    @property
+    def label(self) -> str:
+        version = "" if self.is_default_version else f" {self.version}"
+        return f"{self.server.label}{version} ({self.database.label})"
+
+    @property
+    def is_default_version(self) -> bool:
+        return self.version == self.server.default_version
+
+    @property
+    def colour(self) -> str:
+        return self.server.colours.get(self.database.kind, "#777777")
+
+    @property
+    def packages(self) -> list[str]:
+        return [p.format(version=self.version) for p in self.server.packages]
+
+    @property
+    def image(self) -> str:
+        return self.server.image.format(version=self.version)
+
+    def as_dict(self) -> dict[str, object]:
+        """The facts a CI job or a report needs about this target, as plain JSON values."""
+        return {
+            "target": self.id,
+            "label": self.label,
+            "server": self.server.name,
+            "server_label": self.server.label,
+            "version": self.version,
+            "database": self.database.kind,
+            "database_image": self.database.image,
+            "image": self.image,
+            "dockerfile": self.server.dockerfile,
+            "container_port": self.server.container_port,
+            "container_env": self.server.container_env,
+            "container_database_env": self.server.container_database_env,
+            "health_path": self.server.health_path,
+            "colour": self.colour,
+        }
+
+
+@dataclass(frozen=True)
+class Registry:
+    servers: dict[str, Server]
+    databases: dict[str, Database]
+    targets: dict[str, Target]
+
+    @property
+    def default_targets(self) -> list[Target]:
+        """The targets `./run.sh` runs when none are named: each server's default version."""
+        return [t for t in self.targets.values() if t.is_default_version]
+
+    def select(self, names: str | None) -> list[Target]:
+        """Targets from a comma list (`all` or None: the defaults); unknown names are a UsageError."""
+        if not names or names == "all":
+            return self.default_targets
+        chosen = [n.strip() for n in names.split(",") if n.strip()]
+        unknown = [n for n in chosen if n not in self.targets]
+        if unknown or not chosen:
+            raise UsageError(
+                f"--targets: unknown target {', '.join(unknown) or repr(names)}; valid: {', '.join(self.targets)}"
+            )
+        return [self.targets[n] for n in dict.fromkeys(chosen)]
+
+
+def suites() -> list[str]:
+    """The suites are the k6 scripts at the top of `k6/`: `k6/<suite>.js`."""
+    return sorted(p.stem for p in K6_DIR.glob("*.js"))
+
+
+def select_suites(names: str | None) -> list[str]:
+    valid = suites()
+    if not names or names == "all":
+        return valid
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in valid]
+    if unknown or not chosen:
+        raise UsageError(f"--suites: unknown suite {', '.join(unknown) or repr(names)}; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(chosen))
+
+
+def load_registry(path: Path = REGISTRY_FILE) -> Registry:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the target registry: {exc}") from exc
+    if raw.get("schema_version") != SCHEMA_VERSION:
+        raise InputError(f"{path}: schema_version must be {SCHEMA_VERSION}")
+    try:
+        databases = {kind: Database(kind=kind, **spec) for kind, spec in raw["databases"].items()}
+        servers = {name: _server(name, spec) for name, spec in raw["servers"].items()}
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"{path}: malformed entry: {exc}") from exc
+    targets: dict[str, Target] = {}
+    for server in servers.values():
+        for version in server.versions:
+            for database in databases.values():
+                middle = "" if version == server.default_version else f"-{version}"
+                target_id = f"{server.name}{middle}-{database.kind}"
+                targets[target_id] = Target(target_id, server, version, database)
+    return Registry(servers=servers, databases=databases, targets=targets)
+
+
+def _server(name: str, spec: dict) -> Server:
+    spec = dict(spec)
+    for key in ("versions", "packages", "command"):
+        spec[key] = tuple(spec[key])
+    return Server(name=name, **spec)
