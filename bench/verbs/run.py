@@ -82,6 +82,10 @@ def plan_from(args: argparse.Namespace) -> Plan:
             raise UsageError("--server-url: name exactly one target with --targets, to label the results")
         if not args.server_url.startswith(("http://", "https://")):
             raise UsageError(f"--server-url: expected http://host:port, got {args.server_url!r}")
+    if args.postgres_url and not args.postgres_url.startswith(("postgresql://", "postgres://")):
+        raise UsageError(
+            f"--postgres-url: expected postgresql://user:password@host:port/database, got {args.postgres_url!r}"
+        )
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {args.out} exists and is not a folder")
     return Plan(targets, chosen_suites, profile, args.out, outputs.new_run_id(), args.postgres_url, args.server_url)
@@ -98,10 +102,13 @@ def main(args: argparse.Namespace) -> int:
         for target in plan.targets:
             environments.ensure_environment(target, log=console.print)
     needs_postgres = not plan.server_url and any(t.database.kind == "postgres" for t in plan.targets)
-    with postgres(plan.postgres_url) if needs_postgres else nullcontext() as pg:
-        for target in plan.targets:
-            for suite in plan.suites:
-                plan.results.append(run_pair(plan, target, suite, pg))
+    try:
+        with postgres(plan.postgres_url) if needs_postgres else nullcontext() as pg:
+            for target in plan.targets:
+                for suite in plan.suites:
+                    plan.results.append(run_pair(plan, target, suite, pg))
+    finally:
+        shutil.rmtree(WORK_DIR / plan.run_id, ignore_errors=True)
     print_run_table(plan.results, plan.tables, console)
     failed = [r for r in plan.results if r["status"] != "ok"]
     if failed:

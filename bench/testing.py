@@ -1,0 +1,47 @@
+"""`./run.sh test [PYTEST ARGS]`: set up what the tests need, then run pytest.
+
+The tests use the real servers, k6 and PostgreSQL, and a real browser for the site: Debian's
+chromium, installed with apt when it is missing and we may (root). Server environments are
+created here, before pytest starts, so that no test pays for a first install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from services.environments import ensure_environment
+from services.registry import load_registry
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> None:
+    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("note: chromium is missing and cannot be installed here; the browser tests will fail", file=sys.stderr)
+        return
+    print("Installing Debian's chromium for the browser tests (once) ...", file=sys.stderr)
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, **quiet)
+
+
+def main(argv: list[str]) -> int:
+    for target in load_registry().default_targets:
+        ensure_environment(target, log=lambda message: print(message, file=sys.stderr))
+    ensure_chromium()
+    import pytest
+
+    code = pytest.main(argv)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("error: no test was collected", file=sys.stderr)
+        return 1
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,112 @@
+"""Shared fixtures: the CLI as a subprocess, and one real smoke run of every target x suite.
+
+The smoke run starts the real servers, the embedded PostgreSQL and k6; it runs once per test
+session and several test modules read its outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`./run.sh ARGS` through the project's Python, with output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def metadata(out: Path, target: str, suite: str) -> dict:
+    return json.loads((out / f"{target}_{suite}.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`./run.sh --profile smoke` over all 4 targets x 2 suites, into a folder of its own."""
+    out = tmp_path_factory.mktemp("smoke")
+    result = run_cli("run", "--profile", "smoke", "--out", str(out), "--no-report")
+    return out, result
+
+
+class ProcessWatcher:
+    """Runs the CLI in the background and remembers every descendant it ever had."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.seen: dict[int, psutil.Process] = {}
+
+    def poll_descendants(self) -> list[psutil.Process]:
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        for child in children:
+            self.seen.setdefault(child.pid, child)
+        return children
+
+    def wait_for_child(self, name: str, timeout: float = 300) -> psutil.Process:
+        """Wait until a descendant named `name` runs (and has run a moment)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for child in self.poll_descendants():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if child.name() == name:
+                        return child
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no {name} process appeared; output:\n{self.output()}")
+
+    def finish(self, timeout: float = 300) -> int:
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self.poll_descendants()
+            time.sleep(0.2)
+        return self.process.wait(timeout=5)
+
+    def output(self) -> str:
+        if self.process.poll() is None:
+            return "(still running)"
+        return self.process.stdout.read()
+
+    def left_behind(self) -> list[str]:
+        alive = []
+        for p in self.seen.values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(f"{p.pid} {p.name()}")
+        return alive
+
+
+def postgres_processes() -> list[psutil.Process]:
+    """Embedded PostgreSQL processes of this project (their data folder is ours)."""
+    data_dir = str(ROOT / ".cache" / "postgres")
+    found = []
+    for p in psutil.process_iter(["name", "cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if p.info["name"] == "postgres" and data_dir in " ".join(p.info["cmdline"] or []):
+                found.append(p)
+    return found

@@ -1,0 +1,69 @@
+"""End to end: the smoke profile over all 4 targets x 2 suites with real servers, k6 and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.k6csv import read_samples
+from analysis.summarise import summarise_file
+from services.registry import load_registry
+from tests.conftest import metadata
+
+TARGETS = [t.id for t in load_registry().default_targets]
+REQUEST_NAMES = {
+    "logging": {
+        "CreateRun",
+        "LogMetricSingle",
+        "LogMetricBatch10",
+        "LogMetricBatch100",
+        "LogMetricBatch500",
+        "LogParamBatch10",
+        "LogParamBatch100",
+        "UpdateRun",
+    },
+    "retrieval": {"SearchRuns", "SearchExperiments", "MetricHistory", "GetRun", "GetExperiment"},
+}
+PAIRS = [(t, s) for t in TARGETS for s in REQUEST_NAMES]
+
+
+def test_smoke_run_exits_cleanly(smoke_run):
+    out, result = smoke_run
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize(("target", "suite"), PAIRS)
+def test_every_request_name_has_successful_samples_and_no_failed_check(smoke_run, target, suite):
+    out, _ = smoke_run
+    samples = read_samples(out / f"{target}_{suite}.csv")
+    stats = summarise_file(out / f"{target}_{suite}.csv")
+    assert set(stats.index) == REQUEST_NAMES[suite]
+    # smoke: 2 VUs x 2 iterations, each iteration sends every request name once
+    assert (stats["count"] == 4).all(), stats["count"]
+    assert (stats["errors"] == 0).all(), stats["errors"]
+    assert stats["p50_ms"].notna().all()
+    checks = samples[samples["metric"] == "checks"]
+    assert len(checks) > 0 and (checks["value"] == 1).all()
+
+
+@pytest.mark.parametrize(("target", "suite"), PAIRS)
+def test_metadata_is_complete(smoke_run, target, suite):
+    out, _ = smoke_run
+    meta = metadata(out, target, suite)
+    assert meta["status"] == "ok" and meta["error"] is None
+    assert meta["target"] == target and meta["suite"] == suite and meta["profile"] == "smoke"
+    assert meta["iterations_done"] == meta["iterations_expected"] == 4
+    assert meta["counts"]["requests"] == 4 * len(REQUEST_NAMES[suite]) and meta["counts"]["errors"] == 0
+    assert meta["server"]["version"] == load_registry().targets[target].version
+    assert meta["k6_version"] == "1.1.0"
+    assert meta["machine"]["cores"] >= 1 and meta["machine"]["cpu_model"]
+    assert meta["started_at"] <= meta["ended_at"]
+    assert meta["server_start_seconds"] > 0
+    if target.endswith("postgres"):
+        assert meta["database"]["version"].split(".")[0].isdigit() and meta["database"]["embedded"] is True
+
+
+def test_all_pairs_belong_to_one_run(smoke_run):
+    out, _ = smoke_run
+    run_ids = {metadata(out, t, s)["run_id"] for t, s in PAIRS}
+    assert len(run_ids) == 1
+    assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
