@@ -1,7 +1,9 @@
 """Read k6's CSV output (`k6 run --out csv=...`) into the samples the statistics need.
 
-Only three metrics matter: `http_reqs` (one row per request), `http_req_duration` (its latency in
-ms) and `checks` (1 passed, 0 failed; our scripts tag each check with the request's name). Setup
+Four metrics matter: `http_reqs` (one row per request), `checks` (1 passed, 0 failed; our scripts
+tag each check with the request's name), `successful_request_duration` (the latency in ms of each
+request whose checks all passed: our scripts' own metric) and k6's `http_req_duration` (the latency
+of every request, used only for CSVs from scripts without the metric above). Setup
 requests have no scenario tag and are left out: they prepare data and are not timed.
 The file is read in chunks so that a multi-GB CSV needs memory for the kept rows only.
 """
@@ -15,7 +17,8 @@ import pandas as pd
 from bench.errors import InputError
 
 REQUIRED_COLUMNS = ["metric_name", "timestamp", "metric_value", "check", "expected_response", "name", "scenario"]
-KEPT_METRICS = ["http_reqs", "http_req_duration", "checks"]
+SUCCESS_METRIC = "successful_request_duration"
+KEPT_METRICS = ["http_reqs", "http_req_duration", "checks", SUCCESS_METRIC]
 CHUNK_ROWS = 2_000_000
 
 

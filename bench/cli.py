@@ -16,6 +16,8 @@ from services import processes
 
 VERBS = {
     "run": "benchmark targets x suites (the default verb)",
+    "report": "summarise existing outputs and build the site",
+    "serve": "serve the built site locally",
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
 }

@@ -2,9 +2,13 @@
 //
 // Every request is tagged with its `name`: that tag is the key of every table and chart.
 // Every response is checked: first its status, then (only when the status is right) its shape.
-// A check that fails is an error, counted per request name by the summary; it is never a latency.
+// A check that fails is an error, counted per request name by the summary; it is never a latency:
+// the duration of a request enters `successful_request_duration` only when all its checks pass.
 import http from 'k6/http';
 import { check } from 'k6';
+import { Trend } from 'k6/metrics';
+
+const successfulDuration = new Trend('successful_request_duration', true);
 
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:5000').replace(/\/+$/, '');
 const API = `${BASE_URL}/api/2.0/mlflow`;
@@ -49,7 +53,11 @@ function verify(res, name, shape) {
     body = undefined;
   }
   const shapeOk = check(body, { 'response shape': (b) => b !== undefined && b !== null && shape(b) }, { name });
-  return shapeOk ? body : null;
+  if (!shapeOk) {
+    return null;
+  }
+  successfulDuration.add(res.timings.duration, { name });
+  return body;
 }
 
 /** POST `body` as JSON to `path` under the MLflow API; returns the parsed response or null on any failure. */

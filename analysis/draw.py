@@ -1,0 +1,136 @@
+"""Charts of a summary, drawn with altair and saved as PNG with vl-convert (no browser needed).
+
+Each function returns an altair chart; `draw_all` saves each as `<name>.png` plus its Vega-Lite
+spec `<name>.vl.json`, so a chart can be checked (and re-rendered) without looking at pixels.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from services.registry import Target
+
+MISSING = "missing"
+# The charts carry their data inline; a few thousand rows of quantiles is fine.
+alt.data_transformers.disable_max_rows()
+
+
+def _target_scale(targets: list[Target]) -> alt.Scale:
+    return alt.Scale(domain=[t.label for t in targets], range=[t.colour for t in targets])
+
+
+def _with_all_targets(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """One row per request name x target, the targets without data marked `missing` (never zero)."""
+    frame = summary[summary["status"] == "ok"]
+    names = summary[["suite", "name"]].drop_duplicates()
+    grid = names.merge(pd.DataFrame({"target": [t.id for t in targets]}), how="cross")
+    merged = grid.merge(frame, on=["suite", "name", "target"], how="left")
+    labels = {t.id: t.label for t in targets}
+    merged["label"] = merged["target"].map(labels)
+    merged["note"] = merged.apply(_note, axis=1)
+    return merged
+
+
+def _note(row: pd.Series) -> str:
+    if pd.isna(row["p50_ms"]):
+        return MISSING
+    return f"{int(row['errors'])} errors" if row["errors"] else ""
+
+
+def overview_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
+    """The original's grid, one panel per request name: p50 bars, p95 ticks, errors and gaps labelled."""
+    data = _with_all_targets(summary, targets)
+    x = alt.X("label:N", title=None, sort=[t.label for t in targets], axis=alt.Axis(labels=False, ticks=False))
+    colour = alt.Color("label:N", title="target", scale=_target_scale(targets), legend=alt.Legend(orient="top"))
+    tooltip = [alt.Tooltip("label:N", title="target"), alt.Tooltip("p50_ms:Q", format=".2f"),
+               alt.Tooltip("p95_ms:Q", format=".2f"), alt.Tooltip("errors:Q"), alt.Tooltip("count:Q")]  # fmt: skip
+    bars = alt.Chart().mark_bar().encode(x=x, y=alt.Y("p50_ms:Q", title="ms (bar p50, tick p95)"),
+                                         color=colour, tooltip=tooltip)  # fmt: skip
+    ticks = alt.Chart().mark_tick(color="black", thickness=2, size=14).encode(x=x, y="p95_ms:Q")
+    notes = (
+        alt.Chart()
+        .mark_text(dy=-8, color="#c0392b", fontSize=9, angle=270, align="left")
+        .encode(x=x, y=alt.value(95), text="note:N")
+    )
+    return (
+        alt.layer(bars, ticks, notes, data=data)
+        .properties(width=150, height=130)
+        .facet(facet=alt.Facet("name:N", title=None, sort=_name_order(summary)), columns=4)
+        .resolve_scale(y="independent")
+        .properties(title="Latency per request name (successful requests)")
+    )
+
+
+def distribution_chart(quantiles: pd.DataFrame, summary: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
+    """Latency quantile curves per request name: the whole distribution, tail included (log scale)."""
+    data = quantiles.assign(
+        label=quantiles["target"].map({t.id: t.label for t in targets}), percentile=quantiles["quantile"] * 100
+    )
+    line = (
+        alt.Chart()
+        .mark_line(interpolate="monotone")
+        .encode(
+            x=alt.X("latency_ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log scale)"),
+            y=alt.Y("percentile:Q", title="percentile", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("label:N", title="target", scale=_target_scale(targets), legend=alt.Legend(orient="top")),
+            tooltip=["label:N", alt.Tooltip("percentile:Q", format=".1f"), alt.Tooltip("latency_ms:Q", format=".2f")],
+        )
+    )
+    return (
+        alt.layer(line, data=data)
+        .properties(width=170, height=130)
+        .facet(facet=alt.Facet("name:N", title=None, sort=_name_order(summary)), columns=4)
+        .resolve_scale(x="independent")
+        .properties(title="Latency distribution per request name")
+    )
+
+
+def throughput_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
+    """Successful requests per second per target, for each suite (its request names summed)."""
+    ok = summary[summary["status"] == "ok"]
+    data = ok.groupby(["suite", "target"], as_index=False)["throughput_rps"].sum()
+    data["label"] = data["target"].map({t.id: t.label for t in targets})
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None, sort=[t.label for t in targets]),
+            x=alt.X("throughput_rps:Q", title="successful requests per second"),
+            color=alt.Color("label:N", title="target", scale=_target_scale(targets), legend=None),
+            tooltip=["label:N", alt.Tooltip("throughput_rps:Q", format=".1f")],
+        )
+    )
+    text = bars.mark_text(align="left", dx=3).encode(text=alt.Text("throughput_rps:Q", format=".1f"))
+    return (
+        alt.layer(bars, text, data=data)
+        .properties(width=320, height=110)
+        .facet(row=alt.Row("suite:N", title=None))
+        .resolve_scale(x="independent")
+        .properties(title="Throughput per target")
+    )
+
+
+def _name_order(summary: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(summary.sort_values(["suite", "name"])["name"]))
+
+
+def save(chart: alt.TopLevelMixin, folder: Path, name: str) -> Path:
+    """Write `<name>.png` and `<name>.vl.json`; returns the PNG's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.vl.json").write_text(json.dumps(chart.to_dict(), indent=1))
+    png = folder / f"{name}.png"
+    chart.save(png, scale_factor=1.5)
+    return png
+
+
+def draw_all(summary: pd.DataFrame, quantiles: pd.DataFrame, targets: list[Target], folder: Path) -> dict[str, Path]:
+    """The report's charts for one output folder: overview grid, distributions, throughput."""
+    return {
+        "performanceReport": save(overview_chart(summary, targets), folder, "performanceReport"),
+        "distribution": save(distribution_chart(quantiles, summary, targets), folder, "distribution"),
+        "throughput": save(throughput_chart(summary, targets), folder, "throughput"),
+    }

@@ -1,0 +1,81 @@
+"""Key findings written from a summary: which target is fastest per request name and by how much.
+
+Only complete runs (status ok) count; a target without data is reported as missing, never as zero.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pandas as pd
+
+from services.registry import Target
+
+
+def times(ratio: float) -> str:
+    """A ratio as people read it: 1.35×, 18×, 850×."""
+    if pd.isna(ratio):
+        return "n/a"
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
+
+
+def fastest_per_name(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """Per suite x request name: the fastest and slowest target by p50 and the ratio between them."""
+    ok = summary[(summary["status"] == "ok") & summary["p50_ms"].notna()]
+    labels = {t.id: t.label for t in targets}
+    rows = []
+    for (suite, name), group in ok.groupby(["suite", "name"], sort=True):
+        fastest = group.loc[group["p50_ms"].idxmin()]
+        slowest = group.loc[group["p50_ms"].idxmax()]
+        rows.append({
+            "suite": suite, "name": name,
+            "fastest": labels.get(fastest["target"], fastest["target"]), "fastest_p50_ms": fastest["p50_ms"],
+            "slowest": labels.get(slowest["target"], slowest["target"]), "slowest_p50_ms": slowest["p50_ms"],
+            "ratio": slowest["p50_ms"] / fastest["p50_ms"] if fastest["p50_ms"] > 0 else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def head_to_head(summary: pd.DataFrame, targets: list[Target]) -> list[str]:
+    """For each database, each pair of servers on it: on how many request names one has the lower p50."""
+    ok = summary[(summary["status"] == "ok") & summary["p50_ms"].notna()]
+    sentences = []
+    by_db: dict[str, list[Target]] = {}
+    for t in targets:
+        by_db.setdefault(t.database.label, []).append(t)
+    for db_label, on_db in by_db.items():
+        for a, b in combinations(on_db, 2):
+            pa = ok[ok["target"] == a.id].set_index(["suite", "name"])["p50_ms"]
+            pb = ok[ok["target"] == b.id].set_index(["suite", "name"])["p50_ms"]
+            common = pa.index.intersection(pb.index)
+            if common.empty:
+                continue
+            ratio = (pb[common] / pa[common]).dropna()
+            a_wins = int((ratio > 1).sum())
+            a_name, b_name = a.label.split(" (")[0], b.label.split(" (")[0]
+            sentences.append(
+                f"On {db_label}, {a_name} had the lower median latency than {b_name} on {a_wins} of "
+                f"{len(ratio)} request names (median ratio {b_name}/{a_name} = {times(ratio.median())}, "
+                f"from {times(ratio.min())} to {times(ratio.max())})."
+            )
+    return sentences
+
+
+def problems(pairs: list, summary: pd.DataFrame, targets: list[Target], suites: list[str]) -> list[str]:
+    """Failed, partial and missing target x suite pairs, and requests that failed."""
+    found = {(p.target, p.suite): p for p in pairs}
+    notes = []
+    for t in targets:
+        for suite in suites:
+            pair = found.get((t.id, suite))
+            if pair is None:
+                notes.append(f"{t.label} · {suite}: missing (not run into this folder).")
+            elif pair.status != "ok":
+                notes.append(f"{t.label} · {suite}: {pair.status}: {pair.metadata.get('error') or 'no detail'}.")
+    failing = summary[summary["errors"] > 0]
+    for _, row in failing.iterrows():
+        notes.append(
+            f"{row['target']} · {row['name']}: {int(row['errors'])} of {int(row['count'])} requests failed "
+            f"({row['error_rate']:.1%}); they are excluded from its latency."
+        )
+    return notes

@@ -1,0 +1,185 @@
+"""The report: statistics checked independently on real k6 output, bad input, charts by their specs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import statistics
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analysis import draw
+from analysis.k6csv import read_samples
+from analysis.summarise import summarise_file, summarise_folder
+from bench.errors import InputError
+from bench.loadtest import k6_binary
+from services import launcher
+from services.environments import ensure_environment
+from services.registry import load_registry
+from tests.conftest import ROOT, run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_CSV = FIXTURES / "k6_retrieval.csv"
+TARGETS = load_registry().default_targets
+
+
+def _independent_stats(path: Path) -> dict[str, dict]:
+    """Per request name, from the CSV with the csv module and `statistics` alone (no pandas)."""
+    latencies: dict[str, list[float]] = {}
+    requests: dict[str, int] = {}
+    failed: dict[str, int] = {}
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            if not row["scenario"]:
+                continue  # setup
+            name = row["name"]
+            if row["metric_name"] == "http_reqs":
+                requests[name] = requests.get(name, 0) + 1
+            elif row["metric_name"] == "successful_request_duration":
+                latencies.setdefault(name, []).append(float(row["metric_value"]))
+            elif row["metric_name"] == "checks" and float(row["metric_value"]) == 0:
+                failed[name] = failed.get(name, 0) + 1
+    result = {}
+    for name, count in requests.items():
+        values = sorted(latencies.get(name, []))
+        cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else []
+        result[name] = {
+            "count": count,
+            "errors": failed.get(name, 0),
+            "mean_ms": statistics.fmean(values) if values else None,
+            "p50_ms": statistics.median(values) if values else None,
+            "p95_ms": cuts[94] if cuts else None,
+            "max_ms": max(values) if values else None,
+        }
+    return result
+
+
+def test_statistics_match_an_independent_computation_on_real_k6_output():
+    expected = _independent_stats(FIXTURE_CSV)
+    stats = summarise_file(FIXTURE_CSV)
+    assert (
+        set(stats.index)
+        == set(expected)
+        == {"SearchRuns", "SearchExperiments", "MetricHistory", "GetRun", "GetExperiment"}
+    )
+    for name, want in expected.items():
+        got = stats.loc[name]
+        assert got["count"] == want["count"] and got["errors"] == want["errors"] == 0
+        for column in ("mean_ms", "p50_ms", "p95_ms", "max_ms"):
+            assert got[column] == pytest.approx(want[column], rel=1e-9), (name, column)
+
+
+@pytest.fixture(scope="module")
+def mixed_csv(tmp_path_factory) -> Path:
+    """Real k6 output with real failures: a 404 and a 200 with a wrong result count."""
+    fml = load_registry().targets["fasttrackml-sqlite"]
+    ensure_environment(fml)
+    folder = tmp_path_factory.mktemp("mixed")
+    uri = fml.server.sqlite_uri.format(path=folder / "t.db")
+    with launcher.launch(fml, uri, folder, folder / "server.log") as server:
+        path = folder / "mixed.csv"
+        subprocess.run([k6_binary(), "run", "-q", str(ROOT / "tests/k6/mixed.js"), "-e", f"BASE_URL={server.url}",
+                        "--out", f"csv={path}"], env={"K6_CSV_TIME_FORMAT": "unix_milli", "PATH": "/usr/bin:/bin"},
+                       check=True, capture_output=True)  # fmt: skip
+    return path
+
+
+def test_failed_requests_count_as_errors_and_never_as_latency(mixed_csv):
+    stats = summarise_file(mixed_csv)
+    expected = _independent_stats(mixed_csv)
+    assert stats.loc["Good", "errors"] == 0 and stats.loc["Good", "count"] == 5
+    assert stats.loc["Missing", "errors"] == 5 and stats.loc["Missing", "error_rate"] == 1.0
+    assert stats.loc["Short", "errors"] == 5  # status 200 but the wrong amount of data
+    for name in ("Missing", "Short"):
+        assert stats.loc[name, ["mean_ms", "p50_ms", "p95_ms", "max_ms"]].isna().all()
+        assert stats.loc[name, "throughput_rps"] == 0
+    assert stats.loc["Good", "p50_ms"] == pytest.approx(expected["Good"]["p50_ms"])
+
+
+def _folder_with(tmp_path: Path, *pairs: tuple[str, str]) -> Path:
+    """An output folder holding copies of the real fixture under the given target x suite names."""
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    for target, suite in pairs:
+        shutil.copy(FIXTURE_CSV, out / f"{target}_{suite}.csv")
+        meta = json.loads((FIXTURES / "k6_retrieval.json").read_text())
+        meta.update(target=target, suite=suite)
+        (out / f"{target}_{suite}.json").write_text(json.dumps(meta))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty file"),
+        ("a,b,c\n1,2,3\n", "not a k6 CSV"),
+        ("metric_name,timestamp,metric_value,check,error,name,scenario\n", r"lacks column\(s\) expected_response"),
+    ],
+)
+def test_unusable_csv_is_a_one_line_error_naming_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message) as info:
+        read_samples(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_truncated_csv_keeps_its_complete_rows(tmp_path):
+    text = FIXTURE_CSV.read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: len(text) * 9 // 10 + 7])  # ends in the middle of a line
+    stats = summarise_file(cut)
+    assert stats["count"].sum() > 0 and stats["p50_ms"].notna().any()
+
+
+def test_folder_problems_become_warnings_and_the_rest_is_reported(tmp_path):
+    out = _folder_with(tmp_path, ("fasttrackml-sqlite", "retrieval"), ("mlflow-sqlite", "retrieval"))
+    shutil.copy(FIXTURE_CSV, out / "mlflow-postgres_retrieval.csv")  # no metadata beside it
+    (out / "fasttrackml-postgres_retrieval.json").write_text("{not json")
+    quick = json.loads((out / "mlflow-sqlite_retrieval.json").read_text()) | {
+        "profile": "quick",
+        "ended_at": "2000-01-01",
+    }
+    (out / "mlflow-sqlite_retrieval.json").write_text(json.dumps(quick))
+    result = summarise_folder(out)
+    assert set(result.summary["target"]) == {"fasttrackml-sqlite"}
+    joined = "\n".join(result.warnings)
+    assert "mlflow-postgres_retrieval.csv: no metadata beside it" in joined
+    assert "fasttrackml-postgres_retrieval.json: unreadable metadata" in joined
+    assert "mlflow-sqlite_retrieval.json: profile 'quick' differs" in joined
+
+
+def test_report_exits_non_zero_when_nothing_can_be_reported(tmp_path):
+    (tmp_path / "x_logging.csv").write_text("")
+    result = run_cli("report", "--out", str(tmp_path), "--site", str(tmp_path / "site"))
+    assert result.returncode == 1
+    assert "no benchmark outputs" in result.stderr and not (tmp_path / "site").exists()
+
+
+def test_charts_show_every_target_with_the_right_marks_and_fields(tmp_path):
+    out = _folder_with(tmp_path, ("fasttrackml-sqlite", "retrieval"), ("mlflow-postgres", "retrieval"))
+    result = summarise_folder(out)
+    overview = draw.overview_chart(result.summary, TARGETS).to_dict()
+    layers = overview["spec"]["layer"]
+    assert overview["facet"]["field"] == "name" and overview["columns"] == 4
+    assert [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers] == [
+        "bar",
+        "tick",
+        "text",
+    ]
+    assert layers[0]["encoding"]["y"]["field"] == "p50_ms" and layers[1]["encoding"]["y"]["field"] == "p95_ms"
+    assert layers[0]["encoding"]["color"]["scale"]["domain"] == [t.label for t in TARGETS]
+    rows = overview["datasets"][overview["data"]["name"]]
+    notes = {(r["target"], r["name"]): r["note"] for r in rows}
+    assert notes[("mlflow-sqlite", "GetRun")] == "missing"  # no data: shown as missing, not zero
+    assert notes[("fasttrackml-sqlite", "GetRun")] == ""
+    distribution = draw.distribution_chart(result.quantiles, result.summary, TARGETS).to_dict()
+    line = distribution["spec"]["layer"][0]
+    assert line["mark"]["type"] == "line" and line["encoding"]["x"]["scale"]["type"] == "log"
+    throughput = draw.throughput_chart(result.summary, TARGETS).to_dict()
+    assert throughput["spec"]["layer"][0]["encoding"]["x"]["field"] == "throughput_rps"
+    saved = draw.save(draw.overview_chart(result.summary, TARGETS), tmp_path / "img", "performanceReport")
+    assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
