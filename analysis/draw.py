@@ -46,10 +46,18 @@ def overview_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetCha
     data = _with_all_targets(summary, targets)
     x = alt.X("label:N", title=None, sort=[t.label for t in targets], axis=alt.Axis(labels=False, ticks=False))
     colour = alt.Color("label:N", title="target", scale=_target_scale(targets), legend=alt.Legend(orient="top"))
-    tooltip = [alt.Tooltip("label:N", title="target"), alt.Tooltip("p50_ms:Q", format=".2f"),
-               alt.Tooltip("p95_ms:Q", format=".2f"), alt.Tooltip("errors:Q"), alt.Tooltip("count:Q")]  # fmt: skip
-    bars = alt.Chart().mark_bar().encode(x=x, y=alt.Y("p50_ms:Q", title="ms (bar p50, tick p95)"),
-                                         color=colour, tooltip=tooltip)  # fmt: skip
+    tooltip = [
+        alt.Tooltip("label:N", title="target"),
+        alt.Tooltip("p50_ms:Q", format=".2f"),
+        alt.Tooltip("p95_ms:Q", format=".2f"),
+        alt.Tooltip("errors:Q"),
+        alt.Tooltip("count:Q"),
+    ]
+    bars = (
+        alt.Chart()
+        .mark_bar()
+        .encode(x=x, y=alt.Y("p50_ms:Q", title="ms (bar p50, tick p95)"), color=colour, tooltip=tooltip)
+    )
     ticks = alt.Chart().mark_tick(color="black", thickness=2, size=14).encode(x=x, y="p95_ms:Q")
     notes = (
         alt.Chart()
@@ -134,3 +142,59 @@ def draw_all(summary: pd.DataFrame, quantiles: pd.DataFrame, targets: list[Targe
         "distribution": save(distribution_chart(quantiles, summary, targets), folder, "distribution"),
         "throughput": save(throughput_chart(summary, targets), folder, "throughput"),
     }
+
+
+def trend_chart(history: pd.DataFrame, points: list, targets: list[Target], title: str) -> alt.LayerChart:
+    """One request name over runs: each target's p50 (solid) and p95 (dashed); change points as rules."""
+    labels = {t.id: t.label for t in targets}
+    data = history.assign(
+        label=history["target"].map(labels).fillna(history["target"]),
+        commit_short=history["commit"].astype(str).str[:8],
+    )
+    long = data.melt(
+        id_vars=["started_at", "label", "commit_short", "run_id"],
+        value_vars=["p50_ms", "p95_ms"],
+        var_name="statistic",
+        value_name="latency_ms",
+    ).dropna(subset=["latency_ms"])
+    long["started_at"] = long["started_at"].astype(str)
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=alt.OverlayMarkDef(size=18))
+        .encode(
+            x=alt.X("started_at:T", title="run start"),
+            y=alt.Y("latency_ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log)"),
+            color=alt.Color("label:N", title="target", scale=_target_scale(targets)),
+            strokeDash=alt.StrokeDash("statistic:N", title="statistic", sort=["p50_ms", "p95_ms"]),
+            detail="statistic:N",
+            tooltip=["label:N", "statistic:N", alt.Tooltip("latency_ms:Q", format=".2f"), "commit_short:N", "run_id:N"],
+        )
+    )
+    layers = [lines]
+    if points:
+        marks = pd.DataFrame(
+            [
+                {
+                    "started_at": str(p.started_at),
+                    "kind": p.kind,
+                    "label": labels.get(p.target, p.target),
+                    "what": f"{p.statistic} {p.magnitude:+.0%}",
+                    "commit": p.commit_after[:8],
+                }
+                for p in points
+            ]
+        )
+        layers.append(
+            alt.Chart(marks)
+            .mark_rule(strokeWidth=2, opacity=0.7)
+            .encode(
+                x="started_at:T",
+                color=alt.Color(
+                    "kind:N",
+                    scale=alt.Scale(domain=["regression", "improvement"], range=["#d62728", "#2ca02c"]),
+                    title="change point",
+                ),
+                tooltip=["label:N", "what:N", "commit:N"],
+            )
+        )
+    return alt.layer(*layers).resolve_scale(color="independent").properties(width=640, height=220, title=title)

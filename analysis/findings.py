@@ -27,12 +27,17 @@ def fastest_per_name(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFra
     for (suite, name), group in ok.groupby(["suite", "name"], sort=True):
         fastest = group.loc[group["p50_ms"].idxmin()]
         slowest = group.loc[group["p50_ms"].idxmax()]
-        rows.append({
-            "suite": suite, "name": name,
-            "fastest": labels.get(fastest["target"], fastest["target"]), "fastest_p50_ms": fastest["p50_ms"],
-            "slowest": labels.get(slowest["target"], slowest["target"]), "slowest_p50_ms": slowest["p50_ms"],
-            "ratio": slowest["p50_ms"] / fastest["p50_ms"] if fastest["p50_ms"] > 0 else float("nan"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "suite": suite,
+                "name": name,
+                "fastest": labels.get(fastest["target"], fastest["target"]),
+                "fastest_p50_ms": fastest["p50_ms"],
+                "slowest": labels.get(slowest["target"], slowest["target"]),
+                "slowest_p50_ms": slowest["p50_ms"],
+                "ratio": slowest["p50_ms"] / fastest["p50_ms"] if fastest["p50_ms"] > 0 else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 

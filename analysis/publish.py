@@ -8,6 +8,7 @@ Generated pages are written to `.cache/site-docs/` (never committed) together wi
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -61,8 +62,20 @@ def wide_table(summary: pd.DataFrame, targets: list[Target]) -> str:
 
 
 def long_table(summary: pd.DataFrame) -> str:
-    columns = ["target", "suite", "name", "count", "errors", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
-               "max_ms", "throughput_rps"]  # fmt: skip
+    columns = [
+        "target",
+        "suite",
+        "name",
+        "count",
+        "errors",
+        "mean_ms",
+        "p50_ms",
+        "p90_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "throughput_rps",
+    ]
     return summary[columns].sort_values(["target", "suite", "name"]).to_markdown(index=False, floatfmt=".2f")
 
 
@@ -117,8 +130,13 @@ def _with_downloads(pair: Pair, out: Path, files: Path, run_id: str) -> dict:
     """Copy a pair's raw files next to its run page (CSV gzipped) and list their links."""
     stem = f"{pair.target}_{pair.suite}"
     downloads = []
-    for suffix, label in ((".csv", "raw CSV (gz)"), (".json", "metadata"), (".dashboard.html", "k6 dashboard"),
-                          (".k6.log", "k6 log"), (".server.log", "server log")):  # fmt: skip
+    for suffix, label in (
+        (".csv", "raw CSV (gz)"),
+        (".json", "metadata"),
+        (".dashboard.html", "k6 dashboard"),
+        (".k6.log", "k6 log"),
+        (".server.log", "server log"),
+    ):
         source = out / f"{stem}{suffix}"
         if not source.exists():
             continue
@@ -130,8 +148,13 @@ def _with_downloads(pair: Pair, out: Path, files: Path, run_id: str) -> dict:
             target = files / f"{stem}{suffix}"
             shutil.copyfile(source, target)
         downloads.append((label, f"files/{run_id}/{target.name}"))
-    return {"target": pair.target, "suite": pair.suite, "status": pair.status, "metadata": pair.metadata,
-            "downloads": downloads}  # fmt: skip
+    return {
+        "target": pair.target,
+        "suite": pair.suite,
+        "status": pair.status,
+        "metadata": pair.metadata,
+        "downloads": downloads,
+    }
 
 
 def build_site(site_dir: Path) -> Path:
@@ -155,3 +178,51 @@ def build_site(site_dir: Path) -> Path:
     if result.returncode != 0:
         raise InputError(f"mkdocs could not build the site: {result.stderr.strip()[-800:]}")
     return site_dir
+
+
+def write_trends(frame: pd.DataFrame, points: list, targets: list[Target], docs: Path, max_runs: int) -> Path:
+    """trends.md: one chart per request name over the last `max_runs` runs, change points marked."""
+    recent_runs = frame["run_id"].drop_duplicates().iloc[-max_runs:] if not frame.empty else pd.Series([], dtype=str)
+    recent = frame[frame["run_id"].isin(recent_runs) & (frame["status"] == "ok")] if not frame.empty else frame
+    sections = []
+    for (suite, name), series in recent.groupby(["suite", "name"], sort=True) if not recent.empty else []:
+        marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in set(recent_runs)]
+        image = f"{suite}-{name}"
+        draw.save(draw.trend_chart(series, marks, targets, f"{name} ({suite})"), docs / "img" / "trends", image)
+        sections.append(
+            {"suite": suite, "name": name, "image": f"img/trends/{image}.png", "points": [_point_row(p) for p in marks]}
+        )
+    page = TEMPLATES.get_template("trends.md.j2").render(
+        sections=sections,
+        runs=len(recent_runs),
+        total_runs=frame["run_id"].nunique() if not frame.empty else 0,
+        profile=frame["profile"].iloc[-1] if not frame.empty else "",
+    )
+    path = docs / "trends.md"
+    path.write_text(page)
+    return path
+
+
+def write_regressions(points: list, options, warnings: list[str], docs: Path, profile: str) -> Path:
+    page = TEMPLATES.get_template("regressions.md.j2").render(
+        points=[_point_row(p) for p in sorted(points, key=lambda p: p.started_at, reverse=True)],
+        options=options,
+        warnings=warnings,
+        profile=profile,
+    )
+    path = docs / "regressions.md"
+    path.write_text(page)
+    return path
+
+
+def _point_row(p) -> dict:
+    return p.as_dict() | {"commit_range": _commit_link(p.commit_before, p.commit_after)}
+
+
+def _commit_link(before: str, after: str) -> str:
+    """A link to the commits between two runs where the repository is known (in GitHub Actions)."""
+    server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    text = f"`{before[:8] or '?'}..{after[:8] or '?'}`"
+    if server and repository and before and after:
+        return f"[{text}]({server}/{repository}/compare/{before}...{after})"
+    return text

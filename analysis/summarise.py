@@ -83,7 +83,7 @@ class FolderSummary:
 
     pairs: list[Pair]
     summary: pd.DataFrame  # one row per target x suite x request name (SUMMARY_COLUMNS)
-    quantiles: pd.DataFrame  # target, suite, name, quantile, latency_ms: the latency distributions
+    quantiles: pd.DataFrame  # run_id, target, suite, name, quantile, latency_ms: the latency distributions
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -93,7 +93,8 @@ class FolderSummary:
 
 ID_COLUMNS = ["run_id", "target", "suite", "profile", "status", "name"]
 SUMMARY_COLUMNS = [*ID_COLUMNS, *STAT_COLUMNS]
-DISTRIBUTION_QUANTILES = [q / 100 for q in range(1, 100, 2)] + [0.995, 0.999]
+# Every odd percentile for the distribution charts, every fifth for the history's sketch, and the tail.
+DISTRIBUTION_QUANTILES = sorted({q / 100 for q in [*range(1, 100, 2), *range(5, 100, 5), 99]} | {0.995, 0.999})
 
 
 def find_pairs(out: Path) -> tuple[list[Pair], list[str]]:
@@ -136,11 +137,18 @@ def summarise_folder(out: Path) -> FolderSummary:
         except InputError as exc:
             warnings.append(f"{exc}; excluded")
             continue
-        ids = {"run_id": pair.metadata["run_id"], "target": pair.target, "suite": pair.suite,
-               "profile": pair.metadata["profile"], "status": pair.status}  # fmt: skip
+        ids = {
+            "run_id": pair.metadata["run_id"],
+            "target": pair.target,
+            "suite": pair.suite,
+            "profile": pair.metadata["profile"],
+            "status": pair.status,
+        }
         stats = summarise_samples(samples).reset_index().assign(**ids)
         rows.append(stats)
-        distributions.append(latency_quantiles(samples).assign(target=pair.target, suite=pair.suite))
+        distributions.append(
+            latency_quantiles(samples).assign(run_id=ids["run_id"], target=pair.target, suite=pair.suite)
+        )
     if not rows:
         raise InputError(f"{out}: none of the {len(pairs)} outputs holds usable k6 samples")
     summary = pd.concat(rows, ignore_index=True)[SUMMARY_COLUMNS]

@@ -18,6 +18,8 @@ VERBS = {
     "run": "benchmark targets x suites (the default verb)",
     "report": "summarise existing outputs and build the site",
     "serve": "serve the built site locally",
+    "record": "append an output folder's runs to the history",
+    "compare": "compare two runs: ratio of medians with a bootstrap interval",
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
 }

@@ -21,8 +21,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "k6_retrieval.csv"
-PAIRS = [(t, s) for t in ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite", "mlflow-postgres")
-         for s in ("logging", "retrieval")]  # fmt: skip
+PAIRS = [
+    (t, s)
+    for t in ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite", "mlflow-postgres")
+    for s in ("logging", "retrieval")
+]
 
 
 def generate(folder: Path, total_bytes: int) -> None:
@@ -46,7 +49,10 @@ def generate(folder: Path, total_bytes: int) -> None:
 
 
 def measure(folder: Path) -> tuple[float, float]:
-    code = "import sys; from pathlib import Path; from analysis.summarise import summarise_folder; summarise_folder(Path(sys.argv[1]))"
+    code = (
+        "import sys; from pathlib import Path; from analysis.summarise import summarise_folder; "
+        "summarise_folder(Path(sys.argv[1]))"
+    )
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, str(folder)], cwd=ROOT, check=True)
     seconds = time.perf_counter() - started

@@ -40,9 +40,18 @@ def test_server_that_never_starts_is_failed_and_the_others_still_run(tmp_path):
     out = tmp_path / "out"
     env = {"BENCH_REGISTRY": _broken_registry(tmp_path)}
     result = run_cli(
-        "run", "--profile", "smoke", "--suites", "logging", "--no-report", "--out", str(out),
-        "--targets", "broken-sqlite,silent-sqlite,fasttrackml-sqlite", env=env,
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "smoke",
+        "--suites",
+        "logging",
+        "--no-report",
+        "--out",
+        str(out),
+        "--targets",
+        "broken-sqlite,silent-sqlite,fasttrackml-sqlite",
+        env=env,
+    )
     assert result.returncode == 1, result.stderr[-2000:]
     broken = metadata(out, "broken-sqlite", "logging")
     assert broken["status"] == "failed" and "exited with code" in broken["error"]
@@ -56,9 +65,17 @@ def test_server_that_never_starts_is_failed_and_the_others_still_run(tmp_path):
 def test_server_killed_mid_run_is_partial_and_nothing_is_left_behind(tmp_path):
     out = tmp_path / "out"
     watcher = ProcessWatcher(
-        "run", "--profile", "quick", "--suites", "logging", "--no-report", "--out", str(out),
-        "--targets", "fasttrackml-sqlite,fasttrackml-postgres",
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "quick",
+        "--suites",
+        "logging",
+        "--no-report",
+        "--out",
+        str(out),
+        "--targets",
+        "fasttrackml-sqlite,fasttrackml-postgres",
+    )
     server = watcher.wait_for_child("fml")
     watcher.wait_for_child("k6")
     server.kill()
@@ -74,9 +91,17 @@ def test_server_killed_mid_run_is_partial_and_nothing_is_left_behind(tmp_path):
 def test_sigint_stops_every_process_and_marks_outputs_partial(tmp_path):
     out = tmp_path / "out"
     watcher = ProcessWatcher(
-        "run", "--profile", "quick", "--suites", "logging,retrieval", "--no-report", "--out", str(out),
-        "--targets", "fasttrackml-postgres",
-    )  # fmt: skip
+        "run",
+        "--profile",
+        "quick",
+        "--suites",
+        "logging,retrieval",
+        "--no-report",
+        "--out",
+        str(out),
+        "--targets",
+        "fasttrackml-postgres",
+    )
     watcher.wait_for_child("fml")
     watcher.wait_for_child("k6")
     assert postgres_processes(), "the embedded PostgreSQL should be running"

@@ -81,9 +81,21 @@ def mixed_csv(tmp_path_factory) -> Path:
     uri = fml.server.sqlite_uri.format(path=folder / "t.db")
     with launcher.launch(fml, uri, folder, folder / "server.log") as server:
         path = folder / "mixed.csv"
-        subprocess.run([k6_binary(), "run", "-q", str(ROOT / "tests/k6/mixed.js"), "-e", f"BASE_URL={server.url}",
-                        "--out", f"csv={path}"], env={"K6_CSV_TIME_FORMAT": "unix_milli", "PATH": "/usr/bin:/bin"},
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                k6_binary(),
+                "run",
+                "-q",
+                str(ROOT / "tests/k6/mixed.js"),
+                "-e",
+                f"BASE_URL={server.url}",
+                "--out",
+                f"csv={path}",
+            ],
+            env={"K6_CSV_TIME_FORMAT": "unix_milli", "PATH": "/usr/bin:/bin"},
+            check=True,
+            capture_output=True,
+        )
     return path
 
 

@@ -23,6 +23,7 @@ from bench import outputs
 from bench.errors import InputError, UsageError
 from bench.loadtest import Profile, k6_version, profiles, run_suite, select_profile
 from bench.report_table import print_run_table
+from bench.verbs import record, report
 from services import environments, launcher
 from services.postgres import Postgres, postgres
 from services.registry import ROOT, Target, load_registry, select_suites, suites
@@ -111,16 +112,15 @@ def main(args: argparse.Namespace) -> int:
         shutil.rmtree(WORK_DIR / plan.run_id, ignore_errors=True)
     print_run_table(plan.results, plan.tables, console)
     failed = [r for r in plan.results if r["status"] != "ok"]
+    if not args.no_report and len(failed) < len(plan.results):
+        record.record(plan.out, args.history)
+        report.build(plan.out, args.site, args.history, report.detect_options(args), args.trend_runs)
     if failed:
         console.print(
             f"[red]{len(failed)} of {len(plan.results)} run(s) did not finish: "
             + ", ".join(f"{r['target']}/{r['suite']} ({r['status']})" for r in failed)
         )
         return 1
-    if not args.no_report:
-        from bench.verbs import report
-
-        return report.build(plan.out)
     return 0
 
 

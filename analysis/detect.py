@@ -1,0 +1,104 @@
+"""Change-point detection on each (target, request name, statistic) series across runs.
+
+Method. Latency is skewed and changes multiply it, so each series is the log of a statistic
+(p50 or p95) in run order. Apache Otava's E-divisive means (Fleming et al., "Hunter", ICPE 2023)
+splits it: a sliding window (default 50 runs) proposes candidate change points by the energy
+distance between the two sides, and a two-sided t-test between neighbouring segments keeps a
+candidate only while its p-value stays under `max_pvalue` (default 0.001). Of those, we keep the
+ones whose size, the ratio of the segments' geometric means, is at least `min_magnitude`
+(default 10%): statistically clear but tiny shifts are not worth anyone's time.
+
+This module knows nothing of files: it takes a tidy frame and returns ChangePoint values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from otava.analysis import compute_change_points
+
+STATISTICS = ("p50_ms", "p95_ms")
+
+
+@dataclass(frozen=True)
+class Options:
+    window: int = 50
+    max_pvalue: float = 0.001
+    min_magnitude: float = 0.10
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    target: str
+    suite: str
+    name: str
+    statistic: str
+    run_id: str  # the first run after the change
+    commit_before: str
+    commit_after: str
+    started_at: str
+    before_ms: float
+    after_ms: float
+    pvalue: float
+
+    @property
+    def magnitude(self) -> float:
+        """Relative change: +0.25 is 25% slower, -0.2 is 20% faster."""
+        return self.after_ms / self.before_ms - 1
+
+    @property
+    def kind(self) -> str:
+        return "regression" if self.magnitude > 0 else "improvement"
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"magnitude": self.magnitude, "kind": self.kind}
+
+
+def change_points_in(values: np.ndarray, options: Options) -> list[tuple[int, float, float, float]]:
+    """(index, geometric mean before, after, p-value) for each change in a positive series."""
+    if len(values) < 4 or np.any(values <= 0):
+        return []
+    logs = np.log(values)
+    found, _ = compute_change_points(
+        logs.tolist(), window_len=options.window, max_pvalue=options.max_pvalue, min_magnitude=0.0
+    )
+    result = []
+    for cp in found:
+        before, after = math.exp(cp.stats.mean_1), math.exp(cp.stats.mean_2)
+        if abs(after / before - 1) >= options.min_magnitude:
+            result.append((cp.index, before, after, float(cp.stats.pvalue)))
+    return result
+
+
+def detect(history: pd.DataFrame, options: Options = Options(), statistics=STATISTICS) -> list[ChangePoint]:
+    """Change points of every (target, suite, name, statistic) series in a history frame.
+
+    Only complete runs (status ok) count; the frame must be in run order (History.frame is).
+    """
+    if history.empty:
+        return []
+    ok = history[history["status"] == "ok"]
+    points = []
+    for (target, suite, name), series in ok.groupby(["target", "suite", "name"], sort=True):
+        for statistic in statistics:
+            rows = series.dropna(subset=[statistic])
+            for index, before, after, pvalue in change_points_in(rows[statistic].to_numpy(float), options):
+                points.append(
+                    ChangePoint(
+                        target=target,
+                        suite=suite,
+                        name=name,
+                        statistic=statistic,
+                        run_id=rows["run_id"].iloc[index],
+                        commit_before=str(rows["commit"].iloc[index - 1]),
+                        commit_after=str(rows["commit"].iloc[index]),
+                        started_at=str(rows["started_at"].iloc[index]),
+                        before_ms=before,
+                        after_ms=after,
+                        pvalue=pvalue,
+                    )
+                )
+    return points
