@@ -6,7 +6,10 @@ splits it: a sliding window (default 50 runs) proposes candidate change points b
 distance between the two sides, and a two-sided t-test between neighbouring segments keeps a
 candidate only while its p-value stays under `max_pvalue` (default 0.001). Of those, we keep the
 ones whose size, the ratio of the segments' geometric means, is at least `min_magnitude`
-(default 10%): statistically clear but tiny shifts are not worth anyone's time.
+(default 10%): statistically clear but tiny shifts are not worth anyone's time. A change must
+also hold for `min_runs` runs (default 5) on each side: one noisy run makes two short-lived
+"changes" (up, then down) that are a blip, not a regression; a real one is called once it has
+lasted `min_runs` runs.
 
 This module knows nothing of files: it takes a tidy frame and returns ChangePoint values.
 """
@@ -28,6 +31,7 @@ class Options:
     window: int = 50
     max_pvalue: float = 0.001
     min_magnitude: float = 0.10
+    min_runs: int = 5
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,13 @@ def change_points_in(values: np.ndarray, options: Options) -> list[tuple[int, fl
     found, _ = compute_change_points(
         logs.tolist(), window_len=options.window, max_pvalue=options.max_pvalue, min_magnitude=0.0
     )
+    bounds = [0, *(cp.index for cp in found), len(values)]
     result = []
-    for cp in found:
+    for i, cp in enumerate(found):
+        lasting = bounds[i + 1] - bounds[i] >= options.min_runs and bounds[i + 2] - bounds[i + 1] >= options.min_runs
         before, after = math.exp(cp.stats.mean_1), math.exp(cp.stats.mean_2)
-        if abs(after / before - 1) >= options.min_magnitude:
-            result.append((cp.index, before, after, float(cp.stats.pvalue)))
+        if lasting and abs(after / before - 1) >= options.min_magnitude:
+            result.append((int(cp.index), before, after, float(cp.stats.pvalue)))
     return result
 
 

@@ -20,7 +20,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def site(smoke_run, tmp_path_factory):
     out, _ = smoke_run
     site_dir = tmp_path_factory.mktemp("site")
-    result = run_cli("report", "--out", str(out), "--site", str(site_dir))
+    history = tmp_path_factory.mktemp("history")
+    recorded = run_cli("record", "--out", str(out), "--history", str(history))
+    assert recorded.returncode == 0, recorded.stderr
+    result = run_cli("report", "--out", str(out), "--site", str(site_dir), "--history", str(history))
     assert result.returncode == 0, result.stderr
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -101,4 +104,5 @@ def test_no_internal_link_is_broken(site, browser):
                 else:
                     queue.append(target)
     assert broken == []
-    assert any("/runs/" in s for s in seen) and any("methodology" in s for s in seen)
+    for page in ("/runs/", "methodology", "trends", "regressions"):
+        assert any(page in s for s in seen), page

@@ -44,13 +44,21 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help=f"smallest change worth a change point (default: {defaults.min_magnitude} = 10%%)",
     )
+    parser.add_argument(
+        "--min-runs",
+        default=defaults.min_runs,
+        type=int,
+        help=f"runs a change must last on each side (default: {defaults.min_runs})",
+    )
     parser.add_argument("--trend-runs", default=200, type=int, help="runs shown in each trend chart (default: 200)")
 
 
 def detect_options(args: argparse.Namespace) -> detect.Options:
-    if args.window < 4 or not 0 < args.max_pvalue < 1 or args.min_magnitude < 0:
-        raise UsageError("--window must be at least 4, --max-pvalue within (0, 1), --min-magnitude not negative")
-    return detect.Options(window=args.window, max_pvalue=args.max_pvalue, min_magnitude=args.min_magnitude)
+    if args.window < 4 or not 0 < args.max_pvalue < 1 or args.min_magnitude < 0 or args.min_runs < 1:
+        raise UsageError(
+            "--window must be at least 4, --max-pvalue within (0, 1), --min-magnitude not negative, --min-runs at least 1"
+        )
+    return detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
 
 
 def build(out: Path, site: Path, history_dir: Path, options: detect.Options, trend_runs: int = 200) -> int:

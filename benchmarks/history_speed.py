@@ -1,0 +1,121 @@
+"""How fast the history stays when it is large: record one run, then build trends and regressions.
+
+Generates a history of `--runs` runs (default 5,000) x 4 targets x 11 request names with a few
+known steps, then times recording one more real run and writing the trends and regressions pages
+(change-point detection and charts included). Not a test: run it by hand, on a quiet machine.
+
+    .venv/bin/python -m benchmarks.history_speed [--runs 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import detect, history
+from analysis.summarise import STAT_COLUMNS, summarise_folder
+from bench.verbs import report
+from services.registry import load_registry
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+NAMES = [
+    "CreateRun",
+    "LogMetricSingle",
+    "LogMetricBatch10",
+    "LogMetricBatch100",
+    "LogMetricBatch500",
+    "LogParamBatch10",
+    "LogParamBatch100",
+    "UpdateRun",
+    "SearchRuns",
+    "GetRun",
+    "MetricHistory",
+]
+
+
+def generate(store: Path, runs: int) -> None:
+    rng = np.random.default_rng(3)
+    targets = [t.id for t in load_registry().default_targets]
+    start = pd.Timestamp("2020-01-01", tz="UTC")
+    for i in range(runs):
+        when = start + pd.Timedelta(hours=6 * i)
+        run_id = f"{when:%Y%m%dT%H%M%SZ}-{i:06x}"
+        rows = []
+        for t, target in enumerate(targets):
+            for n, name in enumerate(NAMES):
+                level = (1 + t) * (1 + n) * (1.3 if i > runs * 0.6 and n == 0 else 1.0)
+                p50 = level * rng.lognormal(0, 0.05)
+                stats = dict.fromkeys(STAT_COLUMNS, 0.0) | {
+                    "count": 2000,
+                    "errors": 0,
+                    "p50_ms": p50,
+                    "p95_ms": p50 * 2,
+                }
+                sketch = list(np.quantile(rng.lognormal(np.log(p50), 0.4, 200), history.SKETCH_QUANTILES))
+                rows.append(
+                    {
+                        "target": target,
+                        "suite": "logging" if n < 8 else "retrieval",
+                        "name": name,
+                        **stats,
+                        "sketch_ms": [float(f"{v:.5g}") for v in sketch],
+                    }
+                )
+        pairs = [{"target": t, "suite": s, "status": "ok"} for t in targets for s in ("logging", "retrieval")]
+        record = {
+            "schema_version": history.SCHEMA_VERSION,
+            "run_id": run_id,
+            "commit": f"{i:040x}",
+            "branch": "main",
+            "started_at": when.isoformat(),
+            "profile": "standard",
+            "machine": {},
+            "k6_version": "1.1.0",
+            "pairs": pairs,
+            "rows": rows,
+        }
+        path = history.run_path(store, run_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(json.dumps(record, separators=(",", ":")).encode(), mtime=0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5000)
+    args = parser.parse_args()
+    store = Path(tempfile.mkdtemp(prefix="history-speed-"))
+    try:
+        started = time.perf_counter()
+        generate(store, args.runs)
+        size = sum(p.stat().st_size for p in store.rglob("*.gz")) / 2**20
+        print(f"generated {args.runs} runs ({size:.0f} MiB) in {time.perf_counter() - started:.0f} s")
+        folder = Path(tempfile.mkdtemp(prefix="history-speed-out-"))
+        shutil.copy(FIXTURES / "k6_retrieval.csv", folder / "fasttrackml-sqlite_retrieval.csv")
+        meta = json.loads((FIXTURES / "k6_retrieval.json").read_text()) | {"profile": "standard"}
+        (folder / "fasttrackml-sqlite_retrieval.json").write_text(json.dumps(meta))
+        started = time.perf_counter()
+        history.record(summarise_folder(folder), store)
+        print(f"record one run: {time.perf_counter() - started:.2f} s")
+        docs = Path(tempfile.mkdtemp(prefix="history-speed-docs-"))
+        started = time.perf_counter()
+        report.write_history_pages(store, detect.Options(), load_registry().default_targets, docs, trend_runs=200)
+        found = (docs / "regressions.md").read_text().count("| 🔴") + (docs / "regressions.md").read_text().count(
+            "| 🟢"
+        )
+        print(f"trends and regressions pages: {time.perf_counter() - started:.1f} s ({found} change points)")
+        shutil.rmtree(folder)
+        shutil.rmtree(docs)
+    finally:
+        shutil.rmtree(store)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""A versus B: the bootstrap verdicts, the markdown CI posts, and compare on two real smoke runs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis import compare
+from tests.conftest import metadata, run_cli
+
+
+def test_same_distribution_is_no_change_and_a_real_slowdown_is_a_regression():
+    rng = np.random.default_rng(1)
+    a = rng.lognormal(np.log(10), 0.3, 400)
+    same = rng.lognormal(np.log(10), 0.3, 400)
+    slower = rng.lognormal(np.log(13), 0.3, 400)
+    faster = rng.lognormal(np.log(7), 0.3, 400)
+    ratio, low, high = compare.ratio_interval(a, same)
+    assert low < 1 < high and compare.verdict(ratio, low, high, 0.10) == "no change"
+    ratio, low, high = compare.ratio_interval(a, slower)
+    assert low > 1 and ratio > 1.2 and compare.verdict(ratio, low, high, 0.10) == "regression"
+    ratio, low, high = compare.ratio_interval(a, faster)
+    assert compare.verdict(ratio, low, high, 0.10) == "improvement"
+    # significant but under the threshold is not a regression
+    assert compare.verdict(1.05, 1.02, 1.08, 0.10) == "no change"
+
+
+def test_sketch_samples_follow_the_quantiles():
+    from analysis.history import SKETCH_QUANTILES
+
+    values = np.random.default_rng(2).lognormal(np.log(5), 0.4, 5000)
+    sketch = list(np.quantile(values, SKETCH_QUANTILES))
+    rebuilt = compare.samples_from_sketch(sketch, 1000)
+    assert abs(np.median(rebuilt) / np.median(values) - 1) < 0.02
+
+
+def test_markdown_has_a_summary_line_and_one_row_per_comparison():
+    results = [
+        compare.Comparison("a", "a", "logging", "CreateRun", 10, 13, 1.3, 1.2, 1.4, "regression"),
+        compare.Comparison("a", "a", "logging", "UpdateRun", 10, 10, 1.0, 0.9, 1.1, "no change"),
+        compare.Comparison("a", "b", "retrieval", "GetRun", 10, 5, 0.5, 0.4, 0.6, "improvement"),
+    ]
+    text = compare.markdown(results, "main", "pr-42", 0.10)
+    lines = text.strip().splitlines()
+    assert lines[0] == "## Benchmark comparison"
+    assert "**1 regression(s)**, 1 improvement(s)" in lines[2] and "threshold 10%" in lines[2]
+    table = [line for line in lines if line.startswith("|")]
+    assert table[0].count("|") == 9 and set(table[1]) <= set("|-:")
+    assert len(table) == 2 + len(results)
+    assert "🔴 regression" in table[2]  # regressions first
+    assert "| a → b | retrieval | GetRun |" in text
+
+
+def test_compare_two_real_smoke_runs(smoke_run, tmp_path):
+    first, _ = smoke_run
+    second = tmp_path / "second"
+    run = run_cli(
+        "run",
+        "--profile",
+        "smoke",
+        "--targets",
+        "fasttrackml-sqlite",
+        "--suites",
+        "retrieval",
+        "--out",
+        str(second),
+        "--no-report",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert metadata(second, "fasttrackml-sqlite", "retrieval")["status"] == "ok"
+    markdown = tmp_path / "comparison.md"
+    result = run_cli("compare", str(first), str(second), "--markdown", str(markdown), "--fail-on-regression")
+    assert result.returncode in (0, 1), result.stderr
+    text = markdown.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| fasttrackml-sqlite |")]
+    assert len(rows) == 5  # the five retrieval request names, the only target x suite in both
+    assert all(("regression" in r) or ("improvement" in r) or ("no change" in r) for r in rows)
+    assert result.returncode == (1 if "🔴" in text else 0)
+
+
+def test_nothing_in_common_explains_why(smoke_run, tmp_path):
+    first, _ = smoke_run
+    result = run_cli(
+        "compare",
+        str(first),
+        str(first),
+        "--map",
+        "fasttrackml-sqlite=no-such-target",
+        "--markdown",
+        str(tmp_path / "c.md"),
+    )
+    assert result.returncode == 1
+    assert "nothing to compare" in result.stderr and "--map" in result.stderr

@@ -1,0 +1,128 @@
+"""History: idempotent append, corrupt files, failed runs; change points found where they are."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import detect, history
+from analysis.summarise import summarise_folder
+from tests.conftest import run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _output_folder(tmp_path: Path, statuses: dict[str, str]) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    for target, status in statuses.items():
+        shutil.copy(FIXTURES / "k6_retrieval.csv", out / f"{target}_retrieval.csv")
+        meta = json.loads((FIXTURES / "k6_retrieval.json").read_text())
+        meta.update(target=target, status=status, error=None if status == "ok" else "the server exited during the run")
+        (out / f"{target}_retrieval.json").write_text(json.dumps(meta))
+    return out
+
+
+def test_recording_twice_changes_nothing(tmp_path):
+    out = _output_folder(tmp_path, {"fasttrackml-sqlite": "ok"})
+    store = tmp_path / "history"
+    first = history.record(summarise_folder(out), store)
+    files = list(store.rglob("*.json.gz"))
+    assert len(files) == 1 and "recorded in" in first[0][1]
+    before = (files[0].read_bytes(), files[0].stat().st_mtime_ns)
+    again = history.record(summarise_folder(out), store)
+    assert again[0][1] == "already recorded"
+    assert (files[0].read_bytes(), files[0].stat().st_mtime_ns) == before
+    record = json.loads(gzip.decompress(files[0].read_bytes()))
+    assert record["schema_version"] == history.SCHEMA_VERSION
+    assert files[0].relative_to(store).parts[:3] == ("runs", record["run_id"][:4], record["run_id"][4:6])
+    assert {r["name"] for r in record["rows"]} == {
+        "SearchRuns",
+        "SearchExperiments",
+        "MetricHistory",
+        "GetRun",
+        "GetExperiment",
+    }
+    assert all(len(r["sketch_ms"]) == len(history.SKETCH_QUANTILES) for r in record["rows"])
+
+
+def test_failed_targets_are_recorded_marked_and_left_out_of_trends(tmp_path):
+    out = _output_folder(tmp_path, {"fasttrackml-sqlite": "ok", "mlflow-sqlite": "partial"})
+    store = tmp_path / "history"
+    history.record(summarise_folder(out), store)
+    frame = history.load(store).frame()
+    assert set(frame[frame["status"] == "partial"]["target"]) == {"mlflow-sqlite"}
+    assert [p for p in detect.detect(frame) if p.target == "mlflow-sqlite"] == []
+
+
+def test_corrupt_and_unknown_schema_files_are_named_and_the_rest_still_loads(tmp_path):
+    out = _output_folder(tmp_path, {"fasttrackml-sqlite": "ok"})
+    store = tmp_path / "history"
+    history.record(summarise_folder(out), store)
+    month = next(store.glob("runs/*/*"))
+    (month / "20260101T000000Z-broken.json.gz").write_bytes(b"not gzip at all")
+    (month / "20260102T000000Z-future.json.gz").write_bytes(gzip.compress(b'{"schema_version": 99}'))
+    loaded = history.load(store)
+    assert len(loaded.records) == 1
+    assert any("20260101T000000Z-broken.json.gz: corrupt history file" in w for w in loaded.warnings)
+    assert any("20260102T000000Z-future.json.gz: unknown history schema version 99" in w for w in loaded.warnings)
+    result = run_cli(
+        "compare", str(out), loaded.records[0]["run_id"], "--history", str(store), "--markdown", str(tmp_path / "c.md")
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _synthetic(steps: dict[str, list[tuple[int, float]]], runs: int = 120, noise: float = 0.03) -> pd.DataFrame:
+    """A history frame with a p50 series per target: base 10 ms times each (from run, factor) step."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for target, target_steps in steps.items():
+        level = np.full(runs, 10.0)
+        for start, factor in target_steps:
+            level[start:] *= factor
+        values = level * rng.lognormal(0, noise, runs)
+        for i, value in enumerate(values):
+            rows.append(
+                {
+                    "run_id": f"run{i:04d}",
+                    "commit": f"c{i:04d}",
+                    "started_at": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=i),
+                    "profile": "quick",
+                    "status": "ok",
+                    "target": target,
+                    "suite": "logging",
+                    "name": "CreateRun",
+                    "p50_ms": value,
+                    "p95_ms": value * 2,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_known_steps_are_found_where_they_are_and_nowhere_else():
+    frame = _synthetic(
+        {
+            "flat": [],
+            "slower": [(60, 1.30)],
+            "faster-then-tiny": [(30, 0.75), (90, 1.04)],  # the 4% step is under the 10% minimum magnitude
+        }
+    )
+    points = detect.detect(frame, detect.Options(), statistics=("p50_ms",))
+    found = sorted((p.target, p.run_id, p.kind) for p in points)
+    assert found == [("faster-then-tiny", "run0030", "improvement"), ("slower", "run0060", "regression")]
+    slower = next(p for p in points if p.target == "slower")
+    assert slower.magnitude == pytest.approx(0.30, abs=0.03)
+    assert slower.commit_before == "c0059" and slower.commit_after == "c0060" and slower.pvalue < 0.001
+
+
+def test_min_magnitude_is_an_option():
+    frame = _synthetic({"tiny": [(60, 1.06)]}, noise=0.005)
+    assert detect.detect(frame, detect.Options(min_magnitude=0.10), statistics=("p50_ms",)) == []
+    points = detect.detect(frame, detect.Options(min_magnitude=0.03), statistics=("p50_ms",))
+    assert [p.run_id for p in points] == ["run0060"]
