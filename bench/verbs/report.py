@@ -56,7 +56,8 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
 def detect_options(args: argparse.Namespace) -> detect.Options:
     if args.window < 4 or not 0 < args.max_pvalue < 1 or args.min_magnitude < 0 or args.min_runs < 1:
         raise UsageError(
-            "--window must be at least 4, --max-pvalue within (0, 1), --min-magnitude not negative, --min-runs at least 1"
+            "--window must be at least 4, --max-pvalue within (0, 1), "
+            "--min-magnitude not negative, --min-runs at least 1"
         )
     return detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
 
