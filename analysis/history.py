@@ -45,6 +45,13 @@ class History:
         frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
         return frame.sort_values(["started_at", "run_id"], kind="stable").reset_index(drop=True)
 
+    def latest(self, branch: str | None = None) -> dict:
+        """The newest run (on `branch`, if given)."""
+        runs = [r for r in self.records if branch is None or r.get("branch") == branch]
+        if not runs:
+            raise InputError(f"the history has no run{' on branch ' + branch if branch else ''} yet")
+        return max(runs, key=lambda r: (r["started_at"], r["run_id"]))
+
     def run(self, run_id: str) -> dict:
         for record in self.records:
             if record["run_id"] == run_id:

@@ -25,6 +25,8 @@ class Database:
     kind: str
     label: str
     image: str = ""
+    container_url: str = ""
+    container_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Server:
     container_env: dict[str, str] = field(default_factory=dict)
     container_database_env: str = ""
     dockerfile: str = ""
-    nightly_image: str = ""
+    nightly_version: str = ""
     colours: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,6 +85,14 @@ class Target:
     def image(self) -> str:
         return self.server.image.format(version=self.version)
 
+    @property
+    def container_database_uri(self) -> str:
+        """The database URI the server's CI container uses (PostgreSQL is the `postgres` service)."""
+        if self.database.kind == "sqlite":
+            return self.server.sqlite_uri.format(path=self.database.container_path)
+        scheme, rest = self.database.container_url.split("://", 1)
+        return f"{self.server.postgres_scheme}://{rest}"
+
     def as_dict(self) -> dict[str, object]:
         """The facts a CI job or a report needs about this target, as plain JSON values."""
         return {
@@ -98,6 +108,7 @@ class Target:
             "container_port": self.server.container_port,
             "container_env": self.server.container_env,
             "container_database_env": self.server.container_database_env,
+            "container_database_uri": self.container_database_uri,
             "health_path": self.server.health_path,
             "colour": self.colour,
         }
@@ -114,8 +125,26 @@ class Registry:
         """The targets `./run.sh` runs when none are named: each server's default version."""
         return [t for t in self.targets.values() if t.is_default_version]
 
-    def select(self, names: str | None) -> list[Target]:
-        """Targets from a comma list (`all` or None: the defaults); unknown names are a UsageError."""
+    def select(self, names: str | None, versions: dict[str, str] | None = None) -> list[Target]:
+        """Targets from a comma list (`all` or None: the defaults); unknown names are a UsageError.
+
+        `versions` ({server: version}) runs a server at a version the registry does not list, such
+        as FastTrackML's nightly `main`; such a target's id names its version.
+        """
+        unknown_servers = sorted(set(versions or {}) - set(self.servers))
+        if unknown_servers:
+            raise UsageError(
+                f"--server-version: unknown server {', '.join(unknown_servers)}; valid: {', '.join(self.servers)}"
+            )
+        return [self.at_version(t, (versions or {}).get(t.server.name)) for t in self._select(names)]
+
+    def at_version(self, target: Target, version: str | None) -> Target:
+        """The target with its server at `version` (itself when that is its version)."""
+        if not version or version == target.version:
+            return target
+        return Target(f"{target.server.name}-{version}-{target.database.kind}", target.server, version, target.database)
+
+    def _select(self, names: str | None) -> list[Target]:
         if not names or names == "all":
             return self.default_targets
         chosen = [n.strip() for n in names.split(",") if n.strip()]
@@ -125,6 +154,17 @@ class Registry:
                 f"--targets: unknown target {', '.join(unknown) or repr(names)}; valid: {', '.join(self.targets)}"
             )
         return [self.targets[n] for n in dict.fromkeys(chosen)]
+
+
+def parse_versions(items: list[str]) -> dict[str, str]:
+    """`--server-version NAME=VERSION` options as a dict."""
+    versions = {}
+    for item in items:
+        name, _, version = item.partition("=")
+        if not name or not version:
+            raise UsageError(f"--server-version: expected NAME=VERSION such as fasttrackml=0.5.1, got {item!r}")
+        versions[name.strip()] = version.strip()
+    return versions
 
 
 def suites() -> list[str]:

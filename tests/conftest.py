@@ -38,9 +38,21 @@ def metadata(out: Path, target: str, suite: str) -> dict:
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`./run.sh --profile smoke` over all 4 targets x 2 suites, into a folder of its own."""
-    out = tmp_path_factory.mktemp("smoke")
-    result = run_cli("run", "--profile", "smoke", "--out", str(out), "--no-report")
+    """`./run.sh --profile smoke` over all 4 targets x 2 suites, into a folder of its own: the whole
+    flow, benchmark, history record and site."""
+    folder = tmp_path_factory.mktemp("smoke")
+    out = folder / "benchmark_outputs"
+    result = run_cli(
+        "run",
+        "--profile",
+        "smoke",
+        "--out",
+        str(out),
+        "--history",
+        str(folder / "history"),
+        "--site",
+        str(folder / "site"),
+    )
     return out, result
 
 

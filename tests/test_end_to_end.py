@@ -67,3 +67,30 @@ def test_all_pairs_belong_to_one_run(smoke_run):
     run_ids = {metadata(out, t, s)["run_id"] for t, s in PAIRS}
     assert len(run_ids) == 1
     assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
+
+
+def test_the_run_records_its_history_and_builds_the_site(smoke_run):
+    out, result = smoke_run
+    assert len(list((out.parent / "history").glob("runs/*/*/*.json.gz"))) == 1
+    for page in ("index.html", "methodology.html", "trends.html", "regressions.html", "img/performanceReport.png"):
+        assert (out.parent / "site" / page).exists(), page
+    assert (out / "summary.csv").exists()
+    assert "Site built" in result.stderr
+
+
+def test_k6_archive_bundles_each_suite(tmp_path):
+    import subprocess
+    import tarfile
+
+    from bench.loadtest import k6_binary
+    from tests.conftest import ROOT
+
+    for suite in ("logging", "retrieval"):
+        archive = tmp_path / f"{suite}.tar"
+        subprocess.run(
+            [k6_binary(), "archive", str(ROOT / "k6" / f"{suite}.js"), "-O", str(archive)],
+            check=True,
+            capture_output=True,
+        )
+        names = tarfile.open(archive).getnames()
+        assert any(n.endswith("k6/lib/mlflow.js") for n in names) and any(n.endswith("k6/profiles.json") for n in names)

@@ -22,7 +22,9 @@ Samples = dict[tuple[str, str, str], np.ndarray]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", help="baseline: an output folder or a run id from the history")
+    parser.add_argument(
+        "a", help="baseline: an output folder, a run id from the history, or latest[:BRANCH] (its newest run)"
+    )
     parser.add_argument("b", help="candidate: an output folder or a run id from the history")
     parser.add_argument("--history", default="history", type=Path, help="history folder for run ids (default: history)")
     parser.add_argument(
@@ -64,7 +66,8 @@ def load_samples(source: str, history_dir: Path) -> Samples:
         return samples
     if not (history_dir / "runs").is_dir():
         raise UsageError(f"{source!r} is neither an output folder nor a run id (no history at {history_dir})")
-    record = history.load(history_dir).run(source)
+    store = history.load(history_dir)
+    record = store.latest(source.partition(":")[2] or None) if source.split(":")[0] == "latest" else store.run(source)
     statuses = {(p["target"], p["suite"]): p["status"] for p in record["pairs"]}
     return {
         (r["target"], r["suite"], r["name"]): compare.samples_from_sketch(r["sketch_ms"], int(r["count"] - r["errors"]))

@@ -26,7 +26,7 @@ from bench.report_table import print_run_table
 from bench.verbs import record, report
 from services import environments, launcher
 from services.postgres import Postgres, postgres
-from services.registry import ROOT, Target, load_registry, select_suites, suites
+from services.registry import ROOT, Target, load_registry, parse_versions, select_suites, suites
 
 WORK_DIR = ROOT / ".cache" / "work"
 console = Console(stderr=True, highlight=False, width=None if Console(stderr=True).is_terminal else 120)
@@ -57,8 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(needs exactly one target, to label the results)",
     )
     parser.add_argument(
-        "--no-report", action="store_true", help="stop after the raw outputs; do not summarise or build the site"
+        "--server-version",
+        action="append",
+        default=[],
+        metavar="NAME=VERSION",
+        help="run a server at a version the registry does not list (repeatable), e.g. fasttrackml=0.5.1",
     )
+    parser.add_argument(
+        "--no-report", action="store_true", help="stop after the raw outputs: no history record, no site"
+    )
+    parser.add_argument("--site", default="site", type=Path, help="where to build the site (default: site)")
+    report.add_history_arguments(parser)
 
 
 @dataclass
@@ -76,7 +85,7 @@ class Plan:
 
 def plan_from(args: argparse.Namespace) -> Plan:
     profile = select_profile(args.profile)
-    targets = load_registry().select(args.targets)
+    targets = load_registry().select(args.targets, parse_versions(args.server_version))
     chosen_suites = select_suites(args.suites)
     if args.server_url:
         if len(targets) != 1:
