@@ -91,6 +91,8 @@ def run_suite(
             "K6_WEB_DASHBOARD": "true",
             "K6_WEB_DASHBOARD_PORT": "-1",
             "K6_WEB_DASHBOARD_EXPORT": str(dashboard_path),
+            # snapshots every second, so that a short suite has data in its dashboard too
+            "K6_WEB_DASHBOARD_PERIOD": "1s",
         }
     command = [k6_binary(), "run", "--no-color", "--out", f"csv={csv_path}", str(K6_DIR / f"{suite}.js")]
     started = time.monotonic()

@@ -92,5 +92,6 @@ def test_k6_archive_bundles_each_suite(tmp_path):
             check=True,
             capture_output=True,
         )
-        names = tarfile.open(archive).getnames()
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
         assert any(n.endswith("k6/lib/mlflow.js") for n in names) and any(n.endswith("k6/profiles.json") for n in names)
