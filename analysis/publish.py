@@ -18,7 +18,7 @@ import jinja2
 import pandas as pd
 
 from analysis import draw, findings
-from analysis.summarise import FolderSummary, Pair
+from analysis.summarise import STAT_COLUMNS, FolderSummary, Pair
 from bench.errors import InputError
 from services.registry import ROOT, Target, suites
 
@@ -62,21 +62,8 @@ def wide_table(summary: pd.DataFrame, targets: list[Target]) -> str:
 
 
 def long_table(summary: pd.DataFrame) -> str:
-    columns = [
-        "target",
-        "suite",
-        "name",
-        "count",
-        "errors",
-        "mean_ms",
-        "p50_ms",
-        "p90_ms",
-        "p95_ms",
-        "p99_ms",
-        "max_ms",
-        "throughput_rps",
-    ]
-    return summary[columns].sort_values(["target", "suite", "name"]).to_markdown(index=False, floatfmt=".2f")
+    columns = ["target", "suite", "name", *STAT_COLUMNS]
+    return summary[columns].sort_values(["target", "suite", "name"]).to_markdown(index=False, floatfmt=".4g")
 
 
 def write_overview(result: FolderSummary, targets: list[Target], docs: Path) -> Path:
