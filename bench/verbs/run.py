@@ -8,7 +8,9 @@ as failed and the next one still runs; the exit status is non-zero if any pair d
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
+from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,8 +144,8 @@ def run_pair(plan: Plan, target: Target, suite: str, pg: Postgres | None) -> dic
     console.rule(f"{target.id} · {suite}")
     try:
         with ExitStack() as stack:
-            url = _start_server(plan, target, suite, pg, stack, workdir, staging, meta)
-            _load(plan, suite, url, staging, meta, server_alive=meta.pop("_alive"))
+            url, server_alive = _start_server(plan, target, pg, stack, workdir, staging, meta)
+            _load(plan, suite, url, staging, meta, server_alive)
     except launcher.ServerFailed as exc:
         console.print(f"[red]{exc}")
         meta.update(status="failed", error=str(exc).splitlines()[0])
@@ -159,15 +161,22 @@ def run_pair(plan: Plan, target: Target, suite: str, pg: Postgres | None) -> dic
     return _finish(plan, staging, meta)
 
 
-def _start_server(plan, target, suite, pg, stack, workdir, staging, meta) -> str:
+def _start_server(
+    plan: Plan,
+    target: Target,
+    pg: Postgres | None,
+    stack: ExitStack,
+    workdir: Path,
+    staging: outputs.PairFiles,
+    meta: dict,
+) -> tuple[str, Callable[[], bool]]:
+    """Start the target's server on a fresh database (or wait for --server-url); its URL and liveness."""
     if plan.server_url:
         launcher.wait_for_external(plan.server_url, target.server.health_path)
-        meta["_alive"] = lambda: True
-        return plan.server_url.rstrip("/")
+        return plan.server_url.rstrip("/"), lambda: True
     if target.database.kind == "postgres":
-        database = stack.enter_context(
-            pg.fresh_database(f"bench_{plan.run_id[:15].lower()}_{staging.stem}".replace("-", "_")[:63])
-        )
+        name = re.sub(r"[^a-z0-9_]", "_", f"bench_{plan.run_id[:15]}_{staging.stem}".lower())[:63]
+        database = stack.enter_context(pg.fresh_database(name))
         database_uri = pg.uri(database, target.server.postgres_scheme)
         meta["database"]["version"] = pg.version()
         meta["database"]["embedded"] = pg.embedded
@@ -177,11 +186,12 @@ def _start_server(plan, target, suite, pg, stack, workdir, staging, meta) -> str
     meta["server_start_seconds"] = round(server.start_seconds, 2)
     meta["server"]["version"] = environments.installed_version(target)
     console.print(f"server up in {server.start_seconds:.1f} s at {server.url}")
-    meta["_alive"] = server.is_alive
-    return server.url
+    return server.url, server.is_alive
 
 
-def _load(plan: Plan, suite: str, url: str, staging: outputs.PairFiles, meta: dict, server_alive) -> None:
+def _load(
+    plan: Plan, suite: str, url: str, staging: outputs.PairFiles, meta: dict, server_alive: Callable[[], bool]
+) -> None:
     total = plan.profile.total_iterations
     columns = [
         TextColumn(f"{meta['target']} · {suite}"),
@@ -254,7 +264,6 @@ def base_metadata(plan: Plan, target: Target, suite: str) -> dict:
 
 def _finish(plan: Plan, staging: outputs.PairFiles, meta: dict) -> dict:
     """Count what the CSV holds, write the metadata, and publish the pair's files."""
-    meta.pop("_alive", None)
     meta["ended_at"] = outputs.now_iso()
     stats = _stats(staging.csv)
     meta["counts"] = _counts(stats)

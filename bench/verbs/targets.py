@@ -29,5 +29,5 @@ def main(args: argparse.Namespace) -> int:
             " ".join(t.packages),
             t.image,
         )
-    Console().print(table)
+    Console(width=160).print(table)
     return 0
