@@ -1,0 +1,52 @@
+"""Two versions of a server, measured and compared: FastTrackML 0.5.1 against 0.6.0."""
+
+from __future__ import annotations
+
+from services.registry import load_registry
+from tests.conftest import metadata, run_cli
+
+
+def test_registry_lists_older_versions_as_their_own_targets():
+    targets = load_registry().targets
+    old = targets["fasttrackml-0.5.1-sqlite"]
+    assert old.version == "0.5.1" and not old.is_default_version and old.packages == ["fasttrackml==0.5.1"]
+    assert old.label == "FastTrackML 0.5.1 (SQLite)"
+    assert "mlflow-2.22.5-postgres" in targets
+    assert "fasttrackml-0.5.1-sqlite" not in [t.id for t in load_registry().default_targets]
+
+
+def test_two_versions_of_fasttrackml_are_run_and_compared(smoke_run, tmp_path):
+    new, _ = smoke_run
+    old = tmp_path / "old"
+    result = run_cli(
+        "run",
+        "--profile",
+        "smoke",
+        "--targets",
+        "fasttrackml-0.5.1-sqlite",
+        "--suites",
+        "retrieval",
+        "--out",
+        str(old),
+        "--no-report",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = metadata(old, "fasttrackml-0.5.1-sqlite", "retrieval")
+    assert meta["server"]["version"] == "0.5.1" and meta["counts"]["errors"] == 0
+    markdown = tmp_path / "versions.md"
+    compared = run_cli(
+        "compare",
+        str(old),
+        str(new),
+        "--map",
+        "fasttrackml-0.5.1-sqlite=fasttrackml-sqlite",
+        "--markdown",
+        str(markdown),
+    )
+    assert compared.returncode == 0, compared.stderr
+    rows = [
+        line
+        for line in markdown.read_text().splitlines()
+        if line.startswith("| fasttrackml-0.5.1-sqlite → fasttrackml-sqlite |")
+    ]
+    assert len(rows) == 5
