@@ -2,10 +2,17 @@
 
 For each target x suite x request name present in both, the ratio median(B) / median(A) of the
 successful requests' latencies is estimated, and its 95% interval comes from a percentile
-bootstrap (each side resampled with replacement, 2000 times, fixed seed). The verdict is a
-regression when the whole interval lies above 1 and the ratio is at least 1 + threshold (default
-10%), an improvement in the mirror case, otherwise no change. The same code serves the local
-`./run.sh compare` and the pull-request comment.
+bootstrap (each side resampled with replacement, 2000 times, fixed seed).
+
+The bootstrap sees only the noise within a run. Two runs of the same code on the same machine
+differ by more than that (measured here: the p50 of a request name varies by 5-30% between
+identical runs), so the interval is widened by the run-to-run noise: on log scale,
+se = sqrt(se_bootstrap^2 + 2 * noise^2), where `noise` is the standard deviation of log p50
+between identical runs. It is estimated per series from the history when that holds enough
+complete runs (robustly, from successive differences, so that a past step does not inflate it),
+else it is the `run_noise` default. The verdict is a regression when the whole widened interval
+lies above 1 and the ratio is at least 1 + threshold (default 10%), an improvement in the mirror
+case, otherwise no change. The same code serves `./run.sh compare` and the pull-request comment.
 
 Samples come from raw k6 CSVs when A or B is an output folder, or are rebuilt from the history's
 21-quantile sketch (evenly spaced draws through its inverse distribution) when it is a run id.
@@ -19,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 BOOTSTRAP_ROUNDS = 2000
+RUN_NOISE = 0.15  # log-scale SD of a p50 between identical runs when the history cannot tell
+Z95 = 1.959964
 MAX_SAMPLES = 4000  # per side; more changes the interval little and costs time
 SEED = 20240521
 
@@ -35,6 +44,7 @@ class Comparison:
     low: float
     high: float
     verdict: str
+    noise: float = 0.0
 
 
 def ratio_interval(
@@ -53,6 +63,22 @@ def ratio_interval(
 
 def _thin(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return rng.choice(values, MAX_SAMPLES, replace=False) if values.size > MAX_SAMPLES else values
+
+
+def widen(ratio: float, low: float, high: float, noise: float) -> tuple[float, float]:
+    """The interval once the run-to-run noise of both runs is added (normal approximation, log scale)."""
+    se_bootstrap = (np.log(high) - np.log(low)) / (2 * Z95)
+    se = float(np.sqrt(se_bootstrap**2 + 2 * noise**2))
+    return float(ratio * np.exp(-Z95 * se)), float(ratio * np.exp(Z95 * se))
+
+
+def run_noise(p50_series: pd.Series, min_runs: int = 5) -> float | None:
+    """Run-to-run SD of log p50 from a series of identical-setup runs (robust to level shifts)."""
+    values = np.log(p50_series.dropna().to_numpy(float))
+    if values.size < min_runs:
+        return None
+    steps = np.diff(values)
+    return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2))
 
 
 def verdict(ratio: float, low: float, high: float, threshold: float) -> str:
@@ -76,6 +102,8 @@ def compare(
     samples_b: dict[tuple[str, str, str], np.ndarray],
     threshold: float = 0.10,
     mapping: dict[str, str] | None = None,
+    noise: dict[tuple[str, str, str], float] | None = None,
+    default_noise: float = RUN_NOISE,
 ) -> list[Comparison]:
     """Compare every (target, suite, name) of A with the same key of B (or the target `mapping` names)."""
     mapping = mapping or {}
@@ -85,7 +113,9 @@ def compare(
         b = samples_b.get((target_b, suite, name))
         if b is None or len(a) == 0 or len(b) == 0:
             continue
+        sigma = (noise or {}).get((target, suite, name), default_noise)
         ratio, low, high = ratio_interval(a, b)
+        low, high = widen(ratio, low, high, sigma)
         results.append(
             Comparison(
                 target,
@@ -98,6 +128,7 @@ def compare(
                 low,
                 high,
                 verdict(ratio, low, high, threshold),
+                sigma,
             )
         )
     return results
@@ -117,7 +148,7 @@ def markdown(results: list[Comparison], label_a: str, label_b: str, threshold: f
         "",
         f"**A** = `{label_a}`, **B** = `{label_b}`: {len(results)} target × request names compared, "
         f"**{len(regressions)} regression(s)**, {len(improvements)} improvement(s) "
-        f"(ratio of medians B/A, 95% bootstrap interval, threshold {threshold:.0%}).",
+        f"(ratio of medians B/A; 95% interval: bootstrap widened by run-to-run noise; threshold {threshold:.0%}).",
         "",
         "| target | suite | request | median A (ms) | median B (ms) | B/A | 95% interval | verdict |",
         "|---|---|---|---:|---:|---:|---|---|",

@@ -47,12 +47,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the GitHub-flavoured markdown here (default: comparison.md)",
     )
     parser.add_argument(
+        "--run-noise",
+        default=compare.RUN_NOISE,
+        type=float,
+        help="SD of log p50 between identical runs, where the history cannot estimate it "
+        f"(default: {compare.RUN_NOISE})",
+    )
+    parser.add_argument(
         "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
     )
 
 
-def load_samples(source: str, history_dir: Path) -> Samples:
-    """Latencies of successful requests per (target, suite, name) of complete runs."""
+def load_samples(source: str, history_dir: Path) -> tuple[Samples, str]:
+    """Latencies of successful requests per (target, suite, name) of complete runs, and their profile."""
     path = Path(source)
     if path.is_dir():
         pairs, _ = find_pairs(path)
@@ -63,17 +70,34 @@ def load_samples(source: str, history_dir: Path) -> Samples:
             durations = successful_durations(read_samples(pair.csv))
             for name, values in durations.groupby("name", observed=True)["value"]:
                 samples[(pair.target, pair.suite, str(name))] = values.to_numpy(float)
-        return samples
+        return samples, str(pairs[0].metadata["profile"])
     if not (history_dir / "runs").is_dir():
         raise UsageError(f"{source!r} is neither an output folder nor a run id (no history at {history_dir})")
     store = history.load(history_dir)
     record = store.latest(source.partition(":")[2] or None) if source.split(":")[0] == "latest" else store.run(source)
     statuses = {(p["target"], p["suite"]): p["status"] for p in record["pairs"]}
-    return {
+    samples = {
         (r["target"], r["suite"], r["name"]): compare.samples_from_sketch(r["sketch_ms"], int(r["count"] - r["errors"]))
         for r in record["rows"]
         if statuses.get((r["target"], r["suite"])) == "ok" and r["sketch_ms"] and r["count"] > r["errors"]
     }
+    return samples, str(record["profile"])
+
+
+def noise_from_history(history_dir: Path, profile: str, recent: int = 30) -> dict[tuple[str, str, str], float]:
+    """Run-to-run noise per series, from the last `recent` complete runs of this profile in the history."""
+    if not (history_dir / "runs").is_dir():
+        return {}
+    frame = history.load(history_dir).frame()
+    if frame.empty:
+        return {}
+    frame = frame[(frame["status"] == "ok") & (frame["profile"] == profile)]
+    noise = {}
+    for key, series in frame.groupby(["target", "suite", "name"]):
+        sigma = compare.run_noise(series["p50_ms"].tail(recent))
+        if sigma is not None:
+            noise[key] = sigma
+    return noise
 
 
 def parse_map(items: list[str]) -> dict[str, str]:
@@ -90,10 +114,13 @@ def main(args: argparse.Namespace) -> int:
     if not 0 < args.threshold < 10:
         raise UsageError(f"--threshold: expected a fraction such as 0.1, got {args.threshold}")
     mapping = parse_map(args.map)
-    a, b = load_samples(args.a, args.history), load_samples(args.b, args.history)
+    if args.run_noise < 0:
+        raise UsageError(f"--run-noise: expected a non-negative number, got {args.run_noise}")
+    (a, profile), (b, _) = load_samples(args.a, args.history), load_samples(args.b, args.history)
     if mapping:
         a = {k: v for k, v in a.items() if k[0] in mapping}
-    results = compare.compare(a, b, args.threshold, mapping)
+    noise = noise_from_history(args.history, profile)
+    results = compare.compare(a, b, args.threshold, mapping, noise, args.run_noise)
     if not results:
         raise InputError(_why_nothing(a, b, args))
     print_table(results, args.a, args.b)
