@@ -2,8 +2,9 @@
 
 1. Runs the same targets `--repeats` times (profile quick) and compares every pair of runs with
    `./run.sh compare`: any regression called there is a false alarm.
-2. Runs MLflow with 1 worker instead of 4 (a registry variant) and compares it with the 4-worker
-   runs: the slowdown should be called.
+2. Runs FastTrackML behind a proxy that delays each request by `--delay-ms` (default 10) and
+   compares it with the direct runs: the slowdown should be called. Also runs MLflow with 1 worker
+   instead of 4 (a registry variant), a change whose effect on this machine is an open question.
 3. Prints the coefficient of variation of each request name's p50 across the repeated runs.
 
 Not a test: it takes a while and wants a quiet machine.
@@ -51,6 +52,42 @@ def one_worker_registry(folder: Path) -> Path:
     return path
 
 
+def run_delayed(out: Path, delay_ms: float) -> None:
+    """FastTrackML (SQLite) behind the delay proxy, benchmarked through --server-url."""
+    from services import launcher
+    from services.registry import load_registry
+
+    target = load_registry().targets["fasttrackml-sqlite"]
+    folder = out.parent / "delayed-server"
+    uri = target.server.sqlite_uri.format(path=folder / "t.db")
+    with launcher.launch(target, uri, folder, folder / "server.log") as server:
+        port = server.url.rsplit(":", 1)[1]
+        proxy = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.delay_proxy", port, str(delay_ms)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            proxy_url = f"http://127.0.0.1:{proxy.stdout.readline().strip()}"
+            result = bench(
+                "run",
+                "--profile",
+                "quick",
+                "--targets",
+                "fasttrackml-sqlite",
+                "--server-url",
+                proxy_url,
+                "--out",
+                str(out),
+                "--no-report",
+            )
+            print(f"delayed run: exit {result.returncode}", flush=True)
+        finally:
+            proxy.terminate()
+            proxy.wait()
+
+
 def verdicts(a: Path, b: Path, mapping: list[str], work: Path) -> pd.Series:
     md = work / "c.md"
     args = ["compare", str(a), str(b), "--markdown", str(md)] + [x for m in mapping for x in ("--map", m)]
@@ -65,13 +102,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--work", type=Path)
+    parser.add_argument("--delay-ms", type=float, default=10.0)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="compare-quality-"))
     runs = []
     for i in range(args.repeats):
         out = work / f"aa{i}"
-        result = bench("run", "--profile", "quick", "--targets", TARGETS, "--out", str(out), "--no-report")
-        print(f"A/A run {i}: exit {result.returncode}", flush=True)
+        if not out.exists():  # a folder from an earlier call is reused
+            result = bench("run", "--profile", "quick", "--targets", TARGETS, "--out", str(out), "--no-report")
+            print(f"A/A run {i}: exit {result.returncode}", flush=True)
         runs.append(out)
     total = pd.Series(dtype=int)
     for a, b in itertools.combinations(runs, 2):
