@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from analysis import compare
 from tests.conftest import metadata, run_cli
@@ -22,6 +24,31 @@ def test_same_distribution_is_no_change_and_a_real_slowdown_is_a_regression():
     assert compare.verdict(ratio, low, high, 0.10) == "improvement"
     # significant but under the threshold is not a regression
     assert compare.verdict(1.05, 1.02, 1.08, 0.10) == "no change"
+
+
+def test_run_to_run_noise_widens_the_interval_and_quiets_small_shifts():
+    rng = np.random.default_rng(3)
+    a = rng.lognormal(np.log(10), 0.2, 4000)
+    b = rng.lognormal(np.log(11.5), 0.2, 4000)  # +15%: clear within one run, not across runs
+    ratio, low, high = compare.ratio_interval(a, b)
+    assert compare.verdict(ratio, low, high, 0.10) == "regression"
+    assert compare.widen(ratio, low, high, 0.0) == pytest.approx((low, high), rel=1e-3)
+    wide_low, wide_high = compare.widen(ratio, low, high, 0.15)
+    assert wide_low < low and wide_high > high and wide_low < 1
+    assert compare.verdict(ratio, wide_low, wide_high, 0.10) == "no change"
+    [result] = compare.compare({("t", "s", "n"): a}, {("t", "s", "n"): b}, default_noise=0.15)
+    assert result.verdict == "no change" and result.noise == 0.15
+    [quiet] = compare.compare({("t", "s", "n"): a}, {("t", "s", "n"): b}, noise={("t", "s", "n"): 0.01})
+    assert quiet.verdict == "regression" and quiet.noise == 0.01
+
+
+def test_run_noise_is_estimated_from_history_and_ignores_a_step():
+    rng = np.random.default_rng(4)
+    p50 = np.exp(rng.normal(0, 0.05, 60))
+    p50[30:] *= 2.0  # one real step must not count as noise
+    sigma = compare.run_noise(pd.Series(p50))
+    assert 0.03 < sigma < 0.08
+    assert compare.run_noise(pd.Series(p50[:4])) is None  # too few runs to tell
 
 
 def test_sketch_samples_follow_the_quantiles():
