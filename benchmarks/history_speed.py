@@ -4,7 +4,7 @@ Generates a history of `--runs` runs (default 5,000) x 4 targets x 11 request na
 known steps, then times recording one more real run and writing the trends and regressions pages
 (change-point detection and charts included). Not a test: run it by hand, on a quiet machine.
 
-    .venv/bin/python -m benchmarks.history_speed [--runs 5000]
+    .venv/bin/python -m benchmarks.history_speed [--runs 5000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,7 @@ def generate(store: Path, runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=3, help="measurements, reported with their median")
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="history-speed-"))
     try:
@@ -97,24 +99,37 @@ def main() -> None:
         generate(store, args.runs)
         size = sum(p.stat().st_size for p in store.rglob("*.gz")) / 2**20
         print(f"generated {args.runs} runs ({size:.0f} MiB) in {time.perf_counter() - started:.0f} s")
-        folder = Path(tempfile.mkdtemp(prefix="history-speed-out-"))
-        shutil.copy(FIXTURES / "k6_retrieval.csv", folder / "fasttrackml-sqlite_retrieval.csv")
-        meta = json.loads((FIXTURES / "k6_retrieval.json").read_text()) | {"profile": "standard"}
-        (folder / "fasttrackml-sqlite_retrieval.json").write_text(json.dumps(meta))
-        started = time.perf_counter()
-        history.record(summarise_folder(folder), store)
-        print(f"record one run: {time.perf_counter() - started:.2f} s")
-        docs = Path(tempfile.mkdtemp(prefix="history-speed-docs-"))
-        started = time.perf_counter()
-        report.write_history_pages(store, detect.Options(), load_registry().default_targets, docs, trend_runs=200)
-        found = (docs / "regressions.md").read_text().count("| 🔴") + (docs / "regressions.md").read_text().count(
-            "| 🟢"
-        )
-        print(f"trends and regressions pages: {time.perf_counter() - started:.1f} s ({found} change points)")
-        shutil.rmtree(folder)
-        shutil.rmtree(docs)
+        record_times, page_times = [], []
+        for repeat in range(args.repeats):
+            record_times.append(time_record(store, repeat))
+            page_times.append(time_pages(store))
+            print(f"record one run: {record_times[-1]:.2f} s; trends and regressions pages: {page_times[-1]:.1f} s")
+        print(f"median of {args.repeats}: record {median(record_times):.2f} s, pages {median(page_times):.1f} s")
     finally:
         shutil.rmtree(store)
+
+
+def time_record(store: Path, repeat: int) -> float:
+    """Seconds to record one new real run (its own run id each time, so nothing is skipped)."""
+    folder = Path(tempfile.mkdtemp(prefix="history-speed-out-"))
+    shutil.copy(FIXTURES / "k6_retrieval.csv", folder / "fasttrackml-sqlite_retrieval.csv")
+    meta = json.loads((FIXTURES / "k6_retrieval.json").read_text())
+    meta |= {"profile": "standard", "run_id": f"{meta['run_id']}-{repeat}"}
+    (folder / "fasttrackml-sqlite_retrieval.json").write_text(json.dumps(meta))
+    started = time.perf_counter()
+    history.record(summarise_folder(folder), store)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(folder)
+    return seconds
+
+
+def time_pages(store: Path) -> float:
+    docs = Path(tempfile.mkdtemp(prefix="history-speed-docs-"))
+    started = time.perf_counter()
+    report.write_history_pages(store, detect.Options(), load_registry().default_targets, docs, trend_runs=200)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(docs)
+    return seconds
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Generates about 1 GB of realistic k6 CSV (the rows of a real k6 run, repeated wi
 timestamps) as 8 target x suite files, then times `summarise_folder` in a child process and reads
 its peak resident memory. Not a test: run it by hand, on a quiet machine.
 
-    .venv/bin/python -m benchmarks.summary_speed [--gigabytes 1] [--keep DIR]
+    .venv/bin/python -m benchmarks.summary_speed [--gigabytes 1] [--repeats 3] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "k6_retrieval.csv"
@@ -63,6 +64,7 @@ def measure(folder: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gigabytes", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=3, help="measurements, reported with their median")
     parser.add_argument("--keep", type=Path, help="generate into (and keep) this folder")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="summary-speed-"))
@@ -71,8 +73,11 @@ def main() -> None:
     generate(folder, int(args.gigabytes * 2**30))
     size = sum(p.stat().st_size for p in folder.glob("*.csv")) / 2**30
     print(f"generated {size:.2f} GiB of k6 CSV in {time.perf_counter() - started:.0f} s")
-    seconds, peak = measure(folder)
-    print(f"summary: {seconds:.1f} s, peak memory {peak:.2f} GiB")
+    results = [measure(folder) for _ in range(args.repeats)]
+    for seconds, peak in results:
+        print(f"summary: {seconds:.1f} s, peak memory {peak:.2f} GiB")
+    seconds, peak = (median(column) for column in zip(*results, strict=True))
+    print(f"median of {args.repeats}: {seconds:.1f} s, peak memory {peak:.2f} GiB")
     if not args.keep:
         shutil.rmtree(folder)
 
