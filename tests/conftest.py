@@ -32,6 +32,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 900)
     )
 
 
+def run_smoke(out: Path, target: str, suite: str, *extra: str) -> subprocess.CompletedProcess:
+    """One target x suite at the smoke profile into `out`, without the report."""
+    return run_cli(
+        "run", "--profile", "smoke", "--targets", target, "--suites", suite, "--out", str(out), "--no-report", *extra
+    )
+
+
 def metadata(out: Path, target: str, suite: str) -> dict:
     return json.loads((out / f"{target}_{suite}.json").read_text())
 

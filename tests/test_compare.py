@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import compare
-from tests.conftest import metadata, run_cli
+from tests.conftest import metadata, run_cli, run_smoke
 
 
 def test_same_distribution_is_no_change_and_a_real_slowdown_is_a_regression():
@@ -80,18 +80,7 @@ def test_markdown_has_a_summary_line_and_one_row_per_comparison():
 def test_compare_two_real_smoke_runs(smoke_run, tmp_path):
     first, _ = smoke_run
     second = tmp_path / "second"
-    run = run_cli(
-        "run",
-        "--profile",
-        "smoke",
-        "--targets",
-        "fasttrackml-sqlite",
-        "--suites",
-        "retrieval",
-        "--out",
-        str(second),
-        "--no-report",
-    )
+    run = run_smoke(second, "fasttrackml-sqlite", "retrieval")
     assert run.returncode == 0, run.stderr[-2000:]
     assert metadata(second, "fasttrackml-sqlite", "retrieval")["status"] == "ok"
     markdown = tmp_path / "comparison.md"

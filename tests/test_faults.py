@@ -13,7 +13,7 @@ from services import launcher
 from services.environments import ensure_environment
 from services.postgres import postgres
 from services.registry import REGISTRY_FILE, load_registry
-from tests.conftest import ROOT, ProcessWatcher, metadata, postgres_processes, run_cli
+from tests.conftest import ROOT, ProcessWatcher, metadata, postgres_processes, run_cli, run_smoke
 
 FML = load_registry().targets["fasttrackml-sqlite"]
 FML_PG = load_registry().targets["fasttrackml-postgres"]
@@ -194,20 +194,7 @@ def test_server_url_benchmarks_an_already_running_server(tmp_path):
     uri = FML.server.sqlite_uri.format(path=tmp_path / "t.db")
     with launcher.launch(FML, uri, tmp_path, tmp_path / "server.log") as server:
         out = tmp_path / "out"
-        result = run_cli(
-            "run",
-            "--profile",
-            "smoke",
-            "--targets",
-            "fasttrackml-sqlite",
-            "--suites",
-            "retrieval",
-            "--server-url",
-            server.url,
-            "--out",
-            str(out),
-            "--no-report",
-        )
+        result = run_smoke(out, "fasttrackml-sqlite", "retrieval", "--server-url", server.url)
         assert server.is_alive()
     assert result.returncode == 0, result.stderr[-2000:]
     meta = metadata(out, "fasttrackml-sqlite", "retrieval")

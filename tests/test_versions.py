@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.registry import load_registry
-from tests.conftest import metadata, run_cli
+from tests.conftest import metadata, run_cli, run_smoke
 
 
 def test_registry_lists_older_versions_as_their_own_targets():
@@ -18,18 +18,7 @@ def test_registry_lists_older_versions_as_their_own_targets():
 def test_two_versions_of_fasttrackml_are_run_and_compared(smoke_run, tmp_path):
     new, _ = smoke_run
     old = tmp_path / "old"
-    result = run_cli(
-        "run",
-        "--profile",
-        "smoke",
-        "--targets",
-        "fasttrackml-0.5.1-sqlite",
-        "--suites",
-        "retrieval",
-        "--out",
-        str(old),
-        "--no-report",
-    )
+    result = run_smoke(old, "fasttrackml-0.5.1-sqlite", "retrieval")
     assert result.returncode == 0, result.stderr[-2000:]
     meta = metadata(old, "fasttrackml-0.5.1-sqlite", "retrieval")
     assert meta["server"]["version"] == "0.5.1" and meta["counts"]["errors"] == 0
