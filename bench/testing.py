@@ -31,7 +31,7 @@ def ensure_chromium() -> None:
 
 
 def main(argv: list[str]) -> int:
-    for target in load_registry().default_targets:
+    for target in load_registry().targets.values():  # every version the registry lists
         ensure_environment(target, log=lambda message: print(message, file=sys.stderr))
     ensure_chromium()
     import pytest

@@ -49,6 +49,8 @@ class Server:
     dockerfile: str = ""
     nightly_version: str = ""
     colours: dict[str, str] = field(default_factory=dict)
+    # extra requirements for the versions that start with the key, e.g. {"2.": ("sqlalchemy<2.1",)}
+    version_packages: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def default_version(self) -> str:
@@ -79,7 +81,10 @@ class Target:
 
     @property
     def packages(self) -> list[str]:
-        return [p.format(version=self.version) for p in self.server.packages]
+        extra = [
+            p for prefix, pins in self.server.version_packages.items() if self.version.startswith(prefix) for p in pins
+        ]
+        return [p.format(version=self.version) for p in self.server.packages] + extra
 
     @property
     def image(self) -> str:
@@ -209,4 +214,5 @@ def _server(name: str, spec: dict) -> Server:
     spec = dict(spec)
     for key in ("versions", "packages", "command"):
         spec[key] = tuple(spec[key])
+    spec["version_packages"] = {prefix: tuple(pins) for prefix, pins in spec.get("version_packages", {}).items()}
     return Server(name=name, **spec)

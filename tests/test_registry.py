@@ -24,7 +24,9 @@ def test_the_four_default_targets_exist():
 
 @pytest.mark.parametrize("target", REGISTRY.targets.values(), ids=lambda t: t.id)
 def test_target_has_what_the_launcher_needs(target):
-    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+(==|>=)?[\w.]*", p) for p in target.packages), target.packages
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+((==|>=|<=|<|>|!=|~=)[\w.]+)?", p) for p in target.packages), (
+        target.packages
+    )
     assert target.version in target.packages[0]
     command = " ".join(target.server.command)
     for placeholder in ("{host}", "{port}", "{database_uri}"):

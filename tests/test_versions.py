@@ -1,4 +1,4 @@
-"""Two versions of a server, measured and compared: FastTrackML 0.5.1 against 0.6.0."""
+"""Several versions of a server: each listed one runs, and two are compared (FastTrackML 0.5.1 against 0.6.0)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,20 @@ def test_registry_lists_older_versions_as_their_own_targets():
     assert old.label == "FastTrackML 0.5.1 (SQLite)"
     assert "mlflow-2.22.5-postgres" in targets
     assert "fasttrackml-0.5.1-sqlite" not in [t.id for t in load_registry().default_targets]
+
+
+def test_version_specific_packages_go_only_to_those_versions():
+    targets = load_registry().targets
+    assert "sqlalchemy<2.1" in targets["mlflow-2.22.5-sqlite"].packages
+    assert not any(p.startswith("sqlalchemy") for p in targets["mlflow-sqlite"].packages)
+
+
+def test_every_listed_server_version_serves_the_suite(tmp_path):
+    """The non-default versions are installed and run like the defaults: MLflow 2 here (FastTrackML 0.5.1 below)."""
+    result = run_smoke(tmp_path, "mlflow-2.22.5-sqlite", "retrieval")
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = metadata(tmp_path, "mlflow-2.22.5-sqlite", "retrieval")
+    assert meta["status"] == "ok" and meta["server"]["version"] == "2.22.5" and meta["counts"]["errors"] == 0
 
 
 def test_two_versions_of_fasttrackml_are_run_and_compared(smoke_run, tmp_path):
