@@ -1,0 +1,1 @@
+"""The bottom layer: errors, paths and the typed records every stage reads and writes."""

@@ -1,0 +1,411 @@
+"""The typed records that stages hand each other as files: pair metadata, history record, comparison.
+
+Each record is a frozen dataclass that owns its file format: `to_json` and `from_json`, a schema
+version, and the migrations from older versions, all in this one module. Reading a file goes
+`read` -> migrate to the current schema -> build the dataclasses, so the code after it never sees
+an old shape, a missing field or a misspelt status. A file written by a newer version of the
+suite than this code knows is a one-line error naming the file.
+
+- `PairMetadata` (`<target>_<suite>.json` beside the raw CSV): what ran, where, and how it ended.
+- `HistoryRecord` (`history/runs/YYYY/MM/<run id>.json.gz`): one benchmark run, all its pairs,
+  per request name the statistics and a 21-quantile sketch of the latency distribution.
+- `Comparison` (`comparison.json` beside the markdown of `compare`): B against A per request name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import getpass
+import json
+import os
+import platform
+import subprocess
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import ClassVar, Self
+
+import psutil
+
+from core.errors import InputError
+from core.paths import ROOT
+
+
+class Status(StrEnum):
+    """How a target x suite run ended."""
+
+    RUNNING = "running"  # written only if the runner itself died mid-way
+    OK = "ok"  # every iteration ran, the CSV is complete
+    PARTIAL = "partial"  # something ran, but not all of it: excluded from statistics and charts
+    FAILED = "failed"  # nothing usable: the server did not start, or k6 recorded no timed request
+
+
+class Verdict(StrEnum):
+    """The answer of a comparison for one request name."""
+
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    NO_CHANGE = "no change"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable and unique: UTC time of the start plus a random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+# --- the parts ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """What the numbers were measured on."""
+
+    cpu_model: str
+    cores: int
+    memory_gib: float
+    os: str
+    python: str
+    hostname_hash: str
+    ci: bool
+
+    @classmethod
+    def here(cls) -> Machine:
+        return cls(
+            cpu_model=_cpu_model(),
+            cores=psutil.cpu_count(logical=True) or 1,
+            memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
+            os=f"{platform.system()} {platform.release()}",
+            python=platform.python_version(),
+            hostname_hash=uuid.uuid5(uuid.NAMESPACE_DNS, platform.node() + getpass.getuser()).hex[:8],
+            ci=bool(os.environ.get("CI")),
+        )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """The commit of this repository that ran the benchmark (GitHub's variables win in CI)."""
+
+    commit: str
+    branch: str
+    dirty: bool = False
+
+    @classmethod
+    def here(cls) -> Source:
+        def git(*args: str) -> str:
+            try:
+                done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+                return done.stdout.strip()
+            except (OSError, subprocess.CalledProcessError):
+                return ""
+
+        return cls(
+            commit=os.environ.get("GITHUB_SHA") or git("rev-parse", "HEAD"),
+            branch=os.environ.get("GITHUB_HEAD_REF")
+            or os.environ.get("GITHUB_REF_NAME")
+            or git("rev-parse", "--abbrev-ref", "HEAD"),
+            dirty=bool(git("status", "--porcelain", "--untracked-files=no")),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerInfo:
+    name: str
+    label: str
+    version: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseInfo:
+    kind: str
+    label: str
+    version: str | None = None
+    embedded: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts:
+    """What the raw CSV holds: timed requests, failed ones, and the request names seen."""
+
+    requests: int = 0
+    errors: int = 0
+    request_names: tuple[str, ...] = ()
+
+
+# --- reading and writing -----------------------------------------------------------------------
+
+
+class Record:
+    """A dataclass that is a file: `KIND` names it in errors, `SCHEMA` is the version it writes."""
+
+    KIND: ClassVar[str]
+    SCHEMA: ClassVar[int]
+
+    def to_json(self) -> dict:
+        return {"schema_version": self.SCHEMA, **_plain(self)}
+
+    @classmethod
+    def from_json(cls, data: object, source: str = "record") -> Self:
+        """Build the record from parsed JSON of any known schema; InputError naming `source` if unusable."""
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: not {cls.KIND} (expected a JSON object)")
+        data = _migrate(cls, data, source)
+        try:
+            return _build(cls, data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{source}: malformed {cls.KIND}: {_reason(exc)}") from exc
+
+    @classmethod
+    def read(cls, path: Path) -> Self:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise InputError(f"{path}: {cls.KIND} missing") from exc
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: unreadable {cls.KIND}: {_reason(exc)}") from exc
+        return cls.from_json(data, str(path))
+
+    def write(self, path: Path) -> Path:
+        """Write atomically (a reader never sees half a file)."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+        return path
+
+
+def _plain(value: object) -> object:
+    """Dataclasses, enums and tuples as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _build(kind: object, value: object) -> object:
+    """The value of type `kind` (a dataclass, enum, tuple, optional...) from plain JSON."""
+    if value is None:
+        return None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return _build(next(a for a in args if a is not type(None)), value)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise TypeError(f"{kind.__name__} should be an object")
+        hints = _field_types(kind)
+        return kind(**{k: _build(hints[k], v) for k, v in value.items() if k in hints})
+    if origin is tuple:
+        return tuple(_build(args[0], v) for v in value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    if kind is float and isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+@functools.cache
+def _field_types(kind: type) -> dict[str, object]:
+    """The resolved type of each field of a dataclass (resolving is slow: a history has many rows)."""
+    hints = typing.get_type_hints(kind)
+    return {f.name: hints[f.name] for f in dataclasses.fields(kind)}
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, TypeError) and "missing" in text:
+        return "lacks field " + text.split("argument:", 1)[-1].strip()
+    return text
+
+
+# --- migrations: every schema change of every record, in one place ------------------------------
+
+Migration = Callable[[dict], dict]
+
+
+def _history_1_to_2(old: dict) -> dict:
+    """v2 keeps each pair's whole metadata: CI runs each pair on its own runner, and what a pair
+    records (versions, machine, k6) is kept without listing it twice. What v1 did not keep per pair
+    comes from the run; what it did not keep at all (VUs, iterations, mode) is unknown."""
+    new = {k: v for k, v in old.items() if k not in ("machine", "k6_version")}
+    run = {
+        "run_id": old.get("run_id"),
+        "profile": old.get("profile"),
+        "vus": None,
+        "iterations_per_vu": None,
+        "iterations_expected": None,
+        "mode": "unknown",
+        "k6_version": old.get("k6_version", "unknown"),
+        "source": {"commit": old.get("commit", ""), "branch": old.get("branch", ""), "dirty": old.get("dirty", False)},
+        "machine": old.get("machine"),
+        "started_at": old.get("started_at"),
+    }
+    new["pairs"] = [run | pair for pair in old.get("pairs", [])]
+    return new
+
+
+MIGRATIONS: dict[tuple[str, int], Migration] = {
+    ("history record", 1): _history_1_to_2,
+}
+
+
+def _migrate(cls: type[Record], data: dict, source: str) -> dict:
+    version = data.get("schema_version")
+    if not isinstance(version, int) or version < 1:
+        raise InputError(f"{source}: not {cls.KIND} (no schema_version)")
+    if version > cls.SCHEMA:
+        raise InputError(
+            f"{source}: {cls.KIND} of schema {version}, written by a newer version of this suite "
+            f"(this one reads up to {cls.SCHEMA}); update the suite"
+        )
+    while version < cls.SCHEMA:
+        data = MIGRATIONS[(cls.KIND, version)](data)
+        version += 1
+    return {k: v for k, v in data.items() if k != "schema_version"}
+
+
+# --- the records -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PairMetadata(Record):
+    """One target x suite of one run: written beside its raw CSV as `<target>_<suite>.json`."""
+
+    KIND: ClassVar[str] = "run metadata"
+    SCHEMA: ClassVar[int] = 1
+
+    run_id: str
+    target: str
+    suite: str
+    profile: str
+    vus: int | None  # None only in pairs recorded before history schema 2
+    iterations_per_vu: int | None
+    iterations_expected: int | None
+    server: ServerInfo
+    database: DatabaseInfo
+    mode: str  # native: launched here; external: an already running server (--server-url)
+    k6_version: str
+    source: Source
+    machine: Machine
+    started_at: str
+    status: Status = Status.RUNNING
+    error: str | None = None
+    ended_at: str | None = None
+    counts: Counts = Counts()
+    iterations_done: int | None = None
+    k6_exit_code: int | None = None
+    k6_seconds: float | None = None
+    server_start_seconds: float | None = None
+
+    @property
+    def stem(self) -> str:
+        return f"{self.target}_{self.suite}"
+
+    def ended(self, status: Status, error: str | None = None) -> PairMetadata:
+        """This metadata with its outcome (the first error wins: it is the cause)."""
+        return dataclasses.replace(self, status=status, error=self.error or error)
+
+
+@dataclasses.dataclass(frozen=True)
+class StatRow:
+    """Statistics of one request name of one pair, and its latency sketch (ms at SKETCH_QUANTILES)."""
+
+    target: str
+    suite: str
+    name: str
+    count: float
+    errors: float
+    error_rate: float | None
+    mean_ms: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    throughput_rps: float | None
+    sketch_ms: tuple[float, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryRecord(Record):
+    """One benchmark run as the history keeps it."""
+
+    KIND: ClassVar[str] = "history record"
+    SCHEMA: ClassVar[int] = 2
+
+    run_id: str
+    commit: str
+    branch: str
+    started_at: str
+    profile: str
+    pairs: tuple[PairMetadata, ...]  # each pair's metadata, its status after the checks of its CSV
+    rows: tuple[StatRow, ...]
+    dirty: bool = False
+
+    def status_of(self, target: str, suite: str) -> Status | None:
+        return next((p.status for p in self.pairs if (p.target, p.suite) == (target, suite)), None)
+
+    @property
+    def machine(self) -> Machine | None:
+        return next((p.machine for p in self.pairs if p.machine), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparisonRow:
+    """B against A for one request name: medians, ratio B/A with its 95% interval, and the verdict."""
+
+    target_a: str
+    target_b: str
+    suite: str
+    name: str
+    median_a: float
+    median_b: float
+    ratio: float
+    low: float
+    high: float
+    verdict: Verdict
+    noise: float = 0.0
+
+    @property
+    def target(self) -> str:
+        return self.target_a if self.target_a == self.target_b else f"{self.target_a} → {self.target_b}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison(Record):
+    """A whole comparison: what was compared, how, and one row per request name."""
+
+    KIND: ClassVar[str] = "comparison"
+    SCHEMA: ClassVar[int] = 1
+
+    baseline: str
+    candidate: str
+    threshold: float
+    method: str
+    rows: tuple[ComparisonRow, ...]
+    created_at: str = ""
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(r.verdict == verdict for r in self.rows)
