@@ -13,13 +13,9 @@ import sys
 import venv
 from pathlib import Path
 
-from services.registry import ROOT, Target
-
-ENVIRONMENTS_DIR = ROOT / ".cache" / "servers"
-
-
-class EnvironmentError_(Exception):
-    """The server's environment could not be created (pip failed)."""
+from core.errors import SetupFailed
+from core.paths import ENVIRONMENTS_DIR, ROOT
+from services.registry import Target
 
 
 def environment_dir(target: Target) -> Path:
@@ -31,7 +27,10 @@ def server_executable(target: Target) -> Path:
 
 
 def ensure_environment(target: Target, log=print) -> Path:
-    """Create (or reuse) the environment for the target's server version; return its executable."""
+    """Create (or reuse) the environment for the target's server version; return its executable.
+
+    A failed install raises SetupFailed naming the target and pip's log, `<environment>.pip.log`.
+    """
     env_dir = environment_dir(target)
     marker = env_dir / "installed.json"
     wanted = {"packages": target.packages, "no_deps": target.server.install_without_dependencies}
@@ -42,10 +41,13 @@ def ensure_environment(target: Target, log=print) -> Path:
     pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if target.server.install_without_dependencies:
         pip.append("--no-deps")
-    result = subprocess.run([*pip, *target.packages], capture_output=True, text=True)
+    pip_log = env_dir.with_name(env_dir.name + ".pip.log")
+    with pip_log.open("w") as log_file:
+        result = subprocess.run([*pip, *target.packages], stdout=log_file, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        tail = " | ".join(result.stderr.strip().splitlines()[-3:])
-        raise EnvironmentError_(f"pip could not install {' '.join(target.packages)}: {tail}")
+        raise SetupFailed(
+            f"{target.id}: pip could not install {' '.join(target.packages)}; see {pip_log.relative_to(ROOT)}"
+        )
     marker.write_text(json.dumps(wanted))
     return server_executable(target)
 

@@ -1,4 +1,4 @@
-"""Launch a target's server natively on 127.0.0.1 and wait until it really answers.
+"""Launch a target's server natively on 127.0.0.1, on a fresh database, and wait until it really answers.
 
 A green health check is not enough (MLflow exempts /health from its Host-header check), so the
 launcher also makes one real API call before it hands the server over.
@@ -11,23 +11,21 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from services import processes
-from services.environments import server_executable
+from core.errors import ServerFailed
+from core.records import DatabaseInfo
+from services import environments, processes
+from services.postgres import Postgres, database_name
 from services.registry import Target
 
 HOST = "127.0.0.1"
 PORT_ATTEMPTS = 3
-
-
-class ServerFailed(Exception):
-    """The server did not start, or stopped answering; the message carries the tail of its log."""
 
 
 @dataclass
@@ -50,7 +48,7 @@ def free_port() -> int:
 
 def server_command(target: Target, port: int, database_uri: str) -> list[str]:
     values = {"host": HOST, "port": port, "database_uri": database_uri}
-    return [str(server_executable(target)), *(part.format(**values) for part in target.server.command)]
+    return [str(environments.server_executable(target)), *(part.format(**values) for part in target.server.command)]
 
 
 @contextmanager
@@ -124,12 +122,48 @@ def _api_works(url: str) -> bool:
 
 
 def wait_for_external(url: str, health_path: str, timeout_seconds: float = 60) -> None:
-    """For `--server-url`: wait until an already running server answers, or raise ServerFailed."""
+    """Wait until an already running server answers, or raise ServerFailed."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if _answers(url + health_path) and _api_works(url):
             return
         time.sleep(0.5)
-    raise ServerFailed(
-        f"--server-url: {url} did not answer {health_path} and a search request within {timeout_seconds:.0f} s"
-    )
+    raise ServerFailed(f"{url} did not answer {health_path} and a search request within {timeout_seconds:.0f} s")
+
+
+@dataclass(frozen=True)
+class Served:
+    """A server ready for load: where it answers, whether it still runs, and what it runs on."""
+
+    url: str
+    is_alive: Callable[[], bool]
+    database: DatabaseInfo
+    server_version: str
+    start_seconds: float | None = None
+
+
+@contextmanager
+def serve(target: Target, label: str, workdir: Path, log_path: Path, pg: Postgres | None) -> Iterator[Served]:
+    """The target's server on a fresh database of its own (a new SQLite file, or a new PostgreSQL
+    database named after `label`), both removed again on exit."""
+    database = DatabaseInfo(target.database.kind, target.database.label, "bundled with the server")
+    with ExitStack() as stack:
+        if target.database.kind == "postgres":
+            if pg is None:
+                raise ServerFailed(f"{target.id}: needs PostgreSQL, and none was started")
+            name = stack.enter_context(pg.fresh_database(database_name(label)))
+            database_uri = pg.uri(name, target.server.postgres_scheme)
+            database = DatabaseInfo(target.database.kind, target.database.label, pg.version(), pg.embedded)
+        else:
+            database_uri = target.server.sqlite_uri.format(path=(workdir / "tracking.db").resolve())
+        server = stack.enter_context(launch(target, database_uri, workdir, log_path))
+        version = environments.installed_version(target)
+        yield Served(server.url, server.is_alive, database, version, round(server.start_seconds, 2))
+
+
+def external(target: Target, url: str) -> Served:
+    """An already running server at `url` (a CI service container): waited for, never stopped here."""
+    wait_for_external(url, target.server.health_path)
+    bundled = "bundled with the server" if target.database.kind == "sqlite" else None
+    database = DatabaseInfo(target.database.kind, target.database.label, bundled)
+    return Served(url.rstrip("/"), lambda: True, database, target.version)

