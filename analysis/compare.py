@@ -16,14 +16,21 @@ case, otherwise no change. The same code serves `./run.sh compare` and the pull-
 
 Samples come from raw k6 CSVs when A or B is an output folder, or are rebuilt from the history's
 21-quantile sketch (evenly spaced draws through its inverse distribution) when it is a run id.
+Only complete pairs (status ok) are compared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from analysis import history
+from analysis.k6csv import read_samples
+from analysis.summarise import find_metadata, successful_durations
+from core.errors import BadValue
+from core.records import Comparison, ComparisonRow, Status, Verdict, now_iso
 
 BOOTSTRAP_ROUNDS = 2000
 RUN_NOISE = 0.15  # log-scale SD of a p50 between identical runs when the history cannot tell
@@ -32,19 +39,9 @@ MAX_SAMPLES = 4000  # per side; more changes the interval little and costs time
 SEED = 20240521
 
 
-@dataclass(frozen=True)
-class Comparison:
-    target_a: str
-    target_b: str
-    suite: str
-    name: str
-    median_a: float
-    median_b: float
-    ratio: float
-    low: float
-    high: float
-    verdict: str
-    noise: float = 0.0
+Key = tuple[str, str, str]  # target, suite, request name
+Samples = dict[Key, np.ndarray]
+METHOD = "ratio of medians B/A; 95% interval: bootstrap widened by run-to-run noise"
 
 
 def ratio_interval(
@@ -81,30 +78,28 @@ def run_noise(p50_series: pd.Series, min_runs: int = 5) -> float | None:
     return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2))
 
 
-def verdict(ratio: float, low: float, high: float, threshold: float) -> str:
+def verdict(ratio: float, low: float, high: float, threshold: float) -> Verdict:
     if low > 1 and ratio >= 1 + threshold:
-        return "regression"
+        return Verdict.REGRESSION
     if high < 1 and ratio <= 1 / (1 + threshold):
-        return "improvement"
-    return "no change"
+        return Verdict.IMPROVEMENT
+    return Verdict.NO_CHANGE
 
 
 def samples_from_sketch(sketch: list[float], count: int) -> np.ndarray:
     """`count` values spread evenly through the distribution a 21-quantile sketch describes."""
-    from analysis.history import SKETCH_QUANTILES
-
     probabilities = (np.arange(count) + 0.5) / count
-    return np.interp(probabilities, SKETCH_QUANTILES, sketch)
+    return np.interp(probabilities, history.SKETCH_QUANTILES, sketch)
 
 
 def compare(
-    samples_a: dict[tuple[str, str, str], np.ndarray],
-    samples_b: dict[tuple[str, str, str], np.ndarray],
+    samples_a: Samples,
+    samples_b: Samples,
     threshold: float = 0.10,
     mapping: dict[str, str] | None = None,
-    noise: dict[tuple[str, str, str], float] | None = None,
+    noise: dict[Key, float] | None = None,
     default_noise: float = RUN_NOISE,
-) -> list[Comparison]:
+) -> list[ComparisonRow]:
     """Compare every (target, suite, name) of A with the same key of B (or the target `mapping` names)."""
     mapping = mapping or {}
     results = []
@@ -117,7 +112,7 @@ def compare(
         ratio, low, high = ratio_interval(a, b)
         low, high = widen(ratio, low, high, sigma)
         results.append(
-            Comparison(
+            ComparisonRow(
                 target,
                 target_b,
                 suite,
@@ -134,29 +129,86 @@ def compare(
     return results
 
 
-def to_frame(results: list[Comparison]) -> pd.DataFrame:
+def load_samples(source: str, history_dir: Path) -> tuple[Samples, str]:
+    """Latencies of successful requests per (target, suite, name) of complete pairs, and their profile.
+
+    `source` is an output folder (raw CSVs), a run id of the history, or `latest[:BRANCH]`.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return _folder_samples(path)
+    if not (history_dir / "runs").is_dir():
+        raise BadValue(f"{source!r} is neither an output folder nor a run id (no history at {history_dir})")
+    store = history.load(history_dir)
+    kind, _, branch = source.partition(":")
+    record = store.latest(branch or None) if kind == "latest" else store.run(source)
+    samples = {
+        (r.target, r.suite, r.name): samples_from_sketch(list(r.sketch_ms), int(r.count - r.errors))
+        for r in history.complete(record)
+        if r.sketch_ms and r.count > r.errors
+    }
+    return samples, record.profile
+
+
+def _folder_samples(out: Path) -> tuple[Samples, str]:
+    metas, _ = find_metadata(out)
+    samples: Samples = {}
+    for meta in metas:
+        csv_path = out / f"{meta.stem}.csv"
+        if meta.status != Status.OK or not csv_path.exists():
+            continue
+        raw = read_samples(csv_path)
+        if raw.truncated:
+            continue
+        for name, values in successful_durations(raw.frame).groupby("name", observed=True)["value"]:
+            samples[(meta.target, meta.suite, str(name))] = values.to_numpy(float)
+    return samples, metas[0].profile
+
+
+def noise_from_history(history_dir: Path, profile: str, recent: int = 30) -> dict[Key, float]:
+    """Run-to-run noise per series, from the last `recent` complete runs of this profile in the history."""
+    if not (history_dir / "runs").is_dir():
+        return {}
+    frame = history.load(history_dir).frame(profile)
+    if frame.empty:
+        return {}
+    noise = {}
+    for key, series in frame[frame["status"] == Status.OK].groupby(["target", "suite", "name"]):
+        sigma = run_noise(series["p50_ms"].tail(recent))
+        if sigma is not None:
+            noise[key] = sigma
+    return noise
+
+
+def comparison(rows: list[ComparisonRow], baseline: str, candidate: str, threshold: float) -> Comparison:
+    return Comparison(baseline, candidate, threshold, METHOD, tuple(rows), now_iso())
+
+
+def to_frame(results: list[ComparisonRow]) -> pd.DataFrame:
     return pd.DataFrame([r.__dict__ for r in results])
 
 
-def markdown(results: list[Comparison], label_a: str, label_b: str, threshold: float) -> str:
+def markdown(result: Comparison) -> str:
     """GitHub-flavoured markdown: the text CI posts on a pull request."""
-    regressions = [r for r in results if r.verdict == "regression"]
-    improvements = [r for r in results if r.verdict == "improvement"]
-    icon = {"regression": "🔴 regression", "improvement": "🟢 improvement", "no change": "⚪ no change"}
+    icon = {
+        Verdict.REGRESSION: "🔴 regression",
+        Verdict.IMPROVEMENT: "🟢 improvement",
+        Verdict.NO_CHANGE: "⚪ no change",
+    }
     lines = [
         "## Benchmark comparison",
         "",
-        f"**A** = `{label_a}`, **B** = `{label_b}`: {len(results)} target × request names compared, "
-        f"**{len(regressions)} regression(s)**, {len(improvements)} improvement(s) "
-        f"(ratio of medians B/A; 95% interval: bootstrap widened by run-to-run noise; threshold {threshold:.0%}).",
+        f"**A** = `{result.baseline}`, **B** = `{result.candidate}`: {len(result.rows)} target × request names "
+        f"compared, **{result.count(Verdict.REGRESSION)} regression(s)**, {result.count(Verdict.IMPROVEMENT)} "
+        f"improvement(s) ({result.method}; threshold {result.threshold:.0%}).",
         "",
         "| target | suite | request | median A (ms) | median B (ms) | B/A | 95% interval | verdict |",
         "|---|---|---|---:|---:|---:|---|---|",
     ]
-    for r in sorted(results, key=lambda r: (r.verdict != "regression", r.verdict != "improvement", -r.ratio)):
-        target = r.target_a if r.target_a == r.target_b else f"{r.target_a} → {r.target_b}"
+    order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2}
+    for r in sorted(result.rows, key=lambda r: (order[r.verdict], -r.ratio)):
         lines.append(
-            f"| {target} | {r.suite} | {r.name} | {r.median_a:.2f} | {r.median_b:.2f} | {r.ratio:.3f} "
+            f"| {r.target} | {r.suite} | {r.name} | {r.median_a:.2f} | {r.median_b:.2f} | {r.ratio:.3f} "
             f"| {r.low:.3f} – {r.high:.3f} | {icon[r.verdict]} |"
         )
     return "\n".join(lines) + "\n"

@@ -74,7 +74,11 @@ def overview_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetCha
 
 
 def distribution_chart(quantiles: pd.DataFrame, summary: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
-    """Latency quantile curves per request name: the whole distribution, tail included (log scale)."""
+    """Latency quantile curves per request name: the whole distribution, tail included (log scale).
+
+    Only complete pairs (status ok in `summary`) are drawn."""
+    complete = summary.loc[summary["status"] == "ok", ["run_id", "target", "suite"]].drop_duplicates()
+    quantiles = quantiles.merge(complete, on=["run_id", "target", "suite"])
     data = quantiles.assign(
         label=quantiles["target"].map({t.id: t.label for t in targets}), percentile=quantiles["quantile"] * 100
     )

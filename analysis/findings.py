@@ -25,6 +25,8 @@ def fastest_per_name(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFra
     labels = {t.id: t.label for t in targets}
     rows = []
     for (suite, name), group in ok.groupby(["suite", "name"], sort=True):
+        if group["target"].nunique() < 2:
+            continue  # one target alone is neither fastest nor slowest
         fastest = group.loc[group["p50_ms"].idxmin()]
         slowest = group.loc[group["p50_ms"].idxmax()]
         rows.append(
@@ -67,7 +69,10 @@ def head_to_head(summary: pd.DataFrame, targets: list[Target]) -> list[str]:
 
 
 def problems(pairs: list, summary: pd.DataFrame, targets: list[Target], suites: list[str]) -> list[str]:
-    """Failed, partial and missing target x suite pairs, and requests that failed."""
+    """Failed, partial and missing target x suite pairs, and requests that failed.
+
+    `pairs` are PairSummary values: a pair without timed samples is missing, whatever its status.
+    """
     found = {(p.target, p.suite): p for p in pairs}
     notes = []
     for t in targets:
@@ -76,8 +81,11 @@ def problems(pairs: list, summary: pd.DataFrame, targets: list[Target], suites: 
             if pair is None:
                 notes.append(f"{t.label} · {suite}: missing (not run into this folder).")
             elif pair.status != "ok":
-                notes.append(f"{t.label} · {suite}: {pair.status}: {pair.metadata.get('error') or 'no detail'}.")
-    failing = summary[summary["errors"] > 0]
+                detail = pair.meta.error or "; ".join(pair.warnings) or "no detail"
+                notes.append(f"{t.label} · {suite}: {pair.status}, excluded from charts and findings: {detail}.")
+            elif pair.missing:
+                notes.append(f"{t.label} · {suite}: missing (no timed samples in its CSV).")
+    failing = summary[(summary["errors"] > 0) & (summary["status"] == "ok")]
     for _, row in failing.iterrows():
         notes.append(
             f"{row['target']} · {row['name']}: {int(row['errors'])} of {int(row['count'])} requests failed "

@@ -6,29 +6,64 @@ request whose checks all passed: our scripts' own metric) and k6's `http_req_dur
 of every request, used only for CSVs from scripts without the metric above). Setup
 requests have no scenario tag and are left out: they prepare data and are not timed.
 The file is read in chunks so that a multi-GB CSV needs memory for the kept rows only.
+
+Impossible values never become statistics. A latency that is negative, not finite, or longer
+than the whole file's time span plus k6's request timeout cannot have been measured; such a
+sample is marked invalid (`valid` False), counted, and named in a warning. A file whose last row
+is cut off (no final newline: k6 was killed mid-write, or the copy was truncated) is marked
+truncated; its complete rows are kept.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from bench.errors import InputError
+from core.errors import InputError
 
 REQUIRED_COLUMNS = ["metric_name", "timestamp", "metric_value", "check", "expected_response", "name", "scenario"]
 SUCCESS_METRIC = "successful_request_duration"
-KEPT_METRICS = ["http_reqs", "http_req_duration", "checks", SUCCESS_METRIC]
+LATENCY_METRICS = ["http_req_duration", SUCCESS_METRIC]
+KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
+K6_REQUEST_TIMEOUT_MS = 60_000  # k6's default: no request it times can last longer than this
 CHUNK_ROWS = 2_000_000
 
 
-def read_samples(path: Path) -> pd.DataFrame:
-    """The timed samples of one k6 CSV: columns metric, timestamp (ms), value, ok, name.
+@dataclass
+class K6Samples:
+    """The timed samples of one k6 CSV and what was wrong with the file."""
+
+    path: Path
+    frame: pd.DataFrame  # metric, timestamp (ms), value, ok, name, scenario, valid
+    truncated: bool = False  # the last row is cut off
+    impossible: int = 0  # latency samples excluded as impossible
+
+    @property
+    def empty(self) -> bool:
+        return self.frame.empty
+
+    def warnings(self) -> list[str]:
+        notes = []
+        if self.impossible:
+            notes.append(
+                f"{self.path}: {self.impossible} impossible latency sample(s) (negative, not finite, or longer "
+                "than the run) excluded"
+            )
+        if self.truncated:
+            notes.append(f"{self.path}: truncated (the last row is cut off); the pair is treated as partial")
+        return notes
+
+
+def read_samples(path: Path) -> K6Samples:
+    """The timed samples of one k6 CSV.
 
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
     _check_header(path)
-    chunks = []
+    chunks, first, last = [], np.inf, -np.inf
     try:
         reader = pd.read_csv(
             path,
@@ -46,20 +81,44 @@ def read_samples(path: Path) -> pd.DataFrame:
             engine="c",
         )
         for chunk in reader:
-            chunk = chunk[chunk["metric_name"].isin(KEPT_METRICS) & chunk["scenario"].notna()]
-            chunks.append(chunk)
+            times = pd.to_numeric(chunk["timestamp"], errors="coerce")
+            first, last = min(first, times.min()), max(last, times.max())
+            chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & chunk["scenario"].notna()])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
-    if not chunks:
-        raise InputError(f"{path}: no rows")
-    frame = pd.concat(chunks, ignore_index=True)
-    frame["timestamp"] = pd.to_numeric(frame["timestamp"], errors="coerce")
-    frame["metric_value"] = pd.to_numeric(frame["metric_value"], errors="coerce")
-    frame = frame.dropna(subset=["timestamp", "metric_value", "name"])  # a truncated last line
-    frame = frame.assign(ok=frame["expected_response"].str.lower().eq("true").fillna(False).astype(bool))
-    return frame.rename(columns={"metric_name": "metric", "metric_value": "value"})[
-        ["metric", "timestamp", "value", "ok", "name", "scenario"]
-    ]
+    frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=REQUIRED_COLUMNS))
+    span_ms = last - first if np.isfinite(last - first) else 0.0
+    frame["valid"] = ~frame["metric"].isin(LATENCY_METRICS) | _possible(frame["value"], span_ms)
+    return K6Samples(path, frame, truncated=_ends_mid_row(path), impossible=int((~frame["valid"]).sum()))
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.assign(
+        timestamp=pd.to_numeric(frame["timestamp"], errors="coerce"),
+        metric_value=pd.to_numeric(frame["metric_value"], errors="coerce"),
+    )
+    # a row cut short has no name; a counter without a value says nothing (a latency without one is impossible)
+    frame = frame.dropna(subset=["timestamp", "name"])
+    frame = frame[frame["metric_value"].notna() | frame["metric_name"].isin(LATENCY_METRICS)]
+    ok = frame["expected_response"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
+    frame = frame.assign(ok=ok).rename(columns={"metric_name": "metric", "metric_value": "value"})
+    return frame[["metric", "timestamp", "value", "ok", "name", "scenario"]].reset_index(drop=True)
+
+
+def _possible(latency: pd.Series, span_ms: float) -> pd.Series:
+    values = latency.to_numpy(float)
+    return pd.Series(
+        np.isfinite(values) & (values >= 0) & (values <= span_ms + K6_REQUEST_TIMEOUT_MS), index=latency.index
+    ).fillna(False)
+
+
+def _ends_mid_row(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, 2)
+        return f.read(1) != b"\n"
 
 
 def _check_header(path: Path) -> None:

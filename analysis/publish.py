@@ -17,14 +17,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from analysis import draw, findings
-from analysis.summarise import STAT_COLUMNS, FolderSummary, Pair
-from bench.errors import InputError
-from services.registry import ROOT, Target, suites
+from analysis import detect, draw, findings, history
+from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
+from core.errors import InputError
+from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
+from services.registry import Target, suites
 
-DOCS_DIR = ROOT / "docs"
-BUILD_DOCS_DIR = ROOT / ".cache" / "site-docs"
-MKDOCS_CONFIG = ROOT / "mkdocs.yml"
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     trim_blocks=True,
@@ -67,20 +65,21 @@ def long_table(summary: pd.DataFrame) -> str:
 
 
 def write_overview(result: FolderSummary, targets: list[Target], docs: Path) -> Path:
-    draw.draw_all(result.summary, result.quantiles, targets, docs / "img")
+    summary, quantiles = result.summary, result.quantiles
+    draw.draw_all(summary, quantiles, targets, docs / "img")
     files = docs / "files"
     files.mkdir(parents=True, exist_ok=True)
-    result.summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
-    result.quantiles.to_csv(files / "quantiles.csv", index=False, float_format="%.4f")
-    run_ids = sorted({p.metadata["run_id"] for p in result.pairs})
+    summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
+    quantiles.to_csv(files / "quantiles.csv", index=False, float_format="%.4f")
+    run_ids = result.run_ids
     page = TEMPLATES.get_template("overview.md.j2").render(
         profile=result.profile,
         pairs=result.pairs,
         run_links=", ".join(f"run [{r}](runs/{r}.md)" for r in run_ids),
-        head_to_head=findings.head_to_head(result.summary, targets),
-        fastest=findings.fastest_per_name(result.summary, targets).to_dict("records"),
-        problems=findings.problems(result.pairs, result.summary, targets, suites()) + result.warnings,
-        table=wide_table(result.summary, targets),
+        head_to_head=findings.head_to_head(summary, targets),
+        fastest=findings.fastest_per_name(summary, targets).to_dict("records"),
+        problems=findings.problems(result.pairs, summary, targets, suites()) + result.warnings,
+        table=wide_table(summary, targets),
     )
     path = docs / "index.md"
     path.write_text(page)
@@ -91,21 +90,22 @@ def write_run_pages(result: FolderSummary, out: Path, docs: Path) -> list[Path]:
     """One page per run id: metadata, versions, machine, downloads of raw CSVs and the summary."""
     pages = []
     runs_dir = docs / "runs"
-    for run_id in sorted({p.metadata["run_id"] for p in result.pairs}):
-        pairs = [p for p in result.pairs if p.metadata["run_id"] == run_id]
+    summary = result.summary
+    for run_id in result.run_ids:
+        pairs = [p for p in result.pairs if p.meta.run_id == run_id]
         files = runs_dir / "files" / run_id
         files.mkdir(parents=True, exist_ok=True)
-        summary = result.summary[result.summary["run_id"] == run_id]
-        summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
-        first = pairs[0].metadata
+        of_run = summary[summary["run_id"] == run_id]
+        of_run.to_csv(files / "summary.csv", index=False, float_format="%.4f")
+        first = pairs[0].meta
         page = TEMPLATES.get_template("run.md.j2").render(
             run_id=run_id,
-            profile=first["profile"],
-            source=first["source"],
-            machine=first["machine"],
-            started_at=min(p.metadata["started_at"] for p in pairs),
+            profile=first.profile,
+            source=first.source,
+            machine=first.machine,
+            started_at=min(p.meta.started_at for p in pairs),
             pairs=[_with_downloads(p, out, files, run_id) for p in pairs],
-            table=long_table(summary) if not summary.empty else "No usable samples in this run.",
+            table=long_table(of_run) if not of_run.empty else "No usable samples in this run.",
         )
         path = runs_dir / f"{run_id}.md"
         path.write_text(page.replace("](files/summary.csv)", f"](files/{run_id}/summary.csv)"))
@@ -113,9 +113,9 @@ def write_run_pages(result: FolderSummary, out: Path, docs: Path) -> list[Path]:
     return pages
 
 
-def _with_downloads(pair: Pair, out: Path, files: Path, run_id: str) -> dict:
+def _with_downloads(pair: PairSummary, out: Path, files: Path, run_id: str) -> dict:
     """Copy a pair's raw files next to its run page (CSV gzipped) and list their links."""
-    stem = f"{pair.target}_{pair.suite}"
+    stem = pair.meta.stem
     downloads = []
     for suffix, label in (
         (".csv", "raw CSV (gz)"),
@@ -139,7 +139,7 @@ def _with_downloads(pair: Pair, out: Path, files: Path, run_id: str) -> dict:
         "target": pair.target,
         "suite": pair.suite,
         "status": pair.status,
-        "metadata": pair.metadata,
+        "metadata": pair.meta,
         "downloads": downloads,
     }
 
@@ -165,6 +165,20 @@ def build_site(site_dir: Path) -> Path:
     if result.returncode != 0:
         raise InputError(f"mkdocs could not build the site: {result.stderr.strip()[-800:]}")
     return site_dir
+
+
+def write_history_pages(
+    history_dir: Path, options: detect.Options, targets: list[Target], docs: Path, trend_runs: int
+) -> list[str]:
+    """Trends and regressions of the newest run's profile (profiles are not comparable); returns the
+    history's warnings (unreadable files)."""
+    store = history.load(history_dir)
+    profile = store.latest_profile()
+    frame = store.frame(profile)
+    points = detect.detect(frame, options)
+    write_trends(frame, points, targets, docs, trend_runs)
+    write_regressions(points, options, store.warnings, docs, profile)
+    return store.warnings
 
 
 def write_trends(frame: pd.DataFrame, points: list, targets: list[Target], docs: Path, max_runs: int) -> Path:

@@ -1,21 +1,31 @@
 """Summarise raw k6 samples: one tidy row per target x suite x request name.
 
 Latency statistics use successful requests only (all checks passed); a failed request is counted
-in `errors` and `error_rate`, never as a (usually fast) latency. Errors are the failed checks: each
-request has one status check and, only when that passes, one shape check, so a request fails at
-most one check. Throughput is successful requests per second of the suite's timed phase.
+in `errors` and `error_rate`, never as a (usually fast) latency. A request is an error when a
+check of it failed, when its response status was not the expected one (even where the script
+checked nothing), or when it has no successful sample: so no request name can show "0 errors"
+beside requests that never succeeded. Throughput is successful requests per second of the suite's
+timed phase.
+
+The stage reads an output folder and writes `summary.csv` (the statistics), `quantiles.csv` (the
+latency distributions) and `summary.pairs.json` (which pair of which run was summarised, its
+status and the warnings about its files). `./run.sh` summarises each CSV once, right after k6
+wrote it; `record` and `report` read those files and parse a raw CSV again only when it is newer
+than the summary or was never summarised.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.k6csv import SUCCESS_METRIC, read_samples
-from bench.errors import InputError
-from bench.outputs import read_metadata
+from analysis.k6csv import SUCCESS_METRIC, K6Samples, read_samples
+from core.errors import InputError
+from core.records import PairMetadata, Status
 
 STAT_COLUMNS = [
     "count",
@@ -30,24 +40,35 @@ STAT_COLUMNS = [
     "throughput_rps",
 ]
 QUANTILES = {"p50_ms": 0.50, "p90_ms": 0.90, "p95_ms": 0.95, "p99_ms": 0.99}
+ID_COLUMNS = ["run_id", "target", "suite", "profile", "status", "name"]
+SUMMARY_COLUMNS = [*ID_COLUMNS, *STAT_COLUMNS]
+QUANTILE_COLUMNS = ["run_id", "target", "suite", "name", "quantile", "latency_ms"]
+# Every odd percentile for the distribution charts, every fifth for the history's sketch, and the tail.
+DISTRIBUTION_QUANTILES = sorted({q / 100 for q in [*range(1, 100, 2), *range(5, 100, 5), 99]} | {0.995, 0.999})
+SUMMARY_FILE, QUANTILES_FILE, PAIRS_FILE = "summary.csv", "quantiles.csv", "summary.pairs.json"
 
 
 def successful_durations(samples: pd.DataFrame) -> pd.DataFrame:
-    """Latency samples of successful requests: our own metric, else k6's with an expected status."""
+    """Possible latency samples of successful requests: our own metric, else k6's with an expected status."""
     ours = samples[samples["metric"] == SUCCESS_METRIC]
-    if not ours.empty:
-        return ours
-    return samples[(samples["metric"] == "http_req_duration") & samples["ok"]]
+    if ours.empty:
+        ours = samples[(samples["metric"] == "http_req_duration") & samples["ok"]]
+    return ours[ours["valid"]] if "valid" in ours else ours
 
 
 def summarise_samples(samples: pd.DataFrame) -> pd.DataFrame:
-    """Statistics per request name (index: name, columns: STAT_COLUMNS) from `read_samples` output."""
-    requests = samples[samples["metric"] == "http_reqs"].groupby("name", observed=True).size()
+    """Statistics per request name (index: name, columns: STAT_COLUMNS) from `read_samples(...).frame`."""
+    requests = samples[samples["metric"] == "http_reqs"]
+    count = requests.groupby("name", observed=True).size()
     checks = samples[samples["metric"] == "checks"]
-    errors = checks[checks["value"] == 0].groupby("name", observed=True).size()
+    failed_checks = checks[checks["value"] == 0].groupby("name", observed=True).size()
+    unexpected = requests[~requests["ok"]].groupby("name", observed=True).size()
+    successes = _successes(samples).groupby("name", observed=True).size()
     latency = successful_durations(samples).groupby("name", observed=True)["value"]
-    stats = pd.DataFrame({"count": requests}).join(pd.DataFrame({"errors": errors}), how="left")
-    stats["errors"] = stats["errors"].fillna(0).astype(int).clip(upper=stats["count"])
+    stats = pd.DataFrame({"count": count})
+    without_success = stats["count"] - successes.reindex(stats.index, fill_value=0)
+    errors = pd.concat([failed_checks, unexpected, without_success], axis=1).reindex(stats.index).max(axis=1)
+    stats["errors"] = errors.fillna(0).astype(int).clip(lower=0, upper=stats["count"])
     stats["error_rate"] = stats["errors"] / stats["count"]
     stats["mean_ms"] = latency.mean()
     for column, q in QUANTILES.items():
@@ -59,101 +80,10 @@ def summarise_samples(samples: pd.DataFrame) -> pd.DataFrame:
     return stats[STAT_COLUMNS]
 
 
-def summarise_file(csv_path: Path) -> pd.DataFrame:
-    return summarise_samples(read_samples(csv_path))
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One target x suite found in an output folder: its metadata and, if usable, its raw CSV."""
-
-    target: str
-    suite: str
-    metadata: dict
-    csv: Path | None
-
-    @property
-    def status(self) -> str:
-        return str(self.metadata.get("status", "unknown"))
-
-
-@dataclass
-class FolderSummary:
-    """Everything the report needs from an output folder."""
-
-    pairs: list[Pair]
-    summary: pd.DataFrame  # one row per target x suite x request name (SUMMARY_COLUMNS)
-    quantiles: pd.DataFrame  # run_id, target, suite, name, quantile, latency_ms: the latency distributions
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def profile(self) -> str:
-        return str(self.pairs[0].metadata["profile"]) if self.pairs else ""
-
-
-ID_COLUMNS = ["run_id", "target", "suite", "profile", "status", "name"]
-SUMMARY_COLUMNS = [*ID_COLUMNS, *STAT_COLUMNS]
-# Every odd percentile for the distribution charts, every fifth for the history's sketch, and the tail.
-DISTRIBUTION_QUANTILES = sorted({q / 100 for q in [*range(1, 100, 2), *range(5, 100, 5), 99]} | {0.995, 0.999})
-
-
-def find_pairs(out: Path) -> tuple[list[Pair], list[str]]:
-    """The pairs of an output folder, newest profile only; other files are skipped with a warning."""
-    if not out.is_dir():
-        raise InputError(f"{out}: no such output folder")
-    pairs, warnings = [], []
-    for meta_path in sorted(out.glob("*_*.json")):
-        try:
-            meta = read_metadata(meta_path)
-        except InputError as exc:
-            warnings.append(f"{exc}; skipped")
-            continue
-        csv_path = meta_path.with_suffix(".csv")
-        pairs.append(Pair(meta["target"], meta["suite"], meta, csv_path if csv_path.exists() else None))
-    for csv_path in sorted(out.glob("*_*.csv")):
-        if not csv_path.with_suffix(".json").exists():
-            warnings.append(f"{csv_path}: no metadata beside it (every CSV needs its JSON); skipped")
-    if not pairs:
-        raise InputError(f"{out}: no benchmark outputs (<target>_<suite>.csv with its .json) to report")
-    newest = max(pairs, key=lambda p: str(p.metadata.get("ended_at", "")))
-    profile = newest.metadata["profile"]
-    for pair in [p for p in pairs if p.metadata["profile"] != profile]:
-        warnings.append(
-            f"{out / (pair.target + '_' + pair.suite + '.json')}: profile {pair.metadata['profile']!r} differs from "
-            f"the newest outputs' {profile!r}; excluded (profiles are not comparable)"
-        )
-    return [p for p in pairs if p.metadata["profile"] == profile], warnings
-
-
-def summarise_folder(out: Path) -> FolderSummary:
-    """Summarise every usable pair of `out`; unusable ones become warnings, never zeros."""
-    pairs, warnings = find_pairs(out)
-    rows, distributions = [], []
-    for pair in pairs:
-        if pair.csv is None:
-            continue
-        try:
-            samples = read_samples(pair.csv)
-        except InputError as exc:
-            warnings.append(f"{exc}; excluded")
-            continue
-        ids = {
-            "run_id": pair.metadata["run_id"],
-            "target": pair.target,
-            "suite": pair.suite,
-            "profile": pair.metadata["profile"],
-            "status": pair.status,
-        }
-        stats = summarise_samples(samples).reset_index().assign(**ids)
-        rows.append(stats)
-        distributions.append(
-            latency_quantiles(samples).assign(run_id=ids["run_id"], target=pair.target, suite=pair.suite)
-        )
-    if not rows:
-        raise InputError(f"{out}: none of the {len(pairs)} outputs holds usable k6 samples")
-    summary = pd.concat(rows, ignore_index=True)[SUMMARY_COLUMNS]
-    quantiles = pd.concat(distributions, ignore_index=True)
-    return FolderSummary(pairs, summary, quantiles, warnings)
+def _successes(samples: pd.DataFrame) -> pd.DataFrame:
+    """One row per successful request, impossible latencies included (they succeeded; only their time is wrong)."""
+    ours = samples[samples["metric"] == SUCCESS_METRIC]
+    return ours if not ours.empty else samples[(samples["metric"] == "http_req_duration") & samples["ok"]]
 
 
 def latency_quantiles(samples: pd.DataFrame) -> pd.DataFrame:
@@ -162,9 +92,218 @@ def latency_quantiles(samples: pd.DataFrame) -> pd.DataFrame:
     return q.rename("latency_ms").rename_axis(["name", "quantile"]).reset_index()
 
 
-def write_summary(result: FolderSummary, out: Path) -> Path:
-    """Write `summary.csv` (and the distributions, `quantiles.csv`) beside the raw files."""
-    path = out / "summary.csv"
-    result.summary.to_csv(path, index=False, float_format="%.4f")
-    result.quantiles.to_csv(out / "quantiles.csv", index=False, float_format="%.4f")
-    return path
+def summarise_file(csv_path: Path) -> pd.DataFrame:
+    return summarise_samples(read_samples(csv_path).frame)
+
+
+@dataclass
+class PairSummary:
+    """One target x suite of an output folder: its metadata, its status after the checks, its statistics."""
+
+    meta: PairMetadata
+    status: Status  # the metadata's, or partial when the CSV turned out truncated
+    stats: pd.DataFrame  # SUMMARY_COLUMNS, one row per request name; empty when nothing usable was timed
+    quantiles: pd.DataFrame  # QUANTILE_COLUMNS
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.meta.target
+
+    @property
+    def suite(self) -> str:
+        return self.meta.suite
+
+    @property
+    def metadata(self) -> PairMetadata:
+        return self.meta
+
+    def ended(self, meta: PairMetadata) -> PairSummary:
+        """This summary under the pair's final metadata (its status on every row)."""
+        return PairSummary(
+            meta, meta.status, self.stats.assign(status=meta.status.value), self.quantiles, self.warnings
+        )
+
+    @property
+    def missing(self) -> bool:
+        """No timed sample at all: shown as missing, never as zeros."""
+        return self.stats.empty
+
+
+def summarise_pair(csv_path: Path, meta: PairMetadata) -> PairSummary:
+    """Read one pair's raw CSV once and check it against its metadata."""
+    ids = {"run_id": meta.run_id, "target": meta.target, "suite": meta.suite, "profile": meta.profile}
+    if not csv_path.exists():
+        return _pair_summary(meta, meta.status, None, ids, [])
+    try:
+        samples = read_samples(csv_path)
+    except InputError as exc:
+        return _pair_summary(meta, meta.status, None, ids, [f"{exc}; listed as missing"])
+    warnings = samples.warnings()
+    status = Status.PARTIAL if samples.truncated and meta.status == Status.OK else meta.status
+    if samples.empty:
+        warnings.append(f"{csv_path}: no timed samples (a header only, or setup requests only); listed as missing")
+        return _pair_summary(meta, status, None, ids, warnings)
+    stats = summarise_samples(samples.frame)
+    if meta.counts.requests > stats["count"].sum():
+        warnings.append(
+            f"{csv_path}: truncated: {int(stats['count'].sum())} requests, its metadata says "
+            f"{meta.counts.requests} ran; the pair is treated as partial"
+        )
+        status = Status.PARTIAL if status == Status.OK else status
+    return _pair_summary(meta, status, samples, ids, warnings, stats)
+
+
+def _pair_summary(
+    meta: PairMetadata,
+    status: Status,
+    samples: K6Samples | None,
+    ids: dict,
+    warnings: list[str],
+    stats: pd.DataFrame | None = None,
+) -> PairSummary:
+    if samples is None or stats is None:
+        return PairSummary(meta, status, pd.DataFrame(columns=SUMMARY_COLUMNS), _no_quantiles(), warnings)
+    rows = stats.reset_index().assign(**ids, status=status.value)[SUMMARY_COLUMNS]
+    rows["name"] = rows["name"].astype(str)  # not k6's categories: rows of many files are concatenated
+    quantiles = latency_quantiles(samples.frame).assign(**{k: ids[k] for k in ("run_id", "target", "suite")})
+    quantiles["name"] = quantiles["name"].astype(str)
+    return PairSummary(meta, status, rows, quantiles[QUANTILE_COLUMNS], warnings)
+
+
+def _no_quantiles() -> pd.DataFrame:
+    return pd.DataFrame(columns=QUANTILE_COLUMNS)
+
+
+@dataclass
+class FolderSummary:
+    """Everything the report needs from an output folder."""
+
+    pairs: list[PairSummary]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per target x suite x request name (SUMMARY_COLUMNS)."""
+        return _concat([p.stats for p in self.pairs], SUMMARY_COLUMNS)
+
+    @property
+    def quantiles(self) -> pd.DataFrame:
+        """run_id, target, suite, name, quantile, latency_ms: the latency distributions."""
+        return _concat([p.quantiles for p in self.pairs], QUANTILE_COLUMNS)
+
+    @property
+    def profile(self) -> str:
+        return self.pairs[0].meta.profile if self.pairs else ""
+
+    @property
+    def run_ids(self) -> list[str]:
+        return sorted({p.meta.run_id for p in self.pairs})
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def find_metadata(out: Path) -> tuple[list[PairMetadata], list[str]]:
+    """The pairs' metadata of an output folder, newest profile only; other files become warnings."""
+    if not out.is_dir():
+        raise InputError(f"{out}: no such output folder")
+    metas, warnings = [], []
+    for meta_path in sorted(out.glob("*_*.json")):
+        try:
+            metas.append(PairMetadata.read(meta_path))
+        except InputError as exc:
+            warnings.append(f"{exc}; skipped")
+    for csv_path in sorted(out.glob("*_*.csv")):
+        if not csv_path.with_suffix(".json").exists():
+            warnings.append(f"{csv_path}: no metadata beside it (every CSV needs its JSON); skipped")
+    if not metas:
+        skipped = f" ({len(warnings)} file(s) skipped; the first: {warnings[0]})" if warnings else ""
+        raise InputError(f"{out}: no benchmark outputs (<target>_<suite>.csv with its .json) to report{skipped}")
+    profile = max(metas, key=lambda m: m.ended_at or "").profile
+    for meta in [m for m in metas if m.profile != profile]:
+        warnings.append(
+            f"{out / (meta.stem + '.json')}: profile {meta.profile!r} differs from the newest outputs' "
+            f"{profile!r}; excluded (profiles are not comparable)"
+        )
+    return [m for m in metas if m.profile == profile], warnings
+
+
+def summarise_folder(out: Path, fresh: list[PairSummary] | None = None) -> FolderSummary:
+    """Summarise every pair of `out` and write the summary files.
+
+    `fresh` are pairs just summarised by the runner; pairs the summary files already hold (same
+    run id, files not newer) are taken from them; only the rest is read from the raw CSVs.
+    """
+    metas, warnings = find_metadata(out)
+    known = {(p.meta.run_id, p.meta.stem): p for p in (fresh or [])}
+    cached = _read_summary_files(out)
+    pairs = []
+    for meta in metas:
+        pair = known.get((meta.run_id, meta.stem)) or cached.get((meta.run_id, meta.stem), meta, out)
+        pairs.append(pair or summarise_pair(out / f"{meta.stem}.csv", meta))
+    result = FolderSummary(pairs, warnings + [w for p in pairs for w in p.warnings])
+    if not any(not p.missing for p in pairs):
+        raise InputError(f"{out}: none of the {len(pairs)} outputs holds usable k6 samples")
+    _write_summary_files(result, out)
+    return result
+
+
+@dataclass
+class _SummaryFiles:
+    """What `summary.csv`, `quantiles.csv` and `summary.pairs.json` of a folder already hold."""
+
+    written_at: float
+    pairs: dict
+    summary: pd.DataFrame
+    quantiles: pd.DataFrame
+
+    def get(self, key: tuple[str, str], meta: PairMetadata, out: Path) -> PairSummary | None:
+        entry = self.pairs.get(key[1])
+        if entry is None or entry.get("run_id") != key[0] or self._older_than(out, meta.stem):
+            return None
+        mine = (self.summary["run_id"] == meta.run_id) & (self.summary["target"] == meta.target)
+        mine &= self.summary["suite"] == meta.suite
+        q = self.quantiles
+        theirs = (q["run_id"] == meta.run_id) & (q["target"] == meta.target) & (q["suite"] == meta.suite)
+        stats = self.summary[mine].reset_index(drop=True)
+        return PairSummary(meta, Status(entry["status"]), stats, q[theirs].reset_index(drop=True), entry["warnings"])
+
+    def _older_than(self, out: Path, stem: str) -> bool:
+        inputs = [out / f"{stem}.csv", out / f"{stem}.json"]
+        return any(p.exists() and p.stat().st_mtime > self.written_at for p in inputs)
+
+
+class _NoSummaryFiles:
+    def get(self, key: tuple[str, str], meta: PairMetadata, out: Path) -> None:
+        return None
+
+
+def _read_summary_files(out: Path) -> _SummaryFiles | _NoSummaryFiles:
+    paths = [out / SUMMARY_FILE, out / QUANTILES_FILE, out / PAIRS_FILE]
+    try:
+        written_at = min(p.stat().st_mtime for p in paths)
+        pairs = json.loads(paths[2].read_text())
+        summary = pd.read_csv(paths[0], dtype={"run_id": str, "target": str, "suite": str, "name": str})
+        quantiles = pd.read_csv(paths[1], dtype={"run_id": str, "target": str, "suite": str, "name": str})
+    except (OSError, ValueError, pd.errors.ParserError):
+        return _NoSummaryFiles()
+    if list(summary.columns) != SUMMARY_COLUMNS or list(quantiles.columns) != QUANTILE_COLUMNS:
+        return _NoSummaryFiles()
+    return _SummaryFiles(written_at, pairs, summary, quantiles)
+
+
+def _write_summary_files(result: FolderSummary, out: Path) -> None:
+    pairs = {
+        p.meta.stem: {"run_id": p.meta.run_id, "status": p.status.value, "warnings": p.warnings} for p in result.pairs
+    }
+    for name, write in (
+        (SUMMARY_FILE, lambda path: result.summary.to_csv(path, index=False)),
+        (QUANTILES_FILE, lambda path: result.quantiles.to_csv(path, index=False)),
+        (PAIRS_FILE, lambda path: path.write_text(json.dumps(pairs, indent=1, sort_keys=True) + "\n")),
+    ):
+        tmp = out / f".{name}.tmp"
+        write(tmp)
+        os.replace(tmp, out / name)
