@@ -15,6 +15,6 @@ fi
 
 if [ "${1:-}" = "test" ]; then
   shift
-  exec .venv/bin/python -m bench.testing "$@"
+  exec .venv/bin/python -m cli.testing "$@"
 fi
-exec .venv/bin/python -m bench "$@"
+exec .venv/bin/python -m cli "$@"

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+from core.errors import SetupFailed
 from services.environments import ensure_environment
 from services.registry import load_registry
 
@@ -31,8 +32,12 @@ def ensure_chromium() -> None:
 
 
 def main(argv: list[str]) -> int:
-    for target in load_registry().targets.values():  # every version the registry lists
-        ensure_environment(target, log=lambda message: print(message, file=sys.stderr))
+    try:
+        for target in load_registry().targets.values():  # every version the registry lists
+            ensure_environment(target, log=lambda message: print(message, file=sys.stderr))
+    except SetupFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     ensure_chromium()
     import pytest
 

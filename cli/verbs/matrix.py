@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cli.main import option
 from services.registry import load_registry, parse_versions, select_suites
 
 
@@ -28,15 +29,19 @@ def matrix(
 ) -> dict:
     """`{"include": [...]}`: one entry per target x suite, with what its CI job needs."""
     registry = load_registry()
+    with option("--targets"):
+        listed_targets = registry.select(targets)
+    with option("--suites"):
+        chosen_suites = select_suites(suites)
     include = []
-    for listed in registry.select(targets):
+    for listed in listed_targets:
         target = registry.at_version(listed, (versions or {}).get(listed.server.name))
         job = target.as_dict() | {"registry_target": listed.id}
         if image_prefix:
             job["service_image"] = f"{image_prefix.rstrip('/')}/{target.server.name}:{target.version}"
         else:
             job["service_image"] = target.image
-        include += [{**job, "suite": suite} for suite in select_suites(suites)]
+        include += [{**job, "suite": suite} for suite in chosen_suites]
     return {"include": include}
 
 
@@ -48,7 +53,9 @@ def images(jobs: dict) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
-    versions = parse_versions(args.server_version)
+    with option("--server-version"):
+        versions = parse_versions(args.server_version)
+        load_registry().check_versions(versions)
     if args.nightly:
         registry = load_registry()
         versions = {name: s.nightly_version for name, s in registry.servers.items() if s.nightly_version} | versions

@@ -1,7 +1,8 @@
-"""Entry point: `./run.sh [VERB] [OPTIONS]` runs `python -m bench`; the default verb is `run`.
+"""Entry point: `./run.sh [VERB] [OPTIONS]` runs `python -m cli`; the default verb is `run`.
 
-Each verb is one module in `bench/verbs/`. Errors a user can fix print as one line and exit with
-status 2 (bad option) or 1 (unusable input); Ctrl-C stops every process that was started.
+Each verb is one module in `cli/verbs/` with `add_arguments(parser)` and `main(args)`. Errors a
+user can fix (`core.errors`) print as one line and exit with status 2 (a bad value) or 1 (an
+unusable input, a failed install); Ctrl-C stops every process that was started.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import argparse
 import importlib
 import signal
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from bench.errors import InputError, UsageError
+from core.errors import BadValue, BenchError
 from services import processes
 
 VERBS = {
@@ -34,10 +38,19 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = top.add_subparsers(dest="verb", metavar="VERB")
     for verb, help_text in VERBS.items():
-        module = importlib.import_module(f"bench.verbs.{verb}")
+        module = importlib.import_module(f"cli.verbs.{verb}")
         verb_parser = sub.add_parser(verb, help=help_text, description=module.__doc__.strip().splitlines()[0])
         module.add_arguments(verb_parser)
     return top
+
+
+@contextmanager
+def option(name: str) -> Iterator[None]:
+    """Name the option whose value a lower layer rejected: `--profile: unknown profile 'huge'`."""
+    try:
+        yield
+    except BadValue as exc:
+        raise exc.for_option(name) from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,11 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0] not in VERBS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A dependency's warning (platformdirs, pandas ...) is noise to a user of the tool, not news.
+    warnings.filterwarnings("ignore")
     try:
         args = parser().parse_args(argv)
-        module = importlib.import_module(f"bench.verbs.{args.verb}")
+        module = importlib.import_module(f"cli.verbs.{args.verb}")
         return module.main(args)
-    except (UsageError, InputError) as exc:
+    except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -1,6 +1,6 @@
 """A TCP proxy on 127.0.0.1 that delays every chunk a client sends: a known, injected slowdown.
 
-.venv/bin/python -m benchmarks.delay_proxy UPSTREAM_PORT DELAY_MS   (prints its own port)
+.venv/bin/python -m perf.delay_proxy UPSTREAM_PORT DELAY_MS   (prints its own port)
 """
 
 from __future__ import annotations

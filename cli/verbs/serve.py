@@ -7,7 +7,7 @@ import functools
 import http.server
 from pathlib import Path
 
-from bench.errors import InputError
+from core.errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
-from analysis import detect, history, publish
-from analysis.summarise import summarise_folder, write_summary
-from bench.errors import UsageError
-from services.registry import load_registry
-
-console = Console(stderr=True, highlight=False)
+from analysis import detect, publish
+from analysis.summarise import SUMMARY_FILE, FolderSummary
+from cli.verbs import record
+from core.errors import BadValue
+from runner.progress import console
+from services.registry import Target, load_registry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,49 +52,45 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def detect_options(args: argparse.Namespace) -> detect.Options:
-    if args.window < 4 or not 0 < args.max_pvalue < 1 or args.min_magnitude < 0 or args.min_runs < 1:
-        raise UsageError(
-            "--window must be at least 4, --max-pvalue within (0, 1), "
-            "--min-magnitude not negative, --min-runs at least 1"
-        )
+    checks = [
+        ("--window", args.window >= 4, "at least 4"),
+        ("--max-pvalue", 0 < args.max_pvalue < 1, "within (0, 1)"),
+        ("--min-magnitude", args.min_magnitude >= 0, "not negative"),
+        ("--min-runs", args.min_runs >= 1, "at least 1"),
+        ("--trend-runs", args.trend_runs >= 1, "at least 1"),
+    ]
+    for name, fine, rule in checks:
+        if not fine:
+            raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
     return detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
 
 
-def build(out: Path, site: Path, history_dir: Path, options: detect.Options, trend_runs: int = 200) -> int:
-    """Summary CSV beside the raw files, then charts and pages (trends from the history), then the site."""
-    result = summarise_folder(out)
-    for warning in result.warnings:
-        console.print(f"[yellow]warning: {warning}")
-    summary_path = write_summary(result, out)
+def build(
+    out: Path,
+    site: Path,
+    history_dir: Path,
+    options: detect.Options,
+    trend_runs: int = 200,
+    summary: FolderSummary | None = None,
+) -> int:
+    """Charts and pages from the folder's summary files, trends from the history, then the site."""
+    result = summary or record.summarise(out)
     targets = _report_targets(result)
     docs = publish.prepare_docs()
     publish.write_overview(result, targets, docs)
     publish.write_run_pages(result, out, docs)
-    write_history_pages(history_dir, options, targets, docs, trend_runs)
+    for warning in publish.write_history_pages(history_dir, options, targets, docs, trend_runs):
+        console.print(f"warning: {warning}", style="yellow", markup=False)
     publish.build_site(site)
-    console.print(f"Summary: {summary_path}")
-    console.print(f"Site built: open {(site / 'index.html').resolve()} or run ./run.sh serve")
+    console.print(f"Summary: {out / SUMMARY_FILE}", markup=False)
+    console.print(f"Site built: open {(site / 'index.html').resolve()} or run ./run.sh serve", markup=False)
     return 0
 
 
-def _report_targets(result) -> list:
+def _report_targets(result: FolderSummary) -> list[Target]:
     """The default targets, plus any other version that has outputs here, in registry order."""
-    registry = load_registry()
     present = {p.target for p in result.pairs}
-    return [t for t in registry.targets.values() if t.is_default_version or t.id in present]
-
-
-def write_history_pages(history_dir: Path, options: detect.Options, targets: list, docs: Path, trend_runs: int) -> None:
-    """Trends and regressions of the latest profile in the history (profiles are not comparable)."""
-    store = history.load(history_dir)
-    for warning in store.warnings:
-        console.print(f"[yellow]warning: {warning}")
-    frame = store.frame()
-    profile = frame["profile"].iloc[-1] if not frame.empty else ""
-    frame = frame[frame["profile"] == profile] if not frame.empty else frame
-    points = detect.detect(frame, options)
-    publish.write_trends(frame, points, targets, docs, trend_runs)
-    publish.write_regressions(points, options, store.warnings, docs, profile)
+    return [t for t in load_registry().targets.values() if t.is_default_version or t.id in present]
 
 
 def main(args: argparse.Namespace) -> int:

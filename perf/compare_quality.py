@@ -10,7 +10,7 @@
 
 Not a test: it takes a while and wants a quiet machine.
 
-    .venv/bin/python -m benchmarks.compare_quality [--repeats 4] [--work DIR]
+    .venv/bin/python -m perf.compare_quality [--repeats 4] [--work DIR]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def bench(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "bench", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -66,7 +66,7 @@ def run_delayed(out: Path, delay_ms: float) -> None:
     with launcher.launch(target, uri, folder, folder / "server.log") as server:
         port = server.url.rsplit(":", 1)[1]
         proxy = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.delay_proxy", port, str(delay_ms)],
+            [sys.executable, "-m", "perf.delay_proxy", port, str(delay_ms)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

@@ -4,7 +4,7 @@ Generates a history of `--runs` runs (default 5,000) x 4 targets x 11 request na
 known steps, then times recording one more real run and writing the trends and regressions pages
 (change-point detection and charts included). Not a test: run it by hand, on a quiet machine.
 
-    .venv/bin/python -m benchmarks.history_speed [--runs 5000] [--repeats 3]
+    .venv/bin/python -m perf.history_speed [--runs 5000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
-from analysis import detect, history
+from analysis import detect, history, publish
 from analysis.summarise import STAT_COLUMNS, summarise_folder
-from bench.verbs import report
+from core.records import HistoryRecord
 from services.registry import load_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -70,22 +70,33 @@ def generate(store: Path, runs: int) -> None:
                         "sketch_ms": [float(f"{v:.5g}") for v in sketch],
                     }
                 )
-        pairs = [{"target": t, "suite": s, "status": "ok"} for t in targets for s in ("logging", "retrieval")]
+        pairs = [_pair(t, s) for t in targets for s in ("logging", "retrieval")]
         record = {
-            "schema_version": history.SCHEMA_VERSION,
+            "schema_version": HistoryRecord.SCHEMA,
             "run_id": run_id,
             "commit": f"{i:040x}",
             "branch": "main",
             "started_at": when.isoformat(),
             "profile": "standard",
-            "machine": {},
-            "k6_version": "1.1.0",
             "pairs": pairs,
             "rows": rows,
         }
         path = history.run_path(store, run_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(gzip.compress(json.dumps(record, separators=(",", ":")).encode(), mtime=0))
+
+
+def _pair(target: str, suite: str) -> dict:
+    server, _, database = target.partition("-")
+    return {
+        "target": target,
+        "suite": suite,
+        "status": "ok",
+        "server": {"name": server, "label": server, "version": "1"},
+        "database": {"kind": database, "label": database},
+        "k6_version": "1.1.0",
+        "mode": "native",
+    }
 
 
 def main() -> None:
@@ -126,7 +137,7 @@ def time_record(store: Path, repeat: int) -> float:
 def time_pages(store: Path) -> float:
     docs = Path(tempfile.mkdtemp(prefix="history-speed-docs-"))
     started = time.perf_counter()
-    report.write_history_pages(store, detect.Options(), load_registry().default_targets, docs, trend_runs=200)
+    publish.write_history_pages(store, detect.Options(), load_registry().default_targets, docs, trend_runs=200)
     seconds = time.perf_counter() - started
     shutil.rmtree(docs)
     return seconds

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from analysis import history
-from analysis.summarise import summarise_folder
+from analysis.summarise import FolderSummary, summarise_folder
+from runner.progress import console
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def record(out: Path, history_dir: Path) -> int:
+def summarise(out: Path) -> FolderSummary:
+    """The folder's summary files (written by the run; rebuilt only where missing or stale), warnings shown."""
     result = summarise_folder(out)
     for warning in result.warnings:
-        print(f"warning: {warning}")
-    for run_id, outcome in history.record(result, history_dir):
-        print(f"{run_id}: {outcome}")
+        console.print(f"warning: {warning}", style="yellow", markup=False)
+    return result
+
+
+def record(out: Path, history_dir: Path, summary: FolderSummary | None = None) -> int:
+    for run_id, outcome in history.record(summary or summarise(out), history_dir):
+        console.print(f"{run_id}: {outcome}", markup=False)
     return 0
 
 

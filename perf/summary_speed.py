@@ -4,7 +4,7 @@ Generates about 1 GB of realistic k6 CSV (the rows of a real k6 run, repeated wi
 timestamps) as 8 target x suite files, then times `summarise_folder` in a child process and reads
 its peak resident memory. Not a test: run it by hand, on a quiet machine.
 
-    .venv/bin/python -m benchmarks.summary_speed [--gigabytes 1] [--repeats 3] [--keep DIR]
+    .venv/bin/python -m perf.summary_speed [--gigabytes 1] [--repeats 3] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 from statistics import median
+
+from analysis.summarise import PAIRS_FILE, QUANTILES_FILE, SUMMARY_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "k6_retrieval.csv"
@@ -49,7 +51,11 @@ def generate(folder: Path, total_bytes: int) -> None:
         (folder / f"{target}_{suite}.json").write_text(json.dumps(meta | {"target": target, "suite": suite}))
 
 
-def measure(folder: Path) -> tuple[float, float]:
+def measure(folder: Path, cached: bool = False) -> tuple[float, float]:
+    """Seconds and peak GiB of one summary: from the raw CSVs, or (`cached`) from the summary files."""
+    if not cached:
+        for name in (SUMMARY_FILE, QUANTILES_FILE, PAIRS_FILE):
+            (folder / name).unlink(missing_ok=True)
     code = (
         "import sys; from pathlib import Path; from analysis.summarise import summarise_folder; "
         "summarise_folder(Path(sys.argv[1]))"
@@ -78,6 +84,8 @@ def main() -> None:
         print(f"summary: {seconds:.1f} s, peak memory {peak:.2f} GiB")
     seconds, peak = (median(column) for column in zip(*results, strict=True))
     print(f"median of {args.repeats}: {seconds:.1f} s, peak memory {peak:.2f} GiB")
+    cached = [measure(folder, cached=True)[0] for _ in range(args.repeats)]
+    print(f"from the summary files (what record and report do after a run): median {median(cached):.2f} s")
     if not args.keep:
         shutil.rmtree(folder)
 

@@ -1,0 +1,121 @@
+"""`./run.sh compare A B`: per target x request name, B's median latency against A's, with a verdict.
+
+A and B are output folders (raw k6 CSVs) or run ids of the history. `--map OLD=NEW` compares
+different targets, e.g. two versions of a server measured in one run. Writes the markdown CI
+posts and, beside it, the comparison as JSON (`<markdown stem>.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from analysis import compare
+from cli.main import option
+from core.errors import BadValue, InputError
+from core.records import Comparison, Verdict
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "a", help="baseline: an output folder, a run id from the history, or latest[:BRANCH] (its newest run)"
+    )
+    parser.add_argument("b", help="candidate: an output folder or a run id from the history")
+    parser.add_argument("--history", default="history", type=Path, help="history folder for run ids (default: history)")
+    parser.add_argument(
+        "--threshold",
+        default=0.10,
+        type=float,
+        help="minimum change to call a regression or improvement (default: 0.10 = 10%%)",
+    )
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="A_TARGET=B_TARGET",
+        help="compare target A_TARGET of A with B_TARGET of B (repeatable), e.g. two server versions",
+    )
+    parser.add_argument(
+        "--markdown",
+        default="comparison.md",
+        type=Path,
+        help="write the GitHub-flavoured markdown here, and the comparison as JSON beside it (default: comparison.md)",
+    )
+    parser.add_argument(
+        "--run-noise",
+        default=compare.RUN_NOISE,
+        type=float,
+        help="SD of log p50 between identical runs, where the history cannot estimate it "
+        f"(default: {compare.RUN_NOISE})",
+    )
+    parser.add_argument(
+        "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
+    )
+
+
+def parse_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        if "=" not in item:
+            raise BadValue(f"expected A_TARGET=B_TARGET, got {item!r}")
+        a, b = item.split("=", 1)
+        mapping[a.strip()] = b.strip()
+    return mapping
+
+
+def main(args: argparse.Namespace) -> int:
+    with option("--threshold"):
+        if not 0 < args.threshold < 10:
+            raise BadValue(f"expected a fraction such as 0.1, got {args.threshold}")
+    with option("--run-noise"):
+        if args.run_noise < 0:
+            raise BadValue(f"expected a non-negative number, got {args.run_noise}")
+    with option("--map"):
+        mapping = parse_map(args.map)
+    with option("A"):
+        a, profile = compare.load_samples(args.a, args.history)
+    with option("B"):
+        b, _ = compare.load_samples(args.b, args.history)
+    if mapping:
+        a = {k: v for k, v in a.items() if k[0] in mapping}
+    noise = compare.noise_from_history(args.history, profile)
+    rows = compare.compare(a, b, args.threshold, mapping, noise, args.run_noise)
+    if not rows:
+        raise InputError(_why_nothing(a, b, args))
+    result = compare.comparison(rows, args.a, args.b, args.threshold)
+    print_table(result)
+    args.markdown.write_text(compare.markdown(result))
+    result.write(args.markdown.with_suffix(".json"))
+    print(f"Markdown written to {args.markdown}, the comparison to {args.markdown.with_suffix('.json')}")
+    return 1 if result.count(Verdict.REGRESSION) and args.fail_on_regression else 0
+
+
+def _why_nothing(a: compare.Samples, b: compare.Samples, args: argparse.Namespace) -> str:
+    targets_a = sorted({k[0] for k in a}) or ["none with complete results"]
+    targets_b = sorted({k[0] for k in b}) or ["none with complete results"]
+    return (
+        f"nothing to compare: no target x request name is in both {args.a} (targets: {', '.join(targets_a)}) "
+        f"and {args.b} (targets: {', '.join(targets_b)}); use --map A_TARGET=B_TARGET to pair different targets"
+    )
+
+
+def print_table(result: Comparison) -> None:
+    table = Table(title=f"B = {result.candidate} against A = {result.baseline} (median latency, ms)")
+    for column in ("target", "suite", "request", "A", "B", "B/A", "95% interval", "verdict"):
+        table.add_column(column, justify="right" if column in ("A", "B", "B/A") else "left")
+    colour = {Verdict.REGRESSION: "red", Verdict.IMPROVEMENT: "green", Verdict.NO_CHANGE: "white"}
+    for r in result.rows:
+        table.add_row(
+            r.target,
+            r.suite,
+            r.name,
+            f"{r.median_a:.2f}",
+            f"{r.median_b:.2f}",
+            f"{r.ratio:.3f}",
+            f"{r.low:.3f} – {r.high:.3f}",
+            f"[{colour[r.verdict]}]{r.verdict}",
+        )
+    Console(width=140).print(table)
