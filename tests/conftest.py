@@ -1,7 +1,9 @@
-"""Shared fixtures: the CLI as a subprocess, and one real smoke run of every target x suite.
+"""Shared fixtures: the CLI as a subprocess, output folders built from real k6 output, and one
+real smoke run of every target x suite.
 
-The smoke run starts the real servers, the embedded PostgreSQL and k6; it runs once per test
-session and several test modules read its outputs.
+Tests that start real servers, k6 or PostgreSQL are marked `servers`; `./run.sh test -m "not servers"`
+runs the others, the pure ones, in seconds. The smoke run runs once per test session and several
+test modules read its outputs.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,12 +21,29 @@ import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURE_CSV = FIXTURES / "k6_retrieval.csv"  # a real smoke run of fasttrackml-sqlite x retrieval
+FIXTURE_METADATA = FIXTURES / "k6_retrieval.json"  # its metadata, as the runner wrote it (schema 1)
+
+
+def output_folder(folder: Path, *pairs: str, csv: Path = FIXTURE_CSV, **changes: object) -> Path:
+    """An output folder with the real fixture CSV and metadata under each `<target>_<suite>` in `pairs`.
+
+    `changes` are metadata fields to set on every pair (status="partial", profile="quick" ...).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem in pairs:
+        target, suite = stem.split("_")
+        shutil.copy(csv, folder / f"{stem}.csv")
+        meta = json.loads(FIXTURE_METADATA.read_text()) | {"target": target, "suite": suite} | changes
+        (folder / f"{stem}.json").write_text(json.dumps(meta))
+    return folder
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
     """`./run.sh ARGS` through the project's Python, with output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "bench", *args],
+        [sys.executable, "-m", "cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -68,7 +88,7 @@ class ProcessWatcher:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench", *args],
+            [sys.executable, "-m", "cli", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis import compare
-from tests.conftest import metadata, run_cli, run_smoke
+from core.records import Comparison, ComparisonRow, Verdict
+from tests.conftest import FIXTURES, metadata, run_cli, run_smoke
 
 
 def test_same_distribution_is_no_change_and_a_real_slowdown_is_a_regression():
@@ -60,23 +63,27 @@ def test_sketch_samples_follow_the_quantiles():
     assert abs(np.median(rebuilt) / np.median(values) - 1) < 0.02
 
 
-def test_markdown_has_a_summary_line_and_one_row_per_comparison():
-    results = [
-        compare.Comparison("a", "a", "logging", "CreateRun", 10, 13, 1.3, 1.2, 1.4, "regression"),
-        compare.Comparison("a", "a", "logging", "UpdateRun", 10, 10, 1.0, 0.9, 1.1, "no change"),
-        compare.Comparison("a", "b", "retrieval", "GetRun", 10, 5, 0.5, 0.4, 0.6, "improvement"),
+def _comparison() -> Comparison:
+    rows = [
+        ComparisonRow("a", "a", "logging", "UpdateRun", 10, 10, 1.0, 0.9, 1.1, Verdict.NO_CHANGE),
+        ComparisonRow("a", "b", "retrieval", "GetRun", 10, 5, 0.5, 0.4, 0.6, Verdict.IMPROVEMENT),
+        ComparisonRow("a", "a", "logging", "CreateRun", 10, 13, 1.3, 1.2, 1.4, Verdict.REGRESSION),
     ]
-    text = compare.markdown(results, "main", "pr-42", 0.10)
-    lines = text.strip().splitlines()
-    assert lines[0] == "## Benchmark comparison"
-    assert "**1 regression(s)**, 1 improvement(s)" in lines[2] and "threshold 10%" in lines[2]
-    table = [line for line in lines if line.startswith("|")]
-    assert table[0].count("|") == 9 and set(table[1]) <= set("|-:")
-    assert len(table) == 2 + len(results)
-    assert "🔴 regression" in table[2]  # regressions first
-    assert "| a → b | retrieval | GetRun |" in text
+    return compare.comparison(rows, "main", "pr-42", 0.10)
 
 
+def test_markdown_matches_the_expected_file():
+    """Regressions first, then improvements; one row per comparison; the summary line counts them."""
+    assert compare.markdown(_comparison()) == (FIXTURES / "comparison.md").read_text()
+
+
+def test_comparison_round_trips_through_json(tmp_path):
+    result = _comparison()
+    assert Comparison.read(result.write(tmp_path / "c.json")) == result
+    assert json.loads((tmp_path / "c.json").read_text())["rows"][2]["verdict"] == "regression"
+
+
+@pytest.mark.servers
 def test_compare_two_real_smoke_runs(smoke_run, tmp_path):
     first, _ = smoke_run
     second = tmp_path / "second"
@@ -93,6 +100,7 @@ def test_compare_two_real_smoke_runs(smoke_run, tmp_path):
     assert result.returncode == (1 if "🔴" in text else 0)
 
 
+@pytest.mark.servers
 def test_nothing_in_common_explains_why(smoke_run, tmp_path):
     first, _ = smoke_run
     result = run_cli(

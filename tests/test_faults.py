@@ -15,6 +15,8 @@ from services.postgres import postgres
 from services.registry import REGISTRY_FILE, load_registry
 from tests.conftest import ROOT, ProcessWatcher, metadata, postgres_processes, run_cli, run_smoke
 
+pytestmark = pytest.mark.servers
+
 FML = load_registry().targets["fasttrackml-sqlite"]
 FML_PG = load_registry().targets["fasttrackml-postgres"]
 
@@ -170,23 +172,6 @@ def test_sqlite_databases_live_in_a_per_run_folder_that_is_removed(smoke_run):
     out, _ = smoke_run
     run_id = metadata(out, "fasttrackml-sqlite", "logging")["run_id"]
     assert not (ROOT / ".cache" / "work" / run_id).exists()
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--profile", "huge"], "--profile: unknown profile 'huge'; valid: smoke, quick, standard"),
-        (["--targets", "mlflow-oracle"], "--targets: unknown target mlflow-oracle; valid: fasttrackml-sqlite"),
-        (["--suites", "training"], "--suites: unknown suite training; valid: logging, retrieval"),
-        (["--targets", "all", "--server-url", "http://127.0.0.1:9"], "--server-url: name exactly one target"),
-        (["--postgres-url", "mysql://x"], "--postgres-url: expected postgresql://"),
-    ],
-)
-def test_bad_options_are_one_line_errors_with_exit_2(args, message, tmp_path):
-    result = run_cli("run", "--out", str(tmp_path), "--targets", "fasttrackml-postgres", *args)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
 
 
 def test_server_url_benchmarks_an_already_running_server(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +12,15 @@ import pytest
 
 from analysis import detect, history
 from analysis.summarise import summarise_folder
-from tests.conftest import run_cli
-
-FIXTURES = Path(__file__).parent / "fixtures"
+from core.records import HistoryRecord
+from tests.conftest import output_folder, run_cli
 
 
 def _output_folder(tmp_path: Path, statuses: dict[str, str]) -> Path:
-    out = tmp_path / "out"
-    out.mkdir()
     for target, status in statuses.items():
-        shutil.copy(FIXTURES / "k6_retrieval.csv", out / f"{target}_retrieval.csv")
-        meta = json.loads((FIXTURES / "k6_retrieval.json").read_text())
-        meta.update(target=target, status=status, error=None if status == "ok" else "the server exited during the run")
-        (out / f"{target}_retrieval.json").write_text(json.dumps(meta))
-    return out
+        error = None if status == "ok" else "the server exited during the run"
+        output_folder(tmp_path / "out", f"{target}_retrieval", status=status, error=error)
+    return tmp_path / "out"
 
 
 def test_recording_twice_changes_nothing(tmp_path):
@@ -40,7 +34,7 @@ def test_recording_twice_changes_nothing(tmp_path):
     assert again[0][1] == "already recorded"
     assert (files[0].read_bytes(), files[0].stat().st_mtime_ns) == before
     record = json.loads(gzip.decompress(files[0].read_bytes()))
-    assert record["schema_version"] == history.SCHEMA_VERSION
+    assert record["schema_version"] == HistoryRecord.SCHEMA
     assert files[0].relative_to(store).parts[:3] == ("runs", record["run_id"][:4], record["run_id"][4:6])
     assert {r["name"] for r in record["rows"]} == {
         "SearchRuns",
@@ -71,9 +65,12 @@ def test_corrupt_and_unknown_schema_files_are_named_and_the_rest_still_loads(tmp
     loaded = history.load(store)
     assert len(loaded.records) == 1
     assert any("20260101T000000Z-broken.json.gz: corrupt history file" in w for w in loaded.warnings)
-    assert any("20260102T000000Z-future.json.gz: unknown history schema version 99" in w for w in loaded.warnings)
+    assert any(
+        "20260102T000000Z-future.json.gz: history record of schema 99, written by a newer version" in w
+        for w in loaded.warnings
+    )
     result = run_cli(
-        "compare", str(out), loaded.records[0]["run_id"], "--history", str(store), "--markdown", str(tmp_path / "c.md")
+        "compare", str(out), loaded.records[0].run_id, "--history", str(store), "--markdown", str(tmp_path / "c.md")
     )
     assert result.returncode == 0, result.stderr
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bench.errors import UsageError
+from core.errors import BadValue
 from services.registry import load_registry, select_suites, suites
 
 REGISTRY = load_registry()
@@ -53,9 +53,9 @@ def test_colours_tell_targets_apart():
 
 
 def test_unknown_names_list_the_valid_ones():
-    with pytest.raises(UsageError, match="valid: fasttrackml-sqlite"):
+    with pytest.raises(BadValue, match="valid: fasttrackml-sqlite"):
         REGISTRY.select("nope")
-    with pytest.raises(UsageError, match="valid: logging, retrieval"):
+    with pytest.raises(BadValue, match="valid: logging, retrieval"):
         select_suites("logging,nope")
     assert [t.id for t in REGISTRY.select("mlflow-sqlite, fasttrackml-sqlite")] == [
         "mlflow-sqlite",

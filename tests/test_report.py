@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import statistics
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import draw
+from analysis import summarise as summarise_module
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file, summarise_folder
-from bench.errors import InputError
-from bench.loadtest import k6_binary
+from core.errors import InputError
+from runner.k6 import k6_binary
 from services import launcher
 from services.environments import ensure_environment
 from services.registry import load_registry
-from tests.conftest import ROOT, run_cli
+from tests.conftest import FIXTURE_CSV, ROOT, output_folder, run_cli
 
-FIXTURES = Path(__file__).parent / "fixtures"
-FIXTURE_CSV = FIXTURES / "k6_retrieval.csv"
 TARGETS = load_registry().default_targets
 
 
@@ -99,6 +100,7 @@ def mixed_csv(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.servers
 def test_failed_requests_count_as_errors_and_never_as_latency(mixed_csv):
     stats = summarise_file(mixed_csv)
     expected = _independent_stats(mixed_csv)
@@ -109,18 +111,6 @@ def test_failed_requests_count_as_errors_and_never_as_latency(mixed_csv):
         assert stats.loc[name, ["mean_ms", "p50_ms", "p95_ms", "max_ms"]].isna().all()
         assert stats.loc[name, "throughput_rps"] == 0
     assert stats.loc["Good", "p50_ms"] == pytest.approx(expected["Good"]["p50_ms"])
-
-
-def _folder_with(tmp_path: Path, *pairs: tuple[str, str]) -> Path:
-    """An output folder holding copies of the real fixture under the given target x suite names."""
-    out = tmp_path / "out"
-    out.mkdir(exist_ok=True)
-    for target, suite in pairs:
-        shutil.copy(FIXTURE_CSV, out / f"{target}_{suite}.csv")
-        meta = json.loads((FIXTURES / "k6_retrieval.json").read_text())
-        meta.update(target=target, suite=suite)
-        (out / f"{target}_{suite}.json").write_text(json.dumps(meta))
-    return out
 
 
 @pytest.mark.parametrize(
@@ -139,16 +129,8 @@ def test_unusable_csv_is_a_one_line_error_naming_the_file(tmp_path, content, mes
     assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
-def test_truncated_csv_keeps_its_complete_rows(tmp_path):
-    text = FIXTURE_CSV.read_text()
-    cut = tmp_path / "cut.csv"
-    cut.write_text(text[: len(text) * 9 // 10 + 7])  # ends in the middle of a line
-    stats = summarise_file(cut)
-    assert stats["count"].sum() > 0 and stats["p50_ms"].notna().any()
-
-
 def test_folder_problems_become_warnings_and_the_rest_is_reported(tmp_path):
-    out = _folder_with(tmp_path, ("fasttrackml-sqlite", "retrieval"), ("mlflow-sqlite", "retrieval"))
+    out = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval", "mlflow-sqlite_retrieval")
     shutil.copy(FIXTURE_CSV, out / "mlflow-postgres_retrieval.csv")  # no metadata beside it
     (out / "fasttrackml-postgres_retrieval.json").write_text("{not json")
     quick = json.loads((out / "mlflow-sqlite_retrieval.json").read_text()) | {
@@ -160,7 +142,7 @@ def test_folder_problems_become_warnings_and_the_rest_is_reported(tmp_path):
     assert set(result.summary["target"]) == {"fasttrackml-sqlite"}
     joined = "\n".join(result.warnings)
     assert "mlflow-postgres_retrieval.csv: no metadata beside it" in joined
-    assert "fasttrackml-postgres_retrieval.json: unreadable metadata" in joined
+    assert "fasttrackml-postgres_retrieval.json: unreadable run metadata" in joined
     assert "mlflow-sqlite_retrieval.json: profile 'quick' differs" in joined
 
 
@@ -172,7 +154,7 @@ def test_report_exits_non_zero_when_nothing_can_be_reported(tmp_path):
 
 
 def test_charts_show_every_target_with_the_right_marks_and_fields(tmp_path):
-    out = _folder_with(tmp_path, ("fasttrackml-sqlite", "retrieval"), ("mlflow-postgres", "retrieval"))
+    out = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval", "mlflow-postgres_retrieval")
     result = summarise_folder(out)
     overview = draw.overview_chart(result.summary, TARGETS).to_dict()
     layers = overview["spec"]["layer"]
@@ -195,3 +177,19 @@ def test_charts_show_every_target_with_the_right_marks_and_fields(tmp_path):
     assert throughput["spec"]["layer"][0]["encoding"]["x"]["field"] == "throughput_rps"
     saved = draw.save(draw.overview_chart(result.summary, TARGETS), tmp_path / "img", "performanceReport")
     assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_files_are_read_back_and_raw_csvs_parsed_only_when_newer(tmp_path, monkeypatch):
+    out = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval", "mlflow-sqlite_retrieval")
+    first = summarise_folder(out)
+    assert {p.name for p in out.iterdir()} >= {"summary.csv", "quantiles.csv", "summary.pairs.json"}
+    parsed = []
+    real_read = summarise_module.read_samples
+    monkeypatch.setattr(summarise_module, "read_samples", lambda path: parsed.append(path.name) or real_read(path))
+    again = summarise_folder(out)
+    assert parsed == []  # everything came from the summary files
+    pd.testing.assert_frame_equal(again.summary, first.summary)
+    pd.testing.assert_frame_equal(again.quantiles, first.quantiles, check_dtype=False)
+    os.utime(out / "mlflow-sqlite_retrieval.csv")  # a newer raw file is read again, and only that one
+    summarise_folder(out)
+    assert parsed == ["mlflow-sqlite_retrieval.csv"]

@@ -13,6 +13,8 @@ from services.registry import load_registry
 from tests.conftest import run_cli
 from tests.test_end_to_end import REQUEST_NAMES
 
+pytestmark = pytest.mark.servers
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.registry import load_registry
 from tests.conftest import metadata, run_cli, run_smoke
 
@@ -21,6 +23,7 @@ def test_version_specific_packages_go_only_to_those_versions():
     assert not any(p.startswith("sqlalchemy") for p in targets["mlflow-sqlite"].packages)
 
 
+@pytest.mark.servers
 def test_every_listed_server_version_serves_the_suite(tmp_path):
     """The non-default versions are installed and run like the defaults: MLflow 2 here (FastTrackML 0.5.1 below)."""
     result = run_smoke(tmp_path, "mlflow-2.22.5-sqlite", "retrieval")
@@ -29,6 +32,7 @@ def test_every_listed_server_version_serves_the_suite(tmp_path):
     assert meta["status"] == "ok" and meta["server"]["version"] == "2.22.5" and meta["counts"]["errors"] == 0
 
 
+@pytest.mark.servers
 def test_two_versions_of_fasttrackml_are_run_and_compared(smoke_run, tmp_path):
     new, _ = smoke_run
     old = tmp_path / "old"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.cli import parser
-from bench.verbs.matrix import matrix
+from cli.main import parser
+from cli.verbs.matrix import matrix
 from services import launcher
 from services.environments import ensure_environment
 from services.registry import load_registry, suites
@@ -166,6 +166,7 @@ def _bench_command(url: str, out: Path) -> list[str]:
     return [str(out) if a == "benchmark_outputs" else a for a in argv]
 
 
+@pytest.mark.servers
 def test_bench_job_command_works_against_a_running_server(tmp_path):
     target = load_registry().targets["fasttrackml-sqlite"]
     ensure_environment(target)
@@ -178,6 +179,7 @@ def test_bench_job_command_works_against_a_running_server(tmp_path):
     assert meta["mode"] == "external" and meta["status"] == "ok" and meta["counts"]["errors"] == 0
 
 
+@pytest.mark.servers
 def test_report_job_commands_work_on_downloaded_artifacts(smoke_run, tmp_path):
     out, _ = smoke_run
     downloaded = tmp_path / "benchmark_outputs"  # download-artifact merges bench-* into one folder

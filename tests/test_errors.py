@@ -1,0 +1,116 @@
+"""Errors a user can fix: one line, naming the option or file, the right exit status; and the layers
+below the command line never import it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from core.paths import ROOT
+from runner import outputs
+from tests.conftest import run_cli
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--profile", "huge"], "--profile: unknown profile 'huge'; valid: smoke, quick, standard"),
+        (["--targets", "mlflow-oracle"], "--targets: unknown target mlflow-oracle; valid: fasttrackml-sqlite"),
+        (["--suites", "training"], "--suites: unknown suite training; valid: logging, retrieval"),
+        (["--targets", "all", "--server-url", "http://127.0.0.1:9"], "--server-url: name exactly one target"),
+        (["--server-url", "127.0.0.1:9"], "--server-url: expected http://host:port"),
+        (["--postgres-url", "mysql://x"], "--postgres-url: expected postgresql://"),
+        (["--server-version", "oracle=1"], "--server-version: unknown server oracle; valid: fasttrackml, mlflow"),
+        (["--server-version", "fasttrackml"], "--server-version: expected NAME=VERSION"),
+        (["--window", "2"], "--window: must be at least 4, got 2"),
+    ],
+)
+def test_bad_options_are_one_line_errors_with_exit_2(args, message, tmp_path):
+    result = run_cli("run", "--out", str(tmp_path), "--targets", "fasttrackml-postgres", *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing was started or written
+
+
+def test_compare_names_its_bad_options(tmp_path):
+    result = run_cli("compare", "a", "b", "--map", "x", "--markdown", str(tmp_path / "c.md"))
+    assert result.returncode == 2 and result.stderr.strip() == "error: --map: expected A_TARGET=B_TARGET, got 'x'"
+    result = run_cli("compare", str(tmp_path / "nope"), "b", "--history", str(tmp_path))
+    assert result.returncode == 2 and "error: A: " in result.stderr and "neither an output folder" in result.stderr
+
+
+def test_a_failed_install_is_one_line_naming_the_target_and_its_log(tmp_path):
+    registry = (ROOT / "services" / "targets.toml").read_text()
+    section = registry[registry.index("[servers.fasttrackml]") : registry.index("[servers.mlflow]")]
+    broken = section.replace("[servers.fasttrackml]", "[servers.uninstallable]")
+    broken = broken.replace('packages = ["fasttrackml=={version}"]', 'packages = ["./no-such-package-{version}"]')
+    assert broken != section.replace("[servers.fasttrackml]", "[servers.uninstallable]")
+    (tmp_path / "targets.toml").write_text(registry + "\n" + broken)
+    result = run_cli(
+        "run",
+        "--profile",
+        "smoke",
+        "--targets",
+        "uninstallable-sqlite",
+        "--suites",
+        "logging",
+        "--out",
+        str(tmp_path / "out"),
+        "--no-report",
+        env={"BENCH_REGISTRY": str(tmp_path / "targets.toml")},
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "uninstallable-sqlite: pip could not install ./no-such-package-0.6.0; see .cache/servers/" in result.stderr
+    failed = (tmp_path / "out" / "uninstallable-sqlite_logging.json").read_text()
+    assert '"status": "failed"' in failed and "pip could not install" in failed
+
+
+def _imports(package: str) -> set[str]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("core", {"services", "runner", "analysis", "cli"}),
+        ("services", {"runner", "analysis", "cli"}),
+        ("analysis", {"runner", "cli"}),
+        ("runner", {"cli"}),
+    ],
+)
+def test_layers_import_only_the_layers_below(package, forbidden):
+    assert _imports(package) & forbidden == set()
+
+
+def test_a_rerun_archives_the_earlier_files_and_loses_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    contents = []
+    for attempt, run_id in enumerate(["run-1", "run-2", "run-2", "run-3"]):
+        staged = outputs.PairFiles(tmp_path / "staging" / str(attempt), "fasttrackml-sqlite", "logging")
+        staged.folder.mkdir(parents=True)
+        staged.metadata.write_text(f'{{"run_id": "{run_id}", "attempt": {attempt}}}')
+        staged.csv.write_text(f"attempt {attempt}\n")
+        outputs.publish(staged, out)
+        contents.append((run_id, attempt))
+    assert (out / "fasttrackml-sqlite_logging.csv").read_text() == "attempt 3\n"
+    archived = sorted(p.relative_to(out / "archive").as_posix() for p in (out / "archive").rglob("*.csv"))
+    # the second run-2 attempt does not overwrite the first: it goes to run-2.2
+    assert archived == [
+        "run-1/fasttrackml-sqlite_logging.csv",
+        "run-2.2/fasttrackml-sqlite_logging.csv",
+        "run-2/fasttrackml-sqlite_logging.csv",
+    ]
+    texts = sorted(Path(out / "archive" / a).read_text() for a in archived)
+    assert texts == ["attempt 0\n", "attempt 1\n", "attempt 2\n"]
