@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +43,7 @@ class History:
             run |= {"started_at": record.started_at, "profile": record.profile}
             for row in record.rows:
                 status = record.status_of(row.target, row.suite) or "unknown"
-                rows.append(run | {"status": str(status)} | asdict(row))
+                rows.append(run | {"status": str(status)} | vars(row))
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame

@@ -20,6 +20,7 @@ import getpass
 import json
 import os
 import platform
+import re
 import subprocess
 import types
 import typing
@@ -207,36 +208,41 @@ def _plain(value: object) -> object:
 
 def _build(kind: object, value: object) -> object:
     """The value of type `kind` (a dataclass, enum, tuple, optional...) from plain JSON."""
-    if value is None:
-        return None
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin in (typing.Union, types.UnionType):
-        return _build(next(a for a in args if a is not type(None)), value)
-    if dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise TypeError(f"{kind.__name__} should be an object")
-        hints = _field_types(kind)
-        return kind(**{k: _build(hints[k], v) for k, v in value.items() if k in hints})
-    if origin is tuple:
-        return tuple(_build(args[0], v) for v in value)
-    if isinstance(kind, type) and issubclass(kind, Enum):
-        return kind(value)
-    if kind is float and isinstance(value, int | float):
-        return float(value)
-    return value
+    return _builder(kind)(value)
 
 
 @functools.cache
-def _field_types(kind: type) -> dict[str, object]:
-    """The resolved type of each field of a dataclass (resolving is slow: a history has many rows)."""
-    hints = typing.get_type_hints(kind)
-    return {f.name: hints[f.name] for f in dataclasses.fields(kind)}
+def _builder(kind: object) -> Callable[[object], object]:
+    """A function from plain JSON to a value of type `kind`, made once per type (a history has many rows)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        inner = _builder(next(a for a in args if a is not type(None)))
+        return lambda value: None if value is None else inner(value)
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        fields = {f.name: _builder(hints[f.name]) for f in dataclasses.fields(kind)}
+
+        def build(value: object) -> object:
+            if not isinstance(value, dict):
+                raise TypeError(f"{kind.__name__} should be an object")
+            return kind(**{k: fields[k](v) for k, v in value.items() if k in fields})
+
+        return build
+    if origin is tuple:
+        inner = _builder(args[0])
+        return lambda value: tuple(map(inner, value))
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind
+    if kind is float:
+        return lambda value: value if value is None else float(value)
+    return lambda value: value
 
 
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, TypeError) and "missing" in text:
-        return "lacks field " + text.split("argument:", 1)[-1].strip()
+    missing = re.search(r"missing \d+ required (?:positional |keyword-only )?arguments?: (.*)", text)
+    if isinstance(exc, TypeError) and missing:
+        return f"lacks field(s) {missing.group(1)}"
     return text
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from analysis import detect, history, publish
 from analysis.summarise import STAT_COLUMNS, summarise_folder
-from core.records import HistoryRecord
+from core.records import DatabaseInfo, HistoryRecord, Machine, PairMetadata, ServerInfo, Source, Status
 from services.registry import load_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -40,6 +40,9 @@ NAMES = [
     "GetRun",
     "MetricHistory",
 ]
+
+
+MACHINE = Machine("AMD EPYC", 2, 23.5, "Linux", "3.11", "0", False)
 
 
 def generate(store: Path, runs: int) -> None:
@@ -70,7 +73,7 @@ def generate(store: Path, runs: int) -> None:
                         "sketch_ms": [float(f"{v:.5g}") for v in sketch],
                     }
                 )
-        pairs = [_pair(t, s) for t in targets for s in ("logging", "retrieval")]
+        pairs = [_pair(run_id, when, t, s) for t in targets for s in ("logging", "retrieval")]
         record = {
             "schema_version": HistoryRecord.SCHEMA,
             "run_id": run_id,
@@ -86,17 +89,27 @@ def generate(store: Path, runs: int) -> None:
         path.write_bytes(gzip.compress(json.dumps(record, separators=(",", ":")).encode(), mtime=0))
 
 
-def _pair(target: str, suite: str) -> dict:
+def _pair(run_id: str, when: pd.Timestamp, target: str, suite: str) -> dict:
+    """A complete pair's metadata, as `./run.sh` writes it."""
     server, _, database = target.partition("-")
-    return {
-        "target": target,
-        "suite": suite,
-        "status": "ok",
-        "server": {"name": server, "label": server, "version": "1"},
-        "database": {"kind": database, "label": database},
-        "k6_version": "1.1.0",
-        "mode": "native",
-    }
+    meta = PairMetadata(
+        run_id=run_id,
+        target=target,
+        suite=suite,
+        profile="standard",
+        vus=20,
+        iterations_per_vu=100,
+        iterations_expected=2000,
+        server=ServerInfo(server, server, "1"),
+        database=DatabaseInfo(database, database),
+        mode="native",
+        k6_version="1.1.0",
+        source=Source("0" * 40, "main"),
+        machine=MACHINE,
+        started_at=when.isoformat(),
+        status=Status.OK,
+    )
+    return {k: v for k, v in meta.to_json().items() if k != "schema_version"}
 
 
 def main() -> None:

@@ -89,7 +89,7 @@ def test_unusable_metadata_is_a_one_line_error_naming_the_file(tmp_path, change,
     data = json.loads(FIXTURE_METADATA.read_text()) | change
     if message is None:  # a required field missing
         del data["run_id"]
-        message = "malformed run metadata: lacks field 'run_id'"
+        message = "malformed run metadata: lacks field(s) 'run_id'"
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as info:
         PairMetadata.read(path)
