@@ -189,26 +189,52 @@ def to_frame(results: list[ComparisonRow]) -> pd.DataFrame:
 
 
 def markdown(result: Comparison) -> str:
-    """GitHub-flavoured markdown: the text CI posts on a pull request."""
+    """GitHub-flavoured markdown: the text CI posts on a pull request (`compare` and `ab` alike)."""
     icon = {
         Verdict.REGRESSION: "🔴 regression",
         Verdict.IMPROVEMENT: "🟢 improvement",
         Verdict.NO_CHANGE: "⚪ no change",
+        Verdict.NO_VERDICT: "⚠️ no verdict",
     }
+    no_verdict = result.count(Verdict.NO_VERDICT)
     lines = [
         "## Benchmark comparison",
         "",
         f"**A** = `{result.baseline}`, **B** = `{result.candidate}`: {len(result.rows)} target × request names "
         f"compared, **{result.count(Verdict.REGRESSION)} regression(s)**, {result.count(Verdict.IMPROVEMENT)} "
-        f"improvement(s) ({result.method}; threshold {result.threshold:.0%}).",
+        f"improvement(s){f', {no_verdict} without a verdict' if no_verdict else ''} "
+        f"({result.method}; threshold {result.threshold:.0%}).",
         "",
         "| target | suite | request | median A (ms) | median B (ms) | B/A | 95% interval | verdict |",
         "|---|---|---|---:|---:|---:|---|---|",
     ]
-    order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2}
-    for r in sorted(result.rows, key=lambda r: (order[r.verdict], -r.ratio)):
+    order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2, Verdict.NO_VERDICT: 3}
+    for r in sorted(result.rows, key=lambda r: (order[r.verdict], -_or(r.ratio, 0))):
+        because = f": {r.reason}" if r.reason else ""
         lines.append(
-            f"| {r.target} | {r.suite} | {r.name} | {r.median_a:.2f} | {r.median_b:.2f} | {r.ratio:.3f} "
-            f"| {r.low:.3f} – {r.high:.3f} | {icon[r.verdict]} |"
+            f"| {r.target} | {r.suite} | {r.name} | {_num(r.median_a, '.2f')} | {_num(r.median_b, '.2f')} "
+            f"| {_num(r.ratio, '.3f')} | {_num(r.low, '.3f')} – {_num(r.high, '.3f')} | {icon[r.verdict]}{because} |"
         )
+    if result.resources:
+        lines += [
+            "",
+            "Server cost (CPU seconds per 1000 requests, paired by round; peak resident memory of the process tree):",
+            "",
+            "| suite | CPU A | CPU B | B/A | 95% interval | memory A (MiB) | memory B (MiB) |",
+            "|---|---:|---:|---:|---|---:|---:|",
+        ]
+        for c in result.resources:
+            lines.append(
+                f"| {c.suite} | {_num(c.cpu_a, '.2f')} | {_num(c.cpu_b, '.2f')} | {_num(c.ratio, '.3f')} "
+                f"| {_num(c.low, '.3f')} – {_num(c.high, '.3f')} | {_num(c.rss_a_mib, '.0f')} "
+                f"| {_num(c.rss_b_mib, '.0f')} |"
+            )
     return "\n".join(lines) + "\n"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "–" if value is None or not np.isfinite(value) else format(value, fmt)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None or not np.isfinite(value) else value

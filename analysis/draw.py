@@ -12,6 +12,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from core.records import Comparison
 from services.registry import Target
 
 MISSING = "missing"
@@ -202,3 +203,46 @@ def trend_chart(history: pd.DataFrame, points: list, targets: list[Target], titl
             )
         )
     return alt.layer(*layers).resolve_scale(color="independent").properties(width=640, height=220, title=title)
+
+
+def ab_chart(result: Comparison) -> alt.LayerChart:
+    """A paired A/B per request name: the ratio B/A with its 95% interval, and one dot per round."""
+    rows = [r for r in result.rows if r.rounds]
+    if not rows:
+        return alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule().encode(x="x:Q").properties(title="no verdict")
+    estimates = pd.DataFrame(
+        [
+            {
+                "request": f"{r.name} ({r.suite})",
+                "ratio": r.ratio,
+                "low": r.low,
+                "high": r.high,
+                "verdict": str(r.verdict),
+            }
+            for r in rows
+        ]
+    )
+    dots = pd.DataFrame(
+        [{"request": f"{r.name} ({r.suite})", "ratio": x, "round": i + 1} for r in rows for i, x in enumerate(r.rounds)]
+    )
+    y = alt.Y("request:N", title=None, sort=list(estimates["request"]))
+    x = alt.X("ratio:Q", scale=alt.Scale(type="log"), title="latency B/A (log scale)")
+    colour = alt.Color(
+        "verdict:N",
+        scale=alt.Scale(domain=["regression", "improvement", "no change"], range=["#d62728", "#2ca02c", "#555555"]),
+    )
+    one = alt.Chart(pd.DataFrame({"ratio": [1.0]})).mark_rule(color="#999999", strokeDash=[4, 3]).encode(x=x)
+    spread = (
+        alt.Chart(dots)
+        .mark_circle(size=22, opacity=0.45, color="#7f7f7f")
+        .encode(x=x, y=y, tooltip=["request:N", "round:Q", alt.Tooltip("ratio:Q", format=".3f")])
+    )
+    interval = alt.Chart(estimates).mark_rule(strokeWidth=3).encode(x="low:Q", x2="high:Q", y=y, color=colour)
+    point = (
+        alt.Chart(estimates)
+        .mark_point(filled=True, size=80, shape="diamond")
+        .encode(x=x, y=y, color=colour, tooltip=["request:N", alt.Tooltip("ratio:Q", format=".3f"), "low:Q", "high:Q"])
+    )
+    height = 22 * len(rows) + 20
+    title = f"B = {result.candidate} against A = {result.baseline}: ratio, 95% interval, one dot per round"
+    return alt.layer(one, spread, interval, point).properties(width=560, height=height, title=title)

@@ -17,10 +17,11 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from analysis import detect, draw, findings, history
+from analysis import compare, detect, draw, findings, history
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
 from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
+from core.records import ABMetadata, Comparison
 from services.registry import Target, suites
 
 TEMPLATES = jinja2.Environment(
@@ -165,6 +166,34 @@ def build_site(site_dir: Path) -> Path:
     if result.returncode != 0:
         raise InputError(f"mkdocs could not build the site: {result.stderr.strip()[-800:]}")
     return site_dir
+
+
+def ab_page(meta: ABMetadata, result: Comparison, image: str = "ab.png") -> str:
+    """The site page of one paired A/B: its chart, its comparison table, both sides and the machine."""
+    body = compare.markdown(result).split("\n", 2)[2]  # without its own heading
+    return TEMPLATES.get_template("ab.md.j2").render(
+        meta=meta, markdown=body, image=image, title="ratio B/A per request name, one dot per round"
+    )
+
+
+def write_ab_pages(ab_outputs: Path, docs: Path) -> list[Path]:
+    """One page per paired A/B found under `ab_outputs` (each folder with an ab.md), and their index."""
+    pages = []
+    for page in sorted(ab_outputs.glob("*/ab.md")) if ab_outputs.is_dir() else []:
+        folder = docs / "ab"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = page.parent.name
+        text = page.read_text().replace("](ab.png)", f"]({name}.png)")
+        (folder / f"{name}.md").write_text(text)
+        if (page.parent / "ab.png").exists():
+            shutil.copyfile(page.parent / "ab.png", folder / f"{name}.png")
+        pages.append(folder / f"{name}.md")
+    lines = ["# A/B comparisons", ""]
+    lines += [f"- [{p.stem}](ab/{p.name})" for p in reversed(pages)] or [
+        "No paired A/B in this report yet: run `./run.sh ab`."
+    ]
+    (docs / "ab.md").write_text("\n".join(lines) + "\n")
+    return pages
 
 
 def write_history_pages(

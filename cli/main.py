@@ -24,6 +24,7 @@ VERBS = {
     "serve": "serve the built site locally",
     "record": "append an output folder's runs to the history",
     "compare": "compare two runs: ratio of medians with a bootstrap interval",
+    "ab": "paired A/B of two servers on this machine, in alternating rounds",
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
 }

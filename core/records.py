@@ -9,7 +9,10 @@ suite than this code knows is a one-line error naming the file.
 - `PairMetadata` (`<target>_<suite>.json` beside the raw CSV): what ran, where, and how it ended.
 - `HistoryRecord` (`history/runs/YYYY/MM/<run id>.json.gz`): one benchmark run, all its pairs,
   per request name the statistics and a 21-quantile sketch of the latency distribution.
-- `Comparison` (`comparison.json` beside the markdown of `compare`): B against A per request name.
+- `Comparison` (`comparison.json` beside the markdown of `compare` and `ab`): B against A per
+  request name, and for a paired A/B the ratio of each round and the servers' CPU and memory.
+- `ABMetadata` (`ab.json` in the folder of a paired A/B): both sides, the rounds in the order they
+  ran, and how each ended.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Verdict(StrEnum):
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     NO_CHANGE = "no change"
+    NO_VERDICT = "no verdict"  # a paired A/B whose rounds did not all complete: no ratio from partial data
 
 
 def now_iso() -> str:
@@ -393,10 +397,27 @@ class ComparisonRow:
     high: float
     verdict: Verdict
     noise: float = 0.0
+    rounds: tuple[float, ...] = ()  # a paired A/B: the ratio B/A of each round
+    reason: str = ""  # why there is no verdict
 
     @property
     def target(self) -> str:
         return self.target_a if self.target_a == self.target_b else f"{self.target_a} → {self.target_b}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceRow:
+    """A paired A/B's server cost for one suite: CPU seconds per 1000 requests and peak memory."""
+
+    suite: str
+    cpu_a: float | None  # CPU seconds per 1000 requests, median over rounds
+    cpu_b: float | None
+    ratio: float | None  # of CPU per request, B/A, with its 95% interval over the paired rounds
+    low: float | None
+    high: float | None
+    rss_a_mib: float | None  # peak resident memory of the server's process tree
+    rss_b_mib: float | None
+    rounds: tuple[float, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,6 +433,69 @@ class Comparison(Record):
     method: str
     rows: tuple[ComparisonRow, ...]
     created_at: str = ""
+    resources: tuple[ResourceRow, ...] = ()
 
     def count(self, verdict: Verdict) -> int:
         return sum(r.verdict == verdict for r in self.rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class ABSide:
+    """One side of a paired A/B: what was measured and how it was served."""
+
+    side: str  # A (baseline) or B (candidate)
+    spec: str  # as the user gave it: target[@binary|@url]
+    target: str
+    server: ServerInfo
+    database: DatabaseInfo
+    mode: str  # native: launched here from its environment; local build: from a binary; external: a URL
+    url: str | None = None
+    executable: str | None = None
+    sha256: str | None = None  # of the local binary
+    start_seconds: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ABRound:
+    """One round of one side: how it ended and what the server spent on it."""
+
+    suite: str
+    round: int
+    side: str
+    position: int  # its place in the order the rounds ran (A B B A A B ...)
+    status: Status
+    error: str | None = None
+    seconds: float | None = None
+    cpu_seconds: float | None = None
+    rss_peak_mib: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ABMetadata(Record):
+    """A paired A/B: both sides, the rounds in the order they ran, and how each ended."""
+
+    KIND: ClassVar[str] = "A/B metadata"
+    SCHEMA: ClassVar[int] = 1
+
+    ab_id: str
+    baseline: ABSide
+    candidate: ABSide
+    suites: tuple[str, ...]
+    profile: str
+    vus: int
+    iterations_per_vu: int  # per round
+    rounds: int
+    warmup: float  # share of each round's samples discarded
+    pinned: bool  # k6 and the servers on separate cores
+    k6_version: str
+    source: Source
+    machine: Machine
+    started_at: str
+    status: Status = Status.RUNNING
+    error: str | None = None
+    ended_at: str | None = None
+    results: tuple[ABRound, ...] = ()
+
+    @property
+    def sides(self) -> tuple[ABSide, ABSide]:
+        return (self.baseline, self.candidate)

@@ -34,8 +34,15 @@ function seedRun(experimentId, index) {
   return runId;
 }
 
+// The dataset is written once per server: with DATASET_PREFIX set (the paired A/B sets it for every
+// round), setup() reuses the dataset of that prefix when the server already holds it, so that the
+// rounds of a comparison read the same data instead of growing it.
 export function setup() {
-  const prefix = uniqueName('k6-retrieval');
+  const prefix = __ENV.DATASET_PREFIX || uniqueName('k6-retrieval');
+  return (__ENV.DATASET_PREFIX && findDataset(prefix)) || seedDataset(prefix);
+}
+
+function seedDataset(prefix) {
   const experimentIds = [];
   const runIds = [];
   for (let e = 0; e < EXPERIMENTS; e++) {
@@ -46,6 +53,28 @@ export function setup() {
     }
   }
   return { prefix, experimentIds, runIds };
+}
+
+/** The dataset an earlier round seeded under `prefix`, or null when the server has none (or only part of one). */
+function findDataset(prefix) {
+  const found = post(
+    'Setup/FindExperiments',
+    'experiments/search',
+    { filter: `name LIKE '${prefix}-%'`, max_results: 100 },
+    (b) => typeof b === 'object',
+  );
+  const experiments = (found && found.experiments) || [];
+  if (experiments.length !== EXPERIMENTS) {
+    return null;
+  }
+  const experimentIds = experiments.map((e) => e.experiment_id);
+  const runs = post(
+    'Setup/FindRuns',
+    'runs/search',
+    { experiment_ids: experimentIds, max_results: 1000 },
+    (b) => Array.isArray(b.runs) && b.runs.length === EXPERIMENTS * RUNS_PER_EXPERIMENT,
+  );
+  return runs ? { prefix, experimentIds, runIds: runs.runs.map((r) => r.info.run_id) } : null;
 }
 
 const EVEN_RUNS = EXPERIMENTS * Math.ceil(RUNS_PER_EXPERIMENT / 2);

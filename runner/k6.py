@@ -21,6 +21,7 @@ from core.paths import K6_DIR
 from services import processes
 
 PROFILES_FILE = K6_DIR / "profiles.json"
+POLL_SECONDS = 0.25  # how often progress, the server's liveness and its memory are looked at
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,18 @@ def run_suite(
     dashboard_path: Path | None = None,
     on_progress: Callable[[int], None] = lambda done: None,
     should_stop: Callable[[], str | None] = lambda: None,
+    script_env: dict[str, str] | None = None,
+    cpus: frozenset[int] | None = None,
 ) -> LoadResult:
-    """Run `k6/<suite>.js`; `should_stop` is polled and, when it returns a reason, k6 is stopped."""
+    """Run `k6/<suite>.js`; `should_stop` is polled and, when it returns a reason, k6 is stopped.
+
+    `script_env` reaches the script (VUS, ITERATIONS, DATASET_PREFIX ...); `cpus` pins k6."""
     env = {
         "BASE_URL": base_url,
         "PROFILE": profile.name,
         "K6_CSV_TIME_FORMAT": "unix_milli",
         "K6_NO_USAGE_REPORT": "true",
+        **(script_env or {}),
     }
     if dashboard_path is not None:
         env |= {
@@ -96,12 +102,12 @@ def run_suite(
         }
     command = [k6_binary(), "run", "--no-color", "--out", f"csv={csv_path}", str(K6_DIR / f"{suite}.js")]
     started = time.monotonic()
-    process = processes.start(command, log_path, env=env)
+    process = processes.start(command, log_path, env=env, cpus=cpus)
     counter = _IterationCounter(csv_path)
     interrupted = False
     try:
         while process.poll() is None:
-            time.sleep(0.5)
+            time.sleep(POLL_SECONDS)
             on_progress(counter.count())
             if should_stop():
                 interrupted = True

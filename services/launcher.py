@@ -46,13 +46,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_command(target: Target, port: int, database_uri: str) -> list[str]:
+def server_command(target: Target, port: int, database_uri: str, executable: Path | None = None) -> list[str]:
+    """The registry's command line for the target, run by its environment's executable or `executable`."""
     values = {"host": HOST, "port": port, "database_uri": database_uri}
-    return [str(environments.server_executable(target)), *(part.format(**values) for part in target.server.command)]
+    program = executable or environments.server_executable(target)
+    return [str(program), *(part.format(**values) for part in target.server.command)]
 
 
 @contextmanager
-def launch(target: Target, database_uri: str, workdir: Path, log_path: Path) -> Iterator[RunningServer]:
+def launch(
+    target: Target,
+    database_uri: str,
+    workdir: Path,
+    log_path: Path,
+    executable: Path | None = None,
+    cpus: frozenset[int] | None = None,
+) -> Iterator[RunningServer]:
     """Start the server, yield it once it answers API calls, stop its whole process tree on exit.
 
     Raises ServerFailed with the log tail when it exits early or is not healthy within the
@@ -62,7 +71,8 @@ def launch(target: Target, database_uri: str, workdir: Path, log_path: Path) -> 
     for attempt in range(1, PORT_ATTEMPTS + 1):
         port = free_port()
         started = time.monotonic()
-        process = processes.start(server_command(target, port, database_uri), log_path, cwd=workdir)
+        command = server_command(target, port, database_uri, executable)
+        process = processes.start(command, log_path, cwd=workdir, cpus=cpus)
         try:
             url = f"http://{HOST}:{port}"
             _wait_until_ready(target, url, process, log_path)
@@ -140,12 +150,22 @@ class Served:
     database: DatabaseInfo
     server_version: str
     start_seconds: float | None = None
+    pid: int | None = None  # the server's main process, when it runs here (for its CPU and memory)
 
 
 @contextmanager
-def serve(target: Target, label: str, workdir: Path, log_path: Path, pg: Postgres | None) -> Iterator[Served]:
+def serve(
+    target: Target,
+    label: str,
+    workdir: Path,
+    log_path: Path,
+    pg: Postgres | None,
+    executable: Path | None = None,
+    cpus: frozenset[int] | None = None,
+) -> Iterator[Served]:
     """The target's server on a fresh database of its own (a new SQLite file, or a new PostgreSQL
-    database named after `label`), both removed again on exit."""
+    database named after `label`), both removed again on exit. `executable` replaces the server
+    program of the target's environment (a local build); `cpus` pins the server."""
     database = DatabaseInfo(target.database.kind, target.database.label, "bundled with the server")
     with ExitStack() as stack:
         if target.database.kind == "postgres":
@@ -156,9 +176,9 @@ def serve(target: Target, label: str, workdir: Path, log_path: Path, pg: Postgre
             database = DatabaseInfo(target.database.kind, target.database.label, pg.version(), pg.embedded)
         else:
             database_uri = target.server.sqlite_uri.format(path=(workdir / "tracking.db").resolve())
-        server = stack.enter_context(launch(target, database_uri, workdir, log_path))
-        version = environments.installed_version(target)
-        yield Served(server.url, server.is_alive, database, version, round(server.start_seconds, 2))
+        server = stack.enter_context(launch(target, database_uri, workdir, log_path, executable, cpus))
+        version = "local build" if executable else environments.installed_version(target)
+        yield Served(server.url, server.is_alive, database, version, round(server.start_seconds, 2), server.process.pid)
 
 
 def external(target: Target, url: str) -> Served:

@@ -19,9 +19,16 @@ _started: list[psutil.Popen] = []
 
 
 def start(
-    command: list[str], log_path: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    command: list[str],
+    log_path: Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    cpus: frozenset[int] | None = None,
 ) -> psutil.Popen:
-    """Start `command` with stdout and stderr going to `log_path`."""
+    """Start `command` with stdout and stderr going to `log_path`, on the given `cpus` only (if any).
+
+    The affinity is set in the child before it runs `command`, so every thread and process it
+    starts inherits it (setting it afterwards would miss threads that already exist)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = psutil.Popen(
@@ -32,6 +39,7 @@ def start(
             cwd=cwd,
             env={**os.environ, **(env or {})},
             start_new_session=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
     _started.append(process)
     return process

@@ -6,9 +6,12 @@ labels and colours) asks this module; nothing else lists targets.
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.errors import BadValue, InputError
 from core.paths import K6_DIR, REGISTRY_FILE
@@ -116,6 +119,21 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Spec:
+    """One side of a paired A/B: a target served by its environment, by a local build of its server
+    (`target@/path/to/binary`), or by a server already running at a URL (`target@http://host:port`)."""
+
+    text: str
+    target: Target
+    executable: Path | None = None
+    url: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "external" if self.url else "local build" if self.executable else "native"
+
+
+@dataclass(frozen=True)
 class Registry:
     servers: dict[str, Server]
     databases: dict[str, Database]
@@ -145,6 +163,36 @@ class Registry:
         if not version or version == target.version:
             return target
         return Target(f"{target.server.name}-{version}-{target.database.kind}", target.server, version, target.database)
+
+    def target(self, name: str) -> Target:
+        """A target by id, at any version: `fasttrackml-0.4.0-sqlite` works even when 0.4.0 is not listed."""
+        if name in self.targets:
+            return self.targets[name]
+        for server in self.servers.values():
+            for database in self.databases.values():
+                prefix, suffix = f"{server.name}-", f"-{database.kind}"
+                version = name[len(prefix) : -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else ""
+                if version and re.fullmatch(r"[\w.+-]+", version):
+                    return Target(name, server, version, database)
+        raise BadValue(
+            f"unknown target {name!r}; valid: {', '.join(self.targets)} (any version: <server>-<version>-<database>)"
+        )
+
+    def spec(self, text: str) -> Spec:
+        """Parse `target`, `target@/path/to/binary` or `target@http://host:port`."""
+        name, _, where = text.partition("@")
+        target = self.target(name.strip())
+        if not where:
+            return Spec(text, target)
+        if where.startswith(("http://", "https://")):
+            parts = urlsplit(where)
+            if not parts.hostname or not parts.port:
+                raise BadValue(f"{text!r}: expected a URL such as http://127.0.0.1:5000")
+            return Spec(text, target, url=where.rstrip("/"))
+        path = Path(where).expanduser()
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise BadValue(f"{text!r}: {where} is not an executable file (expected target@/path/to/server-binary)")
+        return Spec(text, target, executable=path.resolve())
 
     def _select(self, names: str | None) -> list[Target]:
         if not names or names == "all":

@@ -49,6 +49,12 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"runs a change must last on each side (default: {defaults.min_runs})",
     )
     parser.add_argument("--trend-runs", default=200, type=int, help="runs shown in each trend chart (default: 200)")
+    parser.add_argument(
+        "--ab-outputs",
+        default="ab_outputs",
+        type=Path,
+        help="folder of paired A/B comparisons (./run.sh ab), one page each (default: ab_outputs)",
+    )
 
 
 def detect_options(args: argparse.Namespace) -> detect.Options:
@@ -72,6 +78,7 @@ def build(
     options: detect.Options,
     trend_runs: int = 200,
     summary: FolderSummary | None = None,
+    ab_outputs: Path = Path("ab_outputs"),
 ) -> int:
     """Charts and pages from the folder's summary files, trends from the history, then the site."""
     result = summary or record.summarise(out)
@@ -79,6 +86,7 @@ def build(
     docs = publish.prepare_docs()
     publish.write_overview(result, targets, docs)
     publish.write_run_pages(result, out, docs)
+    publish.write_ab_pages(ab_outputs, docs)
     for warning in publish.write_history_pages(history_dir, options, targets, docs, trend_runs):
         console.print(f"warning: {warning}", style="yellow", markup=False)
     publish.build_site(site)
@@ -94,4 +102,4 @@ def _report_targets(result: FolderSummary) -> list[Target]:
 
 
 def main(args: argparse.Namespace) -> int:
-    return build(args.out, args.site, args.history, detect_options(args), args.trend_runs)
+    return build(args.out, args.site, args.history, detect_options(args), args.trend_runs, None, args.ab_outputs)

@@ -115,4 +115,5 @@ def publish(plan: RunPlan, args: argparse.Namespace) -> None:
     if args.no_report:
         return
     record.record(plan.out, args.history, summary)
-    report.build(plan.out, args.site, args.history, report.detect_options(args), args.trend_runs, summary)
+    options = report.detect_options(args)
+    report.build(plan.out, args.site, args.history, options, args.trend_runs, summary, args.ab_outputs)

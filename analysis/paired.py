@@ -1,0 +1,170 @@
+"""Paired A/B: is B slower than A, judged from rounds measured side by side on one machine.
+
+Method. The two servers ran the same suite in rounds, alternating A B, B A, A B ... (see
+`runner/ab.py`). For each request name, round r of each side gives one typical latency: the
+median of that round's successful requests, after the first `warmup` share of the round's time
+is discarded. Rounds are paired by number, and each pair gives a log-ratio
+d_r = log(median B_r / median A_r). Whatever slowed the machine during a pair of rounds (a
+neighbour, a warming cache, the database growing) slowed both sides of it alike and cancels in
+d_r; what is left varies from round to round, and that spread is the noise: measured here, not
+assumed. The estimate is the geometric mean of the per-round ratios, exp(mean d), and its 95%
+interval is exp(mean d +- t(0.975, n - 1) * sd(d) / sqrt(n)), Student's t over the n rounds.
+
+The verdict is the one `compare` gives: a regression when the whole interval lies above 1 and the
+ratio is at least 1 + threshold, an improvement in the mirror case, otherwise no change. There is
+no verdict, never a ratio from partial data, for a request name whose suite has a round that did
+not complete, that failed a request of that name, or that has fewer than 3 complete pairs.
+
+The servers' cost is judged the same way: CPU seconds per 1000 requests of each round (the
+server's process tree, metered around the round), paired by round; and the peak memory.
+
+This module knows nothing of how rounds were run: it takes the rounds' samples and metadata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from analysis.compare import verdict
+from analysis.k6csv import read_samples
+from analysis.summarise import successful_durations, summarise_samples
+from core.records import ABMetadata, Comparison, ComparisonRow, ResourceRow, Status, Verdict, now_iso
+
+MIN_PAIRS = 3
+METHOD = "paired rounds on one machine: geometric mean of the per-round ratios of medians B/A, 95% t-interval"
+ROUND_COLUMNS = ["suite", "round", "side", "status", "name", "count", "errors", "median_ms", "requests"]
+
+
+def round_files(out: Path, suite: str, side: str, round_no: int) -> tuple[Path, Path]:
+    """The raw CSV and k6 log of one round of a comparison in `out`."""
+    stem = out / suite / f"{side}-{round_no:02d}"
+    return stem.with_suffix(".csv"), stem.with_suffix(".k6.log")
+
+
+def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Ratio B/A from paired positive values (one pair per round) and its t-interval, on log scale."""
+    d = np.log(np.asarray(b, float)) - np.log(np.asarray(a, float))
+    mean = float(d.mean())
+    if d.size < 2:
+        return float(np.exp(mean)), float("nan"), float("nan")
+    half = scipy_stats.t.ppf(0.5 + confidence / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
+
+
+def round_statistics(csv_path: Path, warmup: float) -> pd.DataFrame:
+    """Per request name of one round: requests, errors, and the median latency after the warm-up share."""
+    samples = read_samples(csv_path).frame
+    if samples.empty:
+        return pd.DataFrame(columns=["name", "count", "errors", "median_ms"])
+    counts = summarise_samples(samples)[["count", "errors"]]
+    latency = successful_durations(samples)
+    if warmup > 0 and not latency.empty:
+        first, last = samples["timestamp"].min(), samples["timestamp"].max()
+        latency = latency[latency["timestamp"] >= first + warmup * (last - first)]
+    medians = latency.groupby("name", observed=True)["value"].median().rename("median_ms")
+    frame = counts.join(medians, how="left").reset_index()
+    frame["name"] = frame["name"].astype(str)
+    return frame
+
+
+def load_rounds(out: Path, meta: ABMetadata) -> pd.DataFrame:
+    """One row per suite x round x side x request name (ROUND_COLUMNS) from a comparison's folder."""
+    frames = []
+    for result in meta.results:
+        csv_path, _ = round_files(out, result.suite, result.side, result.round)
+        stats = round_statistics(csv_path, meta.warmup) if csv_path.exists() else pd.DataFrame()
+        if stats.empty:
+            stats = pd.DataFrame({"name": [""], "count": [0], "errors": [0], "median_ms": [np.nan]})
+        stats = stats.assign(
+            suite=result.suite,
+            round=result.round,
+            side=result.side,
+            status=str(result.status),
+            requests=int(stats["count"].sum()),
+        )
+        frames.append(stats[ROUND_COLUMNS])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROUND_COLUMNS)
+
+
+def compare_rounds(rounds: pd.DataFrame, meta: ABMetadata, threshold: float) -> Comparison:
+    """The comparison of every request name of every suite, and the servers' cost per suite."""
+    rows = []
+    for suite in meta.suites:
+        of_suite = rounds[rounds["suite"] == suite]
+        broken = _broken_rounds(meta, suite)
+        for name in sorted(n for n in of_suite["name"].unique() if n):
+            rows.append(_compare_name(of_suite[of_suite["name"] == name], meta, suite, name, broken, threshold))
+    resources = tuple(_resources(meta, rounds, suite) for suite in meta.suites)
+    return Comparison(meta.baseline.spec, meta.candidate.spec, threshold, METHOD, tuple(rows), now_iso(), resources)
+
+
+def _broken_rounds(meta: ABMetadata, suite: str) -> str:
+    """Why the rounds of a suite cannot be compared ('' when they all completed)."""
+    ran = [r for r in meta.results if r.suite == suite]
+    bad = [r for r in ran if r.status != Status.OK]
+    if bad:
+        return f"round {bad[0].round} of {bad[0].side}: {bad[0].status}" + (
+            f" ({bad[0].error})" if bad[0].error else ""
+        )
+    if len(ran) < 2 * meta.rounds:
+        return f"only {len(ran)} of {2 * meta.rounds} rounds ran"
+    return ""
+
+
+def _compare_name(
+    frame: pd.DataFrame, meta: ABMetadata, suite: str, name: str, broken: str, threshold: float
+) -> ComparisonRow:
+    wide = frame.pivot_table(index="round", columns="side", values=["median_ms", "errors"], aggfunc="first")
+    a, b = wide["median_ms"].get("A"), wide["median_ms"].get("B")
+    errors = int(frame["errors"].sum())
+    pairs = pd.concat([a, b], axis=1).dropna() if a is not None and b is not None else pd.DataFrame()
+    reason = broken or (f"{errors} failed request(s)" if errors else "")
+    if not reason and len(pairs) < MIN_PAIRS:
+        reason = f"{len(pairs)} complete pair(s) of rounds, fewer than {MIN_PAIRS}"
+    ids = (meta.baseline.target, meta.candidate.target, suite, name)
+    if reason:
+        return ComparisonRow(*ids, *_medians(a, b), np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason)
+    ratio, low, high = paired_interval(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy())
+    per_round = tuple(float(x) for x in pairs.iloc[:, 1] / pairs.iloc[:, 0])
+    median_a, median_b = _medians(a, b)
+    return ComparisonRow(
+        *ids, median_a, median_b, ratio, low, high, verdict(ratio, low, high, threshold), rounds=per_round
+    )
+
+
+def _medians(a: pd.Series | None, b: pd.Series | None) -> tuple[float, float]:
+    """Each side's typical latency over the rounds: the median of its round medians."""
+    return tuple(float(s.median()) if s is not None and s.notna().any() else np.nan for s in (a, b))
+
+
+def _resources(meta: ABMetadata, rounds: pd.DataFrame, suite: str) -> ResourceRow:
+    requests = rounds[rounds["suite"] == suite].groupby(["round", "side"])["requests"].first()
+    cpu, rss = {}, {}
+    for r in meta.results:
+        if r.suite == suite and r.status == Status.OK and r.cpu_seconds is not None:
+            count = requests.get((r.round, r.side), 0)
+            if count:
+                cpu[(r.round, r.side)] = r.cpu_seconds / count * 1000
+            rss.setdefault(r.side, []).append(r.rss_peak_mib or np.nan)
+    per_round = pd.Series(cpu, dtype=float).unstack() if cpu else pd.DataFrame()
+    if per_round.empty or not {"A", "B"} <= set(per_round.columns):
+        return ResourceRow(suite, None, None, None, None, None, None, None)
+    pairs = per_round[["A", "B"]].dropna()
+    pairs = pairs[(pairs > 0).all(axis=1)]
+    ratio, low, high = paired_interval(pairs["A"].to_numpy(), pairs["B"].to_numpy()) if len(pairs) else (None,) * 3
+    peak = {side: float(np.nanmax(values)) if values else None for side, values in rss.items()}
+    return ResourceRow(
+        suite,
+        float(per_round["A"].median()),
+        float(per_round["B"].median()),
+        ratio,
+        low,
+        high,
+        peak.get("A"),
+        peak.get("B"),
+        tuple(float(x) for x in pairs["B"] / pairs["A"]),
+    )

@@ -1,0 +1,162 @@
+"""`./run.sh ab --baseline SPEC --candidate SPEC`: a paired A/B of two servers on this machine.
+
+A SPEC is a target of the registry at any version (`fasttrackml-sqlite`, `mlflow-2.22.5-postgres`,
+`fasttrackml-0.4.0-sqlite`), optionally served by a local build of its server
+(`fasttrackml-sqlite@/path/to/fml`) or by a server already running at a URL
+(`fasttrackml-sqlite@http://127.0.0.1:5001`). Both servers run at once, each on a fresh database,
+and the suites run in short rounds in the order A B, B A, A B ...; the verdict per request name
+comes from the spread of the per-round ratios (see analysis/paired.py).
+
+The pipeline: plan (options -> both sides) -> run the rounds (runner/ab.py) -> compare
+(analysis/paired.py) -> write the rounds, the comparison, its markdown and its site page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from analysis import compare, draw, paired, publish
+from cli.main import option
+from cli.verbs.compare import print_table
+from core.errors import BadValue
+from core.records import ABMetadata, Comparison, Status, Verdict, new_run_id
+from runner.ab import ABPlan, run_ab
+from runner.k6 import profiles, select_profile
+from runner.progress import console
+from services.postgres import external
+from services.registry import load_registry, select_suites, suites
+
+DEFAULT_ROUNDS = 10
+DEFAULT_ROUND_ITERATIONS = 20
+DEFAULT_THRESHOLD = 0.10
+DEFAULT_WARMUP = 0.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--baseline", required=True, metavar="SPEC", help="side A: target[@/path/to/binary|@URL]")
+    parser.add_argument("--candidate", required=True, metavar="SPEC", help="side B: target[@/path/to/binary|@URL]")
+    parser.add_argument("--suites", default="all", help=f"comma list of suites (default: all = {', '.join(suites())})")
+    parser.add_argument(
+        "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"rounds per side and suite (default: {DEFAULT_ROUNDS})"
+    )
+    parser.add_argument(
+        "--round-iterations",
+        type=int,
+        default=DEFAULT_ROUND_ITERATIONS,
+        help=f"iterations per VU in each round (default: {DEFAULT_ROUND_ITERATIONS})",
+    )
+    parser.add_argument(
+        "--profile",
+        default="smoke",
+        help=f"its VUs run each round, one of {', '.join(profiles())} (default: smoke, 2 VUs)",
+    )
+    parser.add_argument("--vus", type=int, help="VUs in each round instead of the profile's")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"smallest change called a regression or improvement (default: {DEFAULT_THRESHOLD}, as compare)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=DEFAULT_WARMUP,
+        help=f"share of each round's time whose samples are discarded (default: {DEFAULT_WARMUP})",
+    )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run k6 and the servers on separate cores (default: off)",
+    )
+    parser.add_argument("--out", type=Path, help="output folder (default: ab_outputs/<comparison id>)")
+    parser.add_argument("--markdown", type=Path, help="write the markdown here too (default: OUT/comparison.md only)")
+    parser.add_argument("--postgres-url", help="use this PostgreSQL instead of the embedded one")
+    parser.add_argument(
+        "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    plan = plan_from(args)
+    console.print(
+        f"A/B [bold]{plan.ab_id}[/]: A = {plan.baseline.text}, B = {plan.candidate.text}; "
+        f"{plan.rounds} rounds x {len(plan.suites)} suite(s), {plan.profile.vus} VUs x "
+        f"{plan.round_iterations} iterations per round"
+    )
+    meta = run_ab(plan)
+    result = publish_comparison(plan.out, meta, args.threshold)
+    if args.markdown:
+        args.markdown.write_text(compare.markdown(result))
+    print_table(result)
+    console.print(f"Comparison written to {plan.out}", markup=False)
+    if meta.status != Status.OK:
+        console.print(f"[red]the comparison did not complete: {meta.error}", markup=True)
+        return 1
+    return 1 if args.fail_on_regression and result.count(Verdict.REGRESSION) else 0
+
+
+def plan_from(args: argparse.Namespace) -> ABPlan:
+    registry = load_registry()
+    with option("--baseline"):
+        baseline = registry.spec(args.baseline)
+    with option("--candidate"):
+        candidate = registry.spec(args.candidate)
+        if candidate.target.database.kind != baseline.target.database.kind:
+            raise BadValue(
+                f"{args.candidate!r} runs on {candidate.target.database.label}, the baseline on "
+                f"{baseline.target.database.label}: an A/B compares two servers on the same kind of database"
+            )
+    with option("--suites"):
+        chosen = select_suites(args.suites)
+    with option("--profile"):
+        profile = select_profile(args.profile)
+    if args.vus is not None:
+        with option("--vus"):
+            if args.vus < 1:
+                raise BadValue(f"must be at least 1, got {args.vus}")
+        profile = dataclasses.replace(profile, vus=args.vus)
+    for name, fine, rule in (
+        ("--rounds", args.rounds >= paired.MIN_PAIRS, f"at least {paired.MIN_PAIRS}"),
+        ("--round-iterations", args.round_iterations >= 1, "at least 1"),
+        ("--threshold", 0 < args.threshold < 10, "a fraction such as 0.05"),
+        ("--warmup", 0 <= args.warmup < 0.9, "a share from 0 to 0.9"),
+    ):
+        if not fine:
+            raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
+    if args.postgres_url:
+        with option("--postgres-url"):
+            external(args.postgres_url)
+    ab_id = new_run_id()
+    out = args.out or Path("ab_outputs") / ab_id
+    with option("--out"):
+        if out.exists() and any(out.iterdir()):
+            raise BadValue(f"{out} is not empty (an A/B never overwrites an earlier one)")
+    out.mkdir(parents=True, exist_ok=True)
+    return ABPlan(
+        baseline,
+        candidate,
+        tuple(chosen),
+        profile,
+        args.rounds,
+        args.round_iterations,
+        args.warmup,
+        args.pin,
+        out,
+        ab_id,
+        args.postgres_url,
+    )
+
+
+def publish_comparison(out: Path, meta: ABMetadata, threshold: float) -> Comparison:
+    """rounds.csv, comparison.json and .md, and the site page with its chart, from a finished A/B."""
+    rounds = paired.load_rounds(out, meta)
+    rounds.to_csv(out / "rounds.csv", index=False)
+    result = paired.compare_rounds(rounds, meta, threshold)
+    result.write(out / "comparison.json")
+    (out / "comparison.md").write_text(compare.markdown(result))
+    draw.save(draw.ab_chart(result), out, "ab")
+    (out / "ab.md").write_text(publish.ab_page(meta, result))
+    return result

@@ -1,0 +1,272 @@
+"""A paired A/B on one machine: both servers up at once, the suite in short rounds in a balanced order.
+
+Both sides (A, the baseline, and B, the candidate) are started first, each on a fresh database of
+its own, and stay up for the whole comparison. Each side then runs one warm-up round (discarded:
+it seeds the retrieval dataset and warms caches and connection pools), after which every suite
+runs `rounds` rounds per side in the order A B, B A, A B, B A ...: each side goes first as often
+as second, so a drift over time (a warming disk cache, a noisy neighbour) hits both alike. Each
+round is the same number of iterations against that side's server, in a k6 process of its own.
+Around every round the server's process tree is metered: CPU seconds and peak memory.
+
+The raw CSV of every round is kept untouched as `<out>/<suite>/<side>-<round>.csv`, with its k6
+log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.markup import escape
+
+from analysis.paired import round_files
+from core.errors import BenchError
+from core.paths import WORK_DIR
+from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, ServerInfo, Source, Status, now_iso
+from runner.k6 import Profile, k6_version, run_suite
+from runner.progress import console
+from runner.resources import TreeMeter
+from services import environments, launcher
+from services.postgres import Postgres, postgres
+from services.registry import Spec
+
+SIDES = ("A", "B")
+WARMUP_ROUND = 0
+
+
+@dataclass(frozen=True)
+class ABPlan:
+    baseline: Spec
+    candidate: Spec
+    suites: tuple[str, ...]
+    profile: Profile  # its VUs run each round
+    rounds: int
+    round_iterations: int  # per VU, in each round
+    warmup: float  # share of each round's samples the analysis discards
+    pin: bool  # k6 on some cores, the servers on the others
+    out: Path
+    ab_id: str
+    postgres_url: str | None = None
+
+    @property
+    def specs(self) -> dict[str, Spec]:
+        return {"A": self.baseline, "B": self.candidate}
+
+    @property
+    def needs_postgres(self) -> bool:
+        return any(s.target.database.kind == "postgres" and not s.url for s in self.specs.values())
+
+
+def round_order(rounds: int) -> list[tuple[int, str]]:
+    """(round, side) in the order they run: A B, B A, A B ... (round 1 is A first)."""
+    return [(r, side) for r in range(1, rounds + 1) for side in (SIDES if r % 2 else SIDES[::-1])]
+
+
+def core_split() -> tuple[frozenset[int], frozenset[int]] | None:
+    """Cores for k6 and cores for the servers (half each), or None on a single core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    half = len(cores) // 2
+    return frozenset(cores[:half]), frozenset(cores[half:])
+
+
+def run_ab(plan: ABPlan) -> ABMetadata:
+    """Run the whole comparison; its metadata is written to `ab.json` whatever happens."""
+    meta = start_metadata(plan)
+    results: list[ABRound] = []
+    split = core_split() if plan.pin else None
+    try:
+        with ExitStack() as stack:
+            pg = stack.enter_context(postgres(plan.postgres_url)) if plan.needs_postgres else None
+            servers, sides = {}, {}
+            for side, spec in plan.specs.items():
+                sides[side], servers[side] = _start(stack, plan, side, spec, pg, split)
+            meta = dataclasses.replace(meta, baseline=sides["A"], candidate=sides["B"])
+            for suite in plan.suites:
+                for side in SIDES:  # warm-up: seeds the retrieval data, fills caches; discarded
+                    _run_round(plan, suite, side, WARMUP_ROUND, -1, servers, split)
+                for position, (round_no, side) in enumerate(round_order(plan.rounds)):
+                    results.append(_run_round(plan, suite, side, round_no, position, servers, split))
+    except KeyboardInterrupt:
+        _finish(plan, meta, results, "interrupted (Ctrl-C or SIGTERM)")
+        raise
+    finally:
+        _clean_workdir(plan)
+    return _finish(plan, meta, results)
+
+
+@dataclass
+class _Server:
+    """A side's server during the comparison, or why there is none."""
+
+    served: launcher.Served | None
+    error: str | None = None
+    meter: TreeMeter | None = None
+
+    def problem(self) -> str | None:
+        if self.served is None:
+            return self.error or "the server did not start"
+        if not self.served.is_alive():
+            self.error = self.error or "the server exited during the comparison"
+            return self.error
+        return None
+
+
+def _start(
+    stack: ExitStack,
+    plan: ABPlan,
+    side: str,
+    spec: Spec,
+    pg: Postgres | None,
+    split: tuple[frozenset[int], frozenset[int]] | None,
+) -> tuple[ABSide, _Server]:
+    target = spec.target
+    info = ABSide(
+        side=side,
+        spec=spec.text,
+        target=target.id,
+        server=ServerInfo(target.server.name, target.server.label, target.version),
+        database=DatabaseInfo(target.database.kind, target.database.label),
+        mode=spec.mode,
+        url=spec.url,
+        executable=str(spec.executable) if spec.executable else None,
+        sha256=_sha256(spec.executable) if spec.executable else None,
+    )
+    console.rule(f"{side}: {spec.text}")
+    try:
+        served = stack.enter_context(_serve(plan, side, spec, pg, split[1] if split else None))
+    except BenchError as exc:
+        console.print(f"[red]{side}: {escape(str(exc))}")
+        return info, _Server(None, f"{side}: {str(exc).splitlines()[0]}")
+    info = dataclasses.replace(
+        info,
+        server=dataclasses.replace(info.server, version=served.server_version),
+        database=served.database,
+        url=served.url,
+        start_seconds=served.start_seconds,
+    )
+    return info, _Server(served, meter=TreeMeter(served.pid) if served.pid else None)
+
+
+@contextmanager
+def _serve(
+    plan: ABPlan, side: str, spec: Spec, pg: Postgres | None, cpus: frozenset[int] | None
+) -> Iterator[launcher.Served]:
+    if spec.url:
+        yield launcher.external(spec.target, spec.url)
+        return
+    if not spec.executable:
+        environments.ensure_environment(spec.target, log=console.print)
+    workdir = WORK_DIR / plan.ab_id / side
+    log = plan.out / f"{side}.server.log"
+    label = f"ab_{plan.ab_id[:15]}_{side}"
+    with launcher.serve(spec.target, label, workdir, log, pg, spec.executable, cpus) as served:
+        console.print(f"{side}: server up in {served.start_seconds:.1f} s at {served.url}")
+        yield served
+
+
+def _run_round(
+    plan: ABPlan,
+    suite: str,
+    side: str,
+    round_no: int,
+    position: int,
+    servers: dict[str, _Server],
+    split: tuple[frozenset[int], frozenset[int]] | None,
+) -> ABRound:
+    server = servers[side]
+    problem = server.problem()
+    if problem:
+        return ABRound(suite, round_no, side, position, Status.FAILED, problem)
+    csv_path, log_path = round_files(plan.out, suite, side, round_no)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    if server.meter:
+        server.meter.begin()
+
+    def should_stop() -> str | None:
+        if server.meter:
+            server.meter.sample()
+        return server.problem()
+
+    env = {"VUS": str(plan.profile.vus), "ITERATIONS": str(plan.round_iterations), "DATASET_PREFIX": plan.ab_id}
+    result = run_suite(
+        suite,
+        server.served.url,
+        plan.profile,
+        csv_path,
+        log_path,
+        should_stop=should_stop,
+        script_env=env,
+        cpus=split[0] if split else None,
+    )
+    cpu, rss = server.meter.end() if server.meter else (None, None)
+    expected = plan.profile.vus * plan.round_iterations
+    status, error = Status.OK, None
+    if server.problem():
+        status, error = Status.PARTIAL, server.problem()
+    elif result.exit_code != 0 or result.iterations_done < expected:
+        status = Status.PARTIAL
+        error = f"k6 exit code {result.exit_code}, {result.iterations_done} of {expected} iterations"
+    label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
+    colour = "green" if status == Status.OK else "red"
+    console.print(f"{side} · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}")
+    return ABRound(suite, round_no, side, position, status, error, round(result.seconds, 3), cpu, rss)
+
+
+def start_metadata(plan: ABPlan) -> ABMetadata:
+    def side(name: str, spec: Spec) -> ABSide:
+        target = spec.target
+        server = ServerInfo(target.server.name, target.server.label, target.version)
+        database = DatabaseInfo(target.database.kind, target.database.label)
+        return ABSide(name, spec.text, target.id, server, database, spec.mode, spec.url)
+
+    return ABMetadata(
+        ab_id=plan.ab_id,
+        baseline=side("A", plan.baseline),
+        candidate=side("B", plan.candidate),
+        suites=plan.suites,
+        profile=plan.profile.name,
+        vus=plan.profile.vus,
+        iterations_per_vu=plan.round_iterations,
+        rounds=plan.rounds,
+        warmup=plan.warmup,
+        pinned=plan.pin and core_split() is not None,
+        k6_version=k6_version(),
+        source=Source.here(),
+        machine=Machine.here(),
+        started_at=now_iso(),
+    )
+
+
+def _finish(plan: ABPlan, meta: ABMetadata, results: list[ABRound], interrupted: str | None = None) -> ABMetadata:
+    failed = [r for r in results if r.status != Status.OK]
+    expected = len(plan.suites) * plan.rounds * len(SIDES)
+    if interrupted:
+        status, error = Status.PARTIAL, interrupted
+    elif failed or len(results) < expected:
+        status, error = Status.PARTIAL, (failed[0].error if failed else "not every round ran")
+    else:
+        status, error = Status.OK, None
+    meta = dataclasses.replace(meta, results=tuple(results), status=status, error=error, ended_at=now_iso())
+    plan.out.mkdir(parents=True, exist_ok=True)
+    meta.write(plan.out / "ab.json")
+    return meta
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _clean_workdir(plan: ABPlan) -> None:
+    shutil.rmtree(WORK_DIR / plan.ab_id, ignore_errors=True)
