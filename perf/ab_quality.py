@@ -1,0 +1,121 @@
+"""How well the paired A/B tells a change from noise, measured on real servers (not a test).
+
+    .venv/bin/python -m perf.ab_quality aa --target fasttrackml-sqlite [--repeats 3] [-- AB OPTIONS]
+    .venv/bin/python -m perf.ab_quality slowdown --target fasttrackml-sqlite [--factors 0.05,0.1,0.2] [-- AB OPTIONS]
+
+`aa` compares a target with itself: every call is a false one, and the interval's half-width
+(log scale, median over request names) is the noise the verdict must beat. `slowdown` puts a
+proxy in front of each of two fresh servers of the target: the candidate's slows every answer
+by a known factor, the baseline's by none (same path, zero strength; see perf/delay_proxy.py),
+and reports the share of comparisons that called a regression, per request name. AB OPTIONS go
+to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup ...). Run it on
+a quiet machine: nothing else heavy beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.paths import ROOT
+from services import launcher, processes
+from services.environments import ensure_environment
+from services.registry import load_registry
+
+
+def run_ab(out: Path, baseline: str, candidate: str, options: list[str]) -> tuple[pd.DataFrame, float]:
+    """One `./run.sh ab`: its comparison rows and its wall time in seconds."""
+    started = time.monotonic()
+    command = [sys.executable, "-m", "cli", "ab", "--baseline", baseline, "--candidate", candidate, "--out", str(out)]
+    done = subprocess.run([*command, *options], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    comparison = out / "comparison.json"
+    if not comparison.exists():
+        raise SystemExit(f"ab failed (exit {done.returncode}): {done.stderr[-1500:]}")
+    rows = pd.DataFrame(json.loads(comparison.read_text())["rows"])
+    rows["half_width"] = np.log(rows["high"] / rows["low"]) / 2
+    return rows, seconds
+
+
+@contextmanager
+def slowed_pair(target_id: str, factor: float, work: Path):
+    """Two fresh servers of the target behind proxies: A at zero strength, B slowed by `factor`."""
+    target = load_registry().targets[target_id]
+    ensure_environment(target)
+    with ExitStack() as stack:
+        urls = []
+        for side, strength in (("A", 0.0), ("B", factor)):
+            folder = work / side
+            folder.mkdir(parents=True)
+            served = stack.enter_context(launcher.serve(target, side, folder, folder / "server.log", None))
+            port = served.url.rsplit(":", 1)[1]
+            proxy = processes.start(
+                [sys.executable, "-m", "perf.delay_proxy", port, "0", str(strength)], folder / "proxy.log", cwd=ROOT
+            )
+            stack.callback(processes.stop, proxy)
+            urls.append(f"{target_id}@http://127.0.0.1:{_proxy_port(folder / 'proxy.log')}")
+        yield urls
+
+
+def _proxy_port(log: Path) -> str:
+    for _ in range(100):
+        text = log.read_text().strip() if log.exists() else ""
+        if text:
+            return text.splitlines()[0]
+        time.sleep(0.05)
+    raise SystemExit(f"{log}: the proxy did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=["aa", "slowdown"])
+    parser.add_argument("--target", default="fasttrackml-sqlite")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--factors", default="0.05,0.10,0.20")
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, options = parser.parse_args(argv[:split]), argv[split + 1 :]
+    work = Path(tempfile.mkdtemp(prefix="ab-quality-"))
+    results = []
+    factors = [0.0] if args.mode == "aa" else [float(f) for f in args.factors.split(",")]
+    for factor in factors:
+        for repeat in range(args.repeats):
+            out = work / f"{factor}-{repeat}"
+            if args.mode == "aa":
+                rows, seconds = run_ab(out / "ab", args.target, args.target, options)
+            else:
+                with slowed_pair(args.target, factor, out / "servers") as (a, b):
+                    rows, seconds = run_ab(out / "ab", a, b, options)
+            called = rows[rows["verdict"].isin(["regression", "improvement"])]
+            print(
+                f"factor {factor:.2f} repeat {repeat + 1}: {seconds:.0f} s, {len(called)} of {len(rows)} called "
+                f"({', '.join(called['name'] + ' ' + called['verdict'])}), median half-width "
+                f"{rows['half_width'].median():.3f}",
+                flush=True,
+            )
+            results.append(rows.assign(factor=factor, repeat=repeat, seconds=seconds))
+    frame = pd.concat(results)
+    frame["regression"] = frame["verdict"] == "regression"
+    frame["called"] = frame["verdict"].isin(["regression", "improvement"])
+    table = frame.groupby(["factor", "suite", "name"]).agg(
+        ratio=("ratio", "median"),
+        half_width=("half_width", "median"),
+        regression=("regression", "mean"),
+        called=("called", "mean"),
+    )
+    print(table.round(3).to_string())
+    print(f"wall time per comparison: median {frame.groupby(['factor', 'repeat'])['seconds'].first().median():.0f} s")
+    print(f"raw outputs kept in {work}")
+
+
+if __name__ == "__main__":
+    main()
