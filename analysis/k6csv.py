@@ -37,7 +37,7 @@ class K6Samples:
     """The timed samples of one k6 CSV and what was wrong with the file."""
 
     path: Path
-    frame: pd.DataFrame  # metric, timestamp (ms), value, ok, name, scenario, valid
+    frame: pd.DataFrame  # metric, timestamp (ms), value, ok, name, scenario, side, valid
     truncated: bool = False  # the last row is cut off
     impossible: int = 0  # latency samples excluded as impossible
 
@@ -62,12 +62,12 @@ def read_samples(path: Path) -> K6Samples:
 
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
-    _check_header(path)
+    columns = [*REQUIRED_COLUMNS, *(["extra_tags"] if "extra_tags" in _check_header(path) else [])]
     chunks, first, last = [], np.inf, -np.inf
     try:
         reader = pd.read_csv(
             path,
-            usecols=REQUIRED_COLUMNS,
+            usecols=columns,
             # expected_response as text: pandas would otherwise turn "true" into a boolean in some chunks only
             dtype={
                 "metric_name": "category",
@@ -75,6 +75,7 @@ def read_samples(path: Path) -> K6Samples:
                 "expected_response": "string",
                 "name": "category",
                 "scenario": "category",
+                "extra_tags": "string",
             },
             chunksize=CHUNK_ROWS,
             on_bad_lines="skip",
@@ -86,7 +87,7 @@ def read_samples(path: Path) -> K6Samples:
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & chunk["scenario"].notna()])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
-    frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=REQUIRED_COLUMNS))
+    frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns))
     span_ms = last - first if np.isfinite(last - first) else 0.0
     frame["valid"] = ~frame["metric"].isin(LATENCY_METRICS) | _possible(frame["value"], span_ms)
     return K6Samples(path, frame, truncated=_ends_mid_row(path), impossible=int((~frame["valid"]).sum()))
@@ -101,8 +102,16 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.dropna(subset=["timestamp", "name"])
     frame = frame[frame["metric_value"].notna() | frame["metric_name"].isin(LATENCY_METRICS)]
     ok = frame["expected_response"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
-    frame = frame.assign(ok=ok).rename(columns={"metric_name": "metric", "metric_value": "value"})
-    return frame[["metric", "timestamp", "value", "ok", "name", "scenario"]].reset_index(drop=True)
+    frame = frame.assign(ok=ok, side=_side(frame)).rename(columns={"metric_name": "metric", "metric_value": "value"})
+    return frame[["metric", "timestamp", "value", "ok", "name", "scenario", "side"]].reset_index(drop=True)
+
+
+def _side(frame: pd.DataFrame) -> pd.Series:
+    """The `side` tag of a paired A/B that interleaves two servers (in k6's extra_tags), else ''."""
+    if "extra_tags" not in frame:
+        return pd.Series("", index=frame.index, dtype="string")
+    side = frame["extra_tags"].astype("string").str.extract(r"(?:^|&)side=([^&]*)", expand=False)
+    return side.fillna("").astype("category")
 
 
 def _possible(latency: pd.Series, span_ms: float) -> pd.Series:
@@ -121,7 +130,7 @@ def _ends_mid_row(path: Path) -> bool:
         return f.read(1) != b"\n"
 
 
-def _check_header(path: Path) -> None:
+def _check_header(path: Path) -> list[str]:
     try:
         with path.open("r", errors="replace") as f:
             header = f.readline().strip()
@@ -137,3 +146,4 @@ def _check_header(path: Path) -> None:
         raise InputError(
             f"{path}: k6 CSV lacks column(s) {', '.join(missing)} (written by an older k6? use the pinned k6)"
         )
+    return columns

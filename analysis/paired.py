@@ -7,8 +7,14 @@ is discarded. Rounds are paired by number, and each pair gives a log-ratio
 d_r = log(median B_r / median A_r). Whatever slowed the machine during a pair of rounds (a
 neighbour, a warming cache, the database growing) slowed both sides of it alike and cancels in
 d_r; what is left varies from round to round, and that spread is the noise: measured here, not
-assumed. The estimate is the geometric mean of the per-round ratios, exp(mean d), and its 95%
-interval is exp(mean d +- t(0.975, n - 1) * sd(d) / sqrt(n)), Student's t over the n rounds.
+assumed. The estimate is the geometric mean of the per-round ratios, exp(mean d), and its
+interval is exp(mean d +- t(1 - a/2, n - 1) * sd(d) / sqrt(n)), Student's t over the n rounds. The
+intervals of one comparison hold together: a = 0.05 / k for its k request names (Bonferroni), so
+that a comparison of a server with itself calls a change on any request name at most 5% of the time.
+
+With `interleave`, both sides share each round's one k6 process, every VU alternating A and B
+iteration by iteration: what slows the machine for a moment then slows both sides of a round
+alike, and cancels in its ratio too, not only what drifts from one round to the next.
 
 The verdict is the one `compare` gives: a regression when the whole interval lies above 1 and the
 ratio is at least 1 + threshold, an improvement in the mirror case, otherwise no change. There is
@@ -35,12 +41,13 @@ from analysis.summarise import successful_durations, summarise_samples
 from core.records import ABMetadata, Comparison, ComparisonRow, ResourceRow, Status, Verdict, now_iso
 
 MIN_PAIRS = 3
+FAMILY_ERROR = 0.05  # the chance that an A/A comparison calls anything, over all its request names
 METHOD = "paired rounds on one machine: geometric mean of the per-round ratios of medians B/A, 95% t-interval"
 ROUND_COLUMNS = ["suite", "round", "side", "status", "name", "count", "errors", "median_ms", "requests"]
 
 
 def round_files(out: Path, suite: str, side: str, round_no: int) -> tuple[Path, Path]:
-    """The raw CSV and k6 log of one round of a comparison in `out`."""
+    """The raw CSV and k6 log of one round of a comparison in `out` (side AB: both sides interleaved)."""
     stem = out / suite / f"{side}-{round_no:02d}"
     return stem.with_suffix(".csv"), stem.with_suffix(".k6.log")
 
@@ -55,9 +62,12 @@ def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> t
     return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
 
 
-def round_statistics(csv_path: Path, warmup: float) -> pd.DataFrame:
-    """Per request name of one round: requests, errors, and the median latency after the warm-up share."""
+def round_statistics(csv_path: Path, warmup: float, side: str | None = None) -> pd.DataFrame:
+    """Per request name of one round (of one side, where the round interleaved both): requests, errors,
+    and the median latency after the warm-up share."""
     samples = read_samples(csv_path).frame
+    if side is not None:
+        samples = samples[samples["side"] == side]
     if samples.empty:
         return pd.DataFrame(columns=["name", "count", "errors", "median_ms"])
     counts = summarise_samples(samples)[["count", "errors"]]
@@ -75,8 +85,9 @@ def load_rounds(out: Path, meta: ABMetadata) -> pd.DataFrame:
     """One row per suite x round x side x request name (ROUND_COLUMNS) from a comparison's folder."""
     frames = []
     for result in meta.results:
-        csv_path, _ = round_files(out, result.suite, result.side, result.round)
-        stats = round_statistics(csv_path, meta.warmup) if csv_path.exists() else pd.DataFrame()
+        csv_path, _ = round_files(out, result.suite, "AB" if meta.interleaved else result.side, result.round)
+        side = result.side if meta.interleaved else None
+        stats = round_statistics(csv_path, meta.warmup, side) if csv_path.exists() else pd.DataFrame()
         if stats.empty:
             stats = pd.DataFrame({"name": [""], "count": [0], "errors": [0], "median_ms": [np.nan]})
         stats = stats.assign(
@@ -91,15 +102,28 @@ def load_rounds(out: Path, meta: ABMetadata) -> pd.DataFrame:
 
 
 def compare_rounds(rounds: pd.DataFrame, meta: ABMetadata, threshold: float) -> Comparison:
-    """The comparison of every request name of every suite, and the servers' cost per suite."""
+    """The comparison of every request name of every suite, and the servers' cost per suite.
+
+    The intervals hold together for the whole comparison: each is at confidence 1 - 0.05 / k for
+    its k request names (Bonferroni), so an A/A comparison calls a change on any of them at most 5%
+    of the time, however many request names it has."""
+    names = [(suite, name) for suite in meta.suites for name in _names(rounds, suite)]
+    confidence = 1 - FAMILY_ERROR / max(len(names), 1)
     rows = []
-    for suite in meta.suites:
-        of_suite = rounds[rounds["suite"] == suite]
-        broken = _broken_rounds(meta, suite)
-        for name in sorted(n for n in of_suite["name"].unique() if n):
-            rows.append(_compare_name(of_suite[of_suite["name"] == name], meta, suite, name, broken, threshold))
+    for suite, name in names:
+        of_name = rounds[(rounds["suite"] == suite) & (rounds["name"] == name)]
+        rows.append(_compare_name(of_name, meta, suite, name, _broken_rounds(meta, suite), threshold, confidence))
+    for suite in [s for s in meta.suites if not _names(rounds, s)]:  # nothing of it ran: say so, no verdict
+        reason = _broken_rounds(meta, suite) or "no request was measured"
+        ids = (meta.baseline.target, meta.candidate.target, suite, "(every request)")
+        rows.append(ComparisonRow(*ids, *(np.nan,) * 5, Verdict.NO_VERDICT, reason=reason))
     resources = tuple(_resources(meta, rounds, suite) for suite in meta.suites)
-    return Comparison(meta.baseline.spec, meta.candidate.spec, threshold, METHOD, tuple(rows), now_iso(), resources)
+    method = f"{METHOD}, simultaneous over {len(names)} request names"
+    return Comparison(meta.baseline.spec, meta.candidate.spec, threshold, method, tuple(rows), now_iso(), resources)
+
+
+def _names(rounds: pd.DataFrame, suite: str) -> list[str]:
+    return sorted(n for n in rounds.loc[rounds["suite"] == suite, "name"].unique() if n)
 
 
 def _broken_rounds(meta: ABMetadata, suite: str) -> str:
@@ -116,7 +140,7 @@ def _broken_rounds(meta: ABMetadata, suite: str) -> str:
 
 
 def _compare_name(
-    frame: pd.DataFrame, meta: ABMetadata, suite: str, name: str, broken: str, threshold: float
+    frame: pd.DataFrame, meta: ABMetadata, suite: str, name: str, broken: str, threshold: float, confidence: float
 ) -> ComparisonRow:
     wide = frame.pivot_table(index="round", columns="side", values=["median_ms", "errors"], aggfunc="first")
     a, b = wide["median_ms"].get("A"), wide["median_ms"].get("B")
@@ -128,7 +152,7 @@ def _compare_name(
     ids = (meta.baseline.target, meta.candidate.target, suite, name)
     if reason:
         return ComparisonRow(*ids, *_medians(a, b), np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason)
-    ratio, low, high = paired_interval(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy())
+    ratio, low, high = paired_interval(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), confidence)
     per_round = tuple(float(x) for x in pairs.iloc[:, 1] / pairs.iloc[:, 0])
     median_a, median_b = _medians(a, b)
     return ComparisonRow(

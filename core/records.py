@@ -483,7 +483,7 @@ class ABMetadata(Record):
     suites: tuple[str, ...]
     profile: str
     vus: int
-    iterations_per_vu: int  # per round
+    iterations_per_vu: int | None  # per side in each round, as asked; None: sized to round_seconds
     rounds: int
     warmup: float  # share of each round's samples discarded
     pinned: bool  # k6 and the servers on separate cores
@@ -495,6 +495,9 @@ class ABMetadata(Record):
     error: str | None = None
     ended_at: str | None = None
     results: tuple[ABRound, ...] = ()
+    interleaved: bool = False  # both sides in each round's one k6 process, iteration by iteration
+    round_seconds: float | None = None
+    round_iterations: dict[str, int] = dataclasses.field(default_factory=dict)  # per suite: what ran
 
     @property
     def sides(self) -> tuple[ABSide, ABSide]:

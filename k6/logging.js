@@ -1,15 +1,33 @@
 // Logging suite: each iteration creates one run and logs to it, like a training job would.
 // Run by hand: k6 run k6/logging.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
-import { createExperiment, createRun, metricBatch, paramBatch, post, suiteOptions, uniqueName } from './lib/mlflow.js';
+import {
+  createExperiment,
+  createRun,
+  metricBatch,
+  paramBatch,
+  post,
+  sideOfIteration,
+  sides,
+  suiteOptions,
+  uniqueName,
+  useSide,
+} from './lib/mlflow.js';
 
 export const options = suiteOptions('logging');
 
 export function setup() {
-  return { experimentId: createExperiment(uniqueName('k6-logging')) };
+  const experiments = {};
+  for (const side of sides()) {
+    useSide(side);
+    experiments[side] = createExperiment(uniqueName('k6-logging'));
+  }
+  return experiments;
 }
 
-export default function (data) {
-  const runId = createRun(data.experimentId, 'CreateRun');
+export default function (experiments) {
+  const side = sideOfIteration();
+  useSide(side);
+  const runId = createRun(experiments[side], 'CreateRun');
   if (runId === null) {
     return; // nothing to log to; the failure is already counted against CreateRun
   }

@@ -2,7 +2,17 @@
 // the MLflow and Aim UIs do, and checks that the server returned all of it, not just a fast answer.
 // Run by hand: k6 run k6/retrieval.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
 import { fail } from 'k6';
-import { createExperiment, createRun, get, post, suiteOptions, uniqueName } from './lib/mlflow.js';
+import {
+  createExperiment,
+  createRun,
+  get,
+  post,
+  sideOfIteration,
+  sides,
+  suiteOptions,
+  uniqueName,
+  useSide,
+} from './lib/mlflow.js';
 
 export const options = suiteOptions('retrieval');
 
@@ -39,7 +49,12 @@ function seedRun(experimentId, index) {
 // rounds of a comparison read the same data instead of growing it.
 export function setup() {
   const prefix = __ENV.DATASET_PREFIX || uniqueName('k6-retrieval');
-  return (__ENV.DATASET_PREFIX && findDataset(prefix)) || seedDataset(prefix);
+  const datasets = {};
+  for (const side of sides()) {
+    useSide(side);
+    datasets[side] = (__ENV.DATASET_PREFIX && findDataset(prefix)) || seedDataset(prefix);
+  }
+  return datasets;
 }
 
 function seedDataset(prefix) {
@@ -79,7 +94,10 @@ function findDataset(prefix) {
 
 const EVEN_RUNS = EXPERIMENTS * Math.ceil(RUNS_PER_EXPERIMENT / 2);
 
-export default function (data) {
+export default function (datasets) {
+  const side = sideOfIteration();
+  useSide(side);
+  const data = datasets[side];
   const pick = (list) => list[Math.floor(Math.random() * list.length)];
   const experimentId = pick(data.experimentIds);
   const runId = pick(data.runIds);

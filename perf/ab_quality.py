@@ -41,9 +41,16 @@ def run_ab(out: Path, baseline: str, candidate: str, options: list[str]) -> tupl
     comparison = out / "comparison.json"
     if not comparison.exists():
         raise SystemExit(f"ab failed (exit {done.returncode}): {done.stderr[-1500:]}")
-    rows = pd.DataFrame(json.loads(comparison.read_text())["rows"])
+    return comparison_rows(comparison), seconds
+
+
+def comparison_rows(path: Path) -> pd.DataFrame:
+    """A comparison's rows, with the standard error of its log ratio from the rounds themselves
+    (sd / sqrt(n) of the per-round log ratios): the noise, whatever the interval's confidence."""
+    rows = pd.DataFrame(json.loads(path.read_text())["rows"])
     rows["half_width"] = np.log(rows["high"] / rows["low"]) / 2
-    return rows, seconds
+    rows["se"] = [np.std(np.log(r), ddof=1) / np.sqrt(len(r)) if len(r) > 1 else np.nan for r in rows["rounds"]]
+    return rows
 
 
 @contextmanager
@@ -99,7 +106,7 @@ def main() -> None:
             print(
                 f"factor {factor:.2f} repeat {repeat + 1}: {seconds:.0f} s, {len(called)} of {len(rows)} called "
                 f"({', '.join(called['name'] + ' ' + called['verdict'])}), median half-width "
-                f"{rows['half_width'].median():.3f}",
+                f"{rows['half_width'].median():.3f}, median se {rows['se'].median():.4f}",
                 flush=True,
             )
             results.append(rows.assign(factor=factor, repeat=repeat, seconds=seconds))

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from analysis.k6csv import read_samples
 from analysis.paired import round_files
-from core.errors import BenchError
+from core.errors import BenchError, InputError
 from core.paths import WORK_DIR
 from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, ServerInfo, Source, Status, now_iso
 from runner.k6 import Profile, k6_version, run_suite
@@ -38,6 +39,8 @@ from services.registry import Spec
 
 SIDES = ("A", "B")
 WARMUP_ROUND = 0
+WARMUP_ITERATIONS = 10  # per VU and side: also how long an iteration takes is measured on it
+MIN_ROUND_ITERATIONS = 5
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,14 @@ class ABPlan:
     suites: tuple[str, ...]
     profile: Profile  # its VUs run each round
     rounds: int
-    round_iterations: int  # per VU, in each round
+    round_iterations: int | None  # per VU and side in each round; None: sized to round_seconds
     warmup: float  # share of each round's samples the analysis discards
     pin: bool  # k6 on some cores, the servers on the others
     out: Path
     ab_id: str
     postgres_url: str | None = None
+    interleave: bool = False  # both sides in one k6 process per round, alternating iteration by iteration
+    round_seconds: float = 4.0  # the length of a round, when round_iterations is None
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -90,10 +95,9 @@ def run_ab(plan: ABPlan) -> ABMetadata:
                 sides[side], servers[side] = _start(stack, plan, side, spec, pg, split)
             meta = dataclasses.replace(meta, baseline=sides["A"], candidate=sides["B"])
             for suite in plan.suites:
-                for side in SIDES:  # warm-up: seeds the retrieval data, fills caches; discarded
-                    _run_round(plan, suite, side, WARMUP_ROUND, -1, servers, split)
-                for position, (round_no, side) in enumerate(round_order(plan.rounds)):
-                    results.append(_run_round(plan, suite, side, round_no, position, servers, split))
+                iterations, rounds = _run_suite(plan, suite, servers, split)
+                results += rounds
+                meta = dataclasses.replace(meta, round_iterations={**meta.round_iterations, suite: iterations})
     except KeyboardInterrupt:
         _finish(plan, meta, results, "interrupted (Ctrl-C or SIGTERM)")
         raise
@@ -172,6 +176,43 @@ def _serve(
         yield served
 
 
+def _run_suite(
+    plan: ABPlan, suite: str, servers: dict[str, _Server], split: tuple[frozenset[int], frozenset[int]] | None
+) -> tuple[int, list[ABRound]]:
+    """A warm-up round (discarded: it seeds the retrieval data, fills caches and times an iteration),
+    then the rounds; returns the iterations per VU and side of each round, and the rounds."""
+    warm = WARMUP_ITERATIONS
+    if plan.interleave:
+        _run_interleaved(plan, suite, WARMUP_ROUND, -1, servers, split, warm)
+        n = _round_size(plan, suite, "AB", 2 * warm) // 2
+        return n, [
+            r for k in range(1, plan.rounds + 1) for r in _run_interleaved(plan, suite, k, k - 1, servers, split, n)
+        ]
+    for side in SIDES:
+        _run_round(plan, suite, side, WARMUP_ROUND, -1, servers, split, warm)
+    n = _round_size(plan, suite, "A", warm)
+    return n, [
+        _run_round(plan, suite, side, round_no, position, servers, split, n)
+        for position, (round_no, side) in enumerate(round_order(plan.rounds))
+    ]
+
+
+def _round_size(plan: ABPlan, suite: str, side: str, warm_iterations: int) -> int:
+    """Iterations per VU of a round (of one k6 process): as given, or as many as fill `round_seconds`
+    at the pace the warm-up round ran (its timed samples' span over its iterations per VU)."""
+    if plan.round_iterations:
+        return plan.round_iterations * (2 if side == "AB" else 1)
+    csv_path, _ = round_files(plan.out, suite, side, WARMUP_ROUND)
+    try:
+        times = read_samples(csv_path).frame["timestamp"]
+        per_iteration = (times.max() - times.min()) / 1000 / warm_iterations
+    except (InputError, ValueError):
+        per_iteration = float("nan")
+    if not per_iteration > 0:
+        return MIN_ROUND_ITERATIONS * (2 if side == "AB" else 1)
+    return max(MIN_ROUND_ITERATIONS * (2 if side == "AB" else 1), round(plan.round_seconds / per_iteration))
+
+
 def _run_round(
     plan: ABPlan,
     suite: str,
@@ -180,6 +221,7 @@ def _run_round(
     position: int,
     servers: dict[str, _Server],
     split: tuple[frozenset[int], frozenset[int]] | None,
+    iterations: int,
 ) -> ABRound:
     server = servers[side]
     problem = server.problem()
@@ -195,7 +237,7 @@ def _run_round(
             server.meter.sample()
         return server.problem()
 
-    env = {"VUS": str(plan.profile.vus), "ITERATIONS": str(plan.round_iterations), "DATASET_PREFIX": plan.ab_id}
+    env = {"VUS": str(plan.profile.vus), "ITERATIONS": str(iterations), "DATASET_PREFIX": plan.ab_id}
     result = run_suite(
         suite,
         server.served.url,
@@ -207,7 +249,7 @@ def _run_round(
         cpus=split[0] if split else None,
     )
     cpu, rss = server.meter.end() if server.meter else (None, None)
-    expected = plan.profile.vus * plan.round_iterations
+    expected = plan.profile.vus * iterations
     status, error = Status.OK, None
     if server.problem():
         status, error = Status.PARTIAL, server.problem()
@@ -218,6 +260,65 @@ def _run_round(
     colour = "green" if status == Status.OK else "red"
     console.print(f"{side} · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}")
     return ABRound(suite, round_no, side, position, status, error, round(result.seconds, 3), cpu, rss)
+
+
+def _run_interleaved(
+    plan: ABPlan,
+    suite: str,
+    round_no: int,
+    position: int,
+    servers: dict[str, _Server],
+    split: tuple[frozenset[int], frozenset[int]] | None,
+    iterations: int,
+) -> list[ABRound]:
+    """One round of both sides in one k6 process: each VU alternates A and B iteration by iteration."""
+    problem = next((f"{side}: {p}" for side in SIDES if (p := servers[side].problem())), None)
+    if problem:
+        return [ABRound(suite, round_no, side, position, Status.FAILED, problem) for side in SIDES]
+    csv_path, log_path = round_files(plan.out, suite, "AB", round_no)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    meters = [servers[side].meter for side in SIDES if servers[side].meter]
+    for meter in meters:
+        meter.begin()
+
+    def should_stop() -> str | None:
+        for meter in meters:
+            meter.sample()
+        return next((p for side in SIDES if (p := servers[side].problem())), None)
+
+    env = {
+        "BASE_URL_B": servers["B"].served.url,
+        "VUS": str(plan.profile.vus),
+        "ITERATIONS": str(2 * iterations),
+        "DATASET_PREFIX": plan.ab_id,
+    }
+    result = run_suite(
+        suite,
+        servers["A"].served.url,
+        plan.profile,
+        csv_path,
+        log_path,
+        should_stop=should_stop,
+        script_env=env,
+        cpus=split[0] if split else None,
+    )
+    expected = 2 * plan.profile.vus * iterations
+    status, error = Status.OK, None
+    problem = should_stop()
+    if problem:
+        status, error = Status.PARTIAL, problem
+    elif result.exit_code != 0 or result.iterations_done < expected:
+        status = Status.PARTIAL
+        error = f"k6 exit code {result.exit_code}, {result.iterations_done} of {expected} iterations"
+    label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
+    colour = "green" if status == Status.OK else "red"
+    console.print(f"A+B · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}")
+    rounds = []
+    for side in SIDES:
+        meter = servers[side].meter
+        cpu, rss = meter.end() if meter else (None, None)
+        rounds.append(ABRound(suite, round_no, side, position, status, error, round(result.seconds, 3), cpu, rss))
+    return rounds
 
 
 def start_metadata(plan: ABPlan) -> ABMetadata:
@@ -235,9 +336,11 @@ def start_metadata(plan: ABPlan) -> ABMetadata:
         profile=plan.profile.name,
         vus=plan.profile.vus,
         iterations_per_vu=plan.round_iterations,
+        round_seconds=plan.round_seconds,
         rounds=plan.rounds,
         warmup=plan.warmup,
         pinned=plan.pin and core_split() is not None,
+        interleaved=plan.interleave,
         k6_version=k6_version(),
         source=Source.here(),
         machine=Machine.here(),

@@ -232,7 +232,9 @@ def _ab(tmp_path, baseline: str, candidate: str, *extra: str) -> tuple[subproces
 
 @pytest.mark.servers
 def test_fasttrackml_against_itself_calls_nothing_and_writes_every_output(tmp_path):
-    result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--fail-on-regression")
+    result, comparison = _ab(
+        tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--fail-on-regression", "--no-interleave"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "ab"
     for name in (
@@ -311,3 +313,26 @@ def test_a_side_that_does_not_start_gives_no_verdict_and_leaves_nothing_running(
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
     assert meta["status"] == "partial" and "B" in meta["error"]
     assert watcher.left_behind() == []
+
+
+def test_an_interleaved_round_is_split_by_its_side_tag():
+    """Real k6 output of the logging suite interleaving two servers (smoke size: 2 iterations a side)."""
+    path = ROOT / "tests" / "fixtures" / "k6_logging_interleaved.csv"
+    a, b = (paired.round_statistics(path, warmup=0.0, side=side) for side in ("A", "B"))
+    assert len(a) == len(b) == 8 and set(a["count"]) == set(b["count"]) == {2}
+    assert (a["errors"] == 0).all() and a["median_ms"].notna().all()
+    both = paired.round_statistics(path, warmup=0.0)
+    assert set(both["count"]) == {4}  # without a side, the round is both servers' requests
+
+
+@pytest.mark.servers
+def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
+    result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite")  # interleaved by default
+    assert result.returncode == 0, result.stderr[-3000:]
+    rounds = sorted(p.name for p in (tmp_path / "ab" / "retrieval").glob("*.csv"))
+    assert rounds == ["AB-00.csv", "AB-01.csv", "AB-02.csv", "AB-03.csv", "AB-04.csv"]
+    assert len(comparison["rows"]) == 5 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
+    meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
+    assert meta["interleaved"] is True and [r["side"] for r in meta["results"]] == list("AB" * 4)
+    [cost] = comparison["resources"]
+    assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0

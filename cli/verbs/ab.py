@@ -28,9 +28,9 @@ from runner.progress import console
 from services.postgres import external
 from services.registry import load_registry, select_suites, suites
 
-DEFAULT_ROUNDS = 10
-DEFAULT_ROUND_ITERATIONS = 20
-DEFAULT_THRESHOLD = 0.10
+DEFAULT_ROUNDS = 20
+DEFAULT_ROUND_SECONDS = 4.0
+DEFAULT_THRESHOLD = 0.03
 DEFAULT_WARMUP = 0.0
 
 
@@ -42,10 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"rounds per side and suite (default: {DEFAULT_ROUNDS})"
     )
     parser.add_argument(
-        "--round-iterations",
-        type=int,
-        default=DEFAULT_ROUND_ITERATIONS,
-        help=f"iterations per VU in each round (default: {DEFAULT_ROUND_ITERATIONS})",
+        "--round-seconds",
+        type=float,
+        default=DEFAULT_ROUND_SECONDS,
+        help=f"how long a round lasts: its iterations are sized on the warm-up round's pace, the same for "
+        f"both sides (default: {DEFAULT_ROUND_SECONDS})",
+    )
+    parser.add_argument(
+        "--round-iterations", type=int, help="iterations per VU and side in each round, instead of --round-seconds"
     )
     parser.add_argument(
         "--profile",
@@ -57,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threshold",
         type=float,
         default=DEFAULT_THRESHOLD,
-        help=f"smallest change called a regression or improvement (default: {DEFAULT_THRESHOLD}, as compare)",
+        help=f"smallest change called a regression or improvement (default: {DEFAULT_THRESHOLD}: the paired "
+        "interval measures the noise, so a smaller change than compare's 10%% can be called)",
     )
     parser.add_argument(
         "--warmup",
@@ -70,6 +75,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=False,
         help="run k6 and the servers on separate cores (default: off)",
+    )
+    parser.add_argument(
+        "--interleave",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run both sides in each round's one k6 process, alternating iteration by iteration (default: on; "
+        "--no-interleave runs each side's round in a k6 process of its own, in the order A B, B A, ...)",
     )
     parser.add_argument("--out", type=Path, help="output folder (default: ab_outputs/<comparison id>)")
     parser.add_argument("--markdown", type=Path, help="write the markdown here too (default: OUT/comparison.md only)")
@@ -84,7 +96,8 @@ def main(args: argparse.Namespace) -> int:
     console.print(
         f"A/B [bold]{plan.ab_id}[/]: A = {plan.baseline.text}, B = {plan.candidate.text}; "
         f"{plan.rounds} rounds x {len(plan.suites)} suite(s), {plan.profile.vus} VUs x "
-        f"{plan.round_iterations} iterations per round"
+        + (f"{plan.round_iterations} iterations" if plan.round_iterations else f"~{plan.round_seconds:g} s")
+        + " per round"
     )
     meta = run_ab(plan)
     result = publish_comparison(plan.out, meta, args.threshold)
@@ -120,7 +133,8 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         profile = dataclasses.replace(profile, vus=args.vus)
     for name, fine, rule in (
         ("--rounds", args.rounds >= paired.MIN_PAIRS, f"at least {paired.MIN_PAIRS}"),
-        ("--round-iterations", args.round_iterations >= 1, "at least 1"),
+        ("--round-iterations", args.round_iterations is None or args.round_iterations >= 1, "at least 1"),
+        ("--round-seconds", 0.5 <= args.round_seconds <= 600, "from 0.5 to 600"),
         ("--threshold", 0 < args.threshold < 10, "a fraction such as 0.05"),
         ("--warmup", 0 <= args.warmup < 0.9, "a share from 0 to 0.9"),
     ):
@@ -147,6 +161,8 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         out,
         ab_id,
         args.postgres_url,
+        args.interleave,
+        args.round_seconds,
     )
 
 

@@ -11,8 +11,29 @@ import { Trend } from 'k6/metrics';
 const successfulDuration = new Trend('successful_request_duration', true);
 
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:5000').replace(/\/+$/, '');
-const API = `${BASE_URL}/api/2.0/mlflow`;
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+// A paired A/B can interleave two servers in one k6 process: BASE_URL is side A and BASE_URL_B side
+// B. Each iteration then goes to one side (`sideOfIteration`), and every request, check and latency
+// is tagged with that side, so that both sides are measured at the same moments.
+const SERVERS = { A: BASE_URL, B: (__ENV.BASE_URL_B || '').replace(/\/+$/, '') };
+export const INTERLEAVED = SERVERS.B !== '';
+let current = { api: `${BASE_URL}/api/2.0/mlflow`, tags: {} };
+
+/** Send the following requests to `side` (A or B). */
+export function useSide(side) {
+  current = { api: `${SERVERS[side]}/api/2.0/mlflow`, tags: INTERLEAVED ? { side } : {} };
+}
+
+/** The sides this run measures: both when interleaved, else A (BASE_URL) alone. */
+export function sides() {
+  return INTERLEAVED ? ['A', 'B'] : ['A'];
+}
+
+/** The side of this iteration: each VU alternates, VUs out of step, so both sides carry the same load. */
+export function sideOfIteration() {
+  return INTERLEAVED && (__ITER + __VU) % 2 === 1 ? 'B' : 'A';
+}
 
 // Profiles live in one JSON file shared with the Python runner; `k6 archive` bundles it.
 const PROFILES = JSON.parse(open('../profiles.json'));
@@ -42,7 +63,8 @@ export function suiteOptions(suite) {
 }
 
 function verify(res, name, shape) {
-  const statusOk = check(res, { 'status is 200': (r) => r.status === 200 }, { name });
+  const tags = { name, ...current.tags };
+  const statusOk = check(res, { 'status is 200': (r) => r.status === 200 }, tags);
   if (!statusOk) {
     return null;
   }
@@ -52,17 +74,18 @@ function verify(res, name, shape) {
   } catch (e) {
     body = undefined;
   }
-  const shapeOk = check(body, { 'response shape': (b) => b !== undefined && b !== null && shape(b) }, { name });
+  const shapeOk = check(body, { 'response shape': (b) => b !== undefined && b !== null && shape(b) }, tags);
   if (!shapeOk) {
     return null;
   }
-  successfulDuration.add(res.timings.duration, { name });
+  successfulDuration.add(res.timings.duration, tags);
   return body;
 }
 
 /** POST `body` as JSON to `path` under the MLflow API; returns the parsed response or null on any failure. */
 export function post(name, path, body, shape = isObject) {
-  const res = http.post(`${API}/${path}`, JSON.stringify(body), { headers: JSON_HEADERS, tags: { name } });
+  const params = { headers: JSON_HEADERS, tags: { name, ...current.tags } };
+  const res = http.post(`${current.api}/${path}`, JSON.stringify(body), params);
   return verify(res, name, shape);
 }
 
@@ -71,7 +94,7 @@ export function get(name, path, query, shape = isObject) {
   const qs = Object.entries(query)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&');
-  const res = http.get(`${API}/${path}?${qs}`, { tags: { name } });
+  const res = http.get(`${current.api}/${path}?${qs}`, { tags: { name, ...current.tags } });
   return verify(res, name, shape);
 }
 
