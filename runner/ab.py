@@ -14,11 +14,12 @@ log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from runner.k6 import Profile, k6_version, run_suite
 from runner.progress import console
 from runner.resources import TreeMeter
 from services import environments, launcher
-from services.postgres import Postgres, postgres
+from services.postgres import Postgres, database_name, postgres
 from services.registry import Spec
 
 SIDES = ("A", "B")
@@ -94,8 +95,9 @@ def run_ab(plan: ABPlan) -> ABMetadata:
             for side, spec in plan.specs.items():
                 sides[side], servers[side] = _start(stack, plan, side, spec, pg, split)
             meta = dataclasses.replace(meta, baseline=sides["A"], candidate=sides["B"])
+            after_round = _analyzer(plan, pg)
             for suite in plan.suites:
-                iterations, rounds = _run_suite(plan, suite, servers, split)
+                iterations, rounds = _run_suite(plan, suite, servers, split, after_round)
                 results += rounds
                 meta = dataclasses.replace(meta, round_iterations={**meta.round_iterations, suite: iterations})
     except KeyboardInterrupt:
@@ -170,31 +172,63 @@ def _serve(
         environments.ensure_environment(spec.target, log=console.print)
     workdir = WORK_DIR / plan.ab_id / side
     log = plan.out / f"{side}.server.log"
-    label = f"ab_{plan.ab_id[:15]}_{side}"
+    label = _database_label(plan, side)
     with launcher.serve(spec.target, label, workdir, log, pg, spec.executable, cpus) as served:
         console.print(f"{side}: server up in {served.start_seconds:.1f} s at {served.url}")
         yield served
 
 
 def _run_suite(
-    plan: ABPlan, suite: str, servers: dict[str, _Server], split: tuple[frozenset[int], frozenset[int]] | None
+    plan: ABPlan,
+    suite: str,
+    servers: dict[str, _Server],
+    split: tuple[frozenset[int], frozenset[int]] | None,
+    after_round: Callable[[], None],
 ) -> tuple[int, list[ABRound]]:
     """A warm-up round (discarded: it seeds the retrieval data, fills caches and times an iteration),
     then the rounds; returns the iterations per VU and side of each round, and the rounds."""
-    warm = WARMUP_ITERATIONS
+    warm, results = WARMUP_ITERATIONS, []
     if plan.interleave:
         _run_interleaved(plan, suite, WARMUP_ROUND, -1, servers, split, warm)
+        after_round()
         n = _round_size(plan, suite, "AB", 2 * warm) // 2
-        return n, [
-            r for k in range(1, plan.rounds + 1) for r in _run_interleaved(plan, suite, k, k - 1, servers, split, n)
-        ]
+        for k in range(1, plan.rounds + 1):
+            results += _run_interleaved(plan, suite, k, k - 1, servers, split, n)
+            after_round()
+        return n, results
     for side in SIDES:
         _run_round(plan, suite, side, WARMUP_ROUND, -1, servers, split, warm)
+    after_round()
     n = _round_size(plan, suite, "A", warm)
-    return n, [
-        _run_round(plan, suite, side, round_no, position, servers, split, n)
-        for position, (round_no, side) in enumerate(round_order(plan.rounds))
+    for position, (round_no, side) in enumerate(round_order(plan.rounds)):
+        results.append(_run_round(plan, suite, side, round_no, position, servers, split, n))
+        after_round()
+    return n, results
+
+
+def _analyzer(plan: ABPlan, pg: Postgres | None) -> Callable[[], None]:
+    """Between rounds, ANALYZE the PostgreSQL database of every side launched here.
+
+    Without it, A/A comparisons of FastTrackML on PostgreSQL called LogParamBatch10 and
+    LogParamBatch100 of B about 1.5x slower in 3 of 3, the gap growing round after round: the
+    likely cause is autovacuum, which refreshes one database's statistics before the other's while
+    the logging suite grows both, so that the two sides plan their queries differently."""
+    names = [
+        database_name(_database_label(plan, side))
+        for side, spec in plan.specs.items()
+        if spec.target.database.kind == "postgres" and not spec.url
     ]
+
+    def analyze() -> None:
+        for name in names:
+            with contextlib.suppress(Exception):  # a side whose server or database is gone: its rounds say so
+                pg.analyze(name)
+
+    return analyze if pg is not None and names else lambda: None
+
+
+def _database_label(plan: ABPlan, side: str) -> str:
+    return f"ab_{plan.ab_id[:15]}_{side}"
 
 
 def _round_size(plan: ABPlan, suite: str, side: str, warm_iterations: int) -> int:

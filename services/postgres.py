@@ -37,6 +37,11 @@ class Postgres:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
 
+    def analyze(self, name: str) -> None:
+        """Refresh the planner's statistics of database `name` (ANALYZE)."""
+        with psycopg.connect(self.uri(name, "postgresql"), autocommit=True) as conn:
+            conn.execute("ANALYZE")
+
     @contextmanager
     def fresh_database(self, name: str) -> Iterator[str]:
         """Create database `name` (dropping a leftover of the same name), yield it, drop it after."""
