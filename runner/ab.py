@@ -1,14 +1,16 @@
-"""A paired A/B on one machine: both servers up at once, the suite in short rounds in a balanced order.
+"""A paired A/B on one machine: both servers up at once, the suite in short rounds, measured side by side.
 
 Both sides (A, the baseline, and B, the candidate) are started first, each on a fresh database of
-its own, and stay up for the whole comparison. Each side then runs one warm-up round (discarded:
-it seeds the retrieval dataset and warms caches and connection pools), after which every suite
-runs `rounds` rounds per side in the order A B, B A, A B, B A ...: each side goes first as often
-as second, so a drift over time (a warming disk cache, a noisy neighbour) hits both alike. Each
-round is the same number of iterations against that side's server, in a k6 process of its own.
-Around every round the server's process tree is metered: CPU seconds and peak memory.
+its own, and stay up for the whole comparison. Each suite then runs one warm-up round (discarded:
+it seeds the retrieval dataset once per side, warms caches and connection pools, and times an
+iteration so that rounds can be sized in seconds), then `rounds` rounds of the same number of
+iterations per side. By default (`interleave`) a round is one k6 process that runs both sides,
+every VU alternating A and B iteration by iteration, so that a moment's slowdown of the machine
+hits both alike; otherwise each side's round is a k6 process of its own, in the order A B, B A,
+A B ... Around every round each server's process tree is metered (CPU seconds, peak memory), and
+after it PostgreSQL's statistics are refreshed on both sides' databases.
 
-The raw CSV of every round is kept untouched as `<out>/<suite>/<side>-<round>.csv`, with its k6
+The raw CSV of every round is kept untouched as `<out>/<suite>/<AB|A|B>-<round>.csv`, with its k6
 log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome.
 """
 
@@ -150,7 +152,7 @@ def _start(
         served = stack.enter_context(_serve(plan, side, spec, pg, split[1] if split else None))
     except BenchError as exc:
         console.print(f"[red]{side}: {escape(str(exc))}")
-        return info, _Server(None, f"{side}: {str(exc).splitlines()[0]}")
+        return info, _Server(None, str(exc).splitlines()[0])
     info = dataclasses.replace(
         info,
         server=dataclasses.replace(info.server, version=served.server_version),
@@ -257,43 +259,9 @@ def _run_round(
     split: tuple[frozenset[int], frozenset[int]] | None,
     iterations: int,
 ) -> ABRound:
-    server = servers[side]
-    problem = server.problem()
-    if problem:
-        return ABRound(suite, round_no, side, position, Status.FAILED, problem)
-    csv_path, log_path = round_files(plan.out, suite, side, round_no)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    if server.meter:
-        server.meter.begin()
-
-    def should_stop() -> str | None:
-        if server.meter:
-            server.meter.sample()
-        return server.problem()
-
-    env = {"VUS": str(plan.profile.vus), "ITERATIONS": str(iterations), "DATASET_PREFIX": plan.ab_id}
-    result = run_suite(
-        suite,
-        server.served.url,
-        plan.profile,
-        csv_path,
-        log_path,
-        should_stop=should_stop,
-        script_env=env,
-        cpus=split[0] if split else None,
-    )
-    cpu, rss = server.meter.end() if server.meter else (None, None)
-    expected = plan.profile.vus * iterations
-    status, error = Status.OK, None
-    if server.problem():
-        status, error = Status.PARTIAL, server.problem()
-    elif result.exit_code != 0 or result.iterations_done < expected:
-        status = Status.PARTIAL
-        error = f"k6 exit code {result.exit_code}, {result.iterations_done} of {expected} iterations"
-    label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
-    colour = "green" if status == Status.OK else "red"
-    console.print(f"{side} · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}")
-    return ABRound(suite, round_no, side, position, status, error, round(result.seconds, 3), cpu, rss)
+    """One round of one side, in a k6 process of its own."""
+    [result] = _round(plan, suite, (side,), round_no, position, servers, split, iterations)
+    return result
 
 
 def _run_interleaved(
@@ -306,51 +274,59 @@ def _run_interleaved(
     iterations: int,
 ) -> list[ABRound]:
     """One round of both sides in one k6 process: each VU alternates A and B iteration by iteration."""
-    problem = next((f"{side}: {p}" for side in SIDES if (p := servers[side].problem())), None)
-    if problem:
-        return [ABRound(suite, round_no, side, position, Status.FAILED, problem) for side in SIDES]
-    csv_path, log_path = round_files(plan.out, suite, "AB", round_no)
+    return _round(plan, suite, SIDES, round_no, position, servers, split, iterations)
+
+
+def _round(
+    plan: ABPlan,
+    suite: str,
+    sides: tuple[str, ...],
+    round_no: int,
+    position: int,
+    servers: dict[str, _Server],
+    split: tuple[frozenset[int], frozenset[int]] | None,
+    iterations: int,
+) -> list[ABRound]:
+    """Run `iterations` per VU and side against `sides` (one, or both interleaved), metering each server."""
+
+    def problem() -> str | None:
+        return next((f"{side}: {p}" for side in sides if (p := servers[side].problem())), None)
+
+    if problem():
+        return [ABRound(suite, round_no, side, position, Status.FAILED, problem()) for side in sides]
+    csv_path, log_path = round_files(plan.out, suite, "".join(sides), round_no)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    meters = [servers[side].meter for side in SIDES if servers[side].meter]
-    for meter in meters:
+    meters = {side: servers[side].meter for side in sides if servers[side].meter}
+    for meter in meters.values():
         meter.begin()
 
     def should_stop() -> str | None:
-        for meter in meters:
+        for meter in meters.values():
             meter.sample()
-        return next((p for side in SIDES if (p := servers[side].problem())), None)
+        return problem()
 
-    env = {
-        "BASE_URL_B": servers["B"].served.url,
-        "VUS": str(plan.profile.vus),
-        "ITERATIONS": str(2 * iterations),
-        "DATASET_PREFIX": plan.ab_id,
-    }
-    result = run_suite(
-        suite,
-        servers["A"].served.url,
-        plan.profile,
-        csv_path,
-        log_path,
-        should_stop=should_stop,
-        script_env=env,
-        cpus=split[0] if split else None,
-    )
-    expected = 2 * plan.profile.vus * iterations
+    per_vu = iterations * len(sides)
+    env = {"VUS": str(plan.profile.vus), "ITERATIONS": str(per_vu), "DATASET_PREFIX": plan.ab_id}
+    if len(sides) == 2:
+        env["BASE_URL_B"] = servers["B"].served.url
+    url = servers[sides[0]].served.url
+    cpus = split[0] if split else None
+    result = run_suite(suite, url, plan.profile, csv_path, log_path, should_stop=should_stop, script_env=env, cpus=cpus)
+    expected = plan.profile.vus * per_vu
     status, error = Status.OK, None
-    problem = should_stop()
-    if problem:
-        status, error = Status.PARTIAL, problem
+    if problem():
+        status, error = Status.PARTIAL, problem()
     elif result.exit_code != 0 or result.iterations_done < expected:
         status = Status.PARTIAL
         error = f"k6 exit code {result.exit_code}, {result.iterations_done} of {expected} iterations"
     label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
     colour = "green" if status == Status.OK else "red"
-    console.print(f"A+B · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}")
+    console.print(
+        f"{'+'.join(sides)} · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}"
+    )
     rounds = []
-    for side in SIDES:
-        meter = servers[side].meter
-        cpu, rss = meter.end() if meter else (None, None)
+    for side in sides:
+        cpu, rss = meters[side].end() if side in meters else (None, None)
         rounds.append(ABRound(suite, round_no, side, position, status, error, round(result.seconds, 3), cpu, rss))
     return rounds
 
