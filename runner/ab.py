@@ -191,19 +191,19 @@ def _run_suite(
     then the rounds; returns the iterations per VU and side of each round, and the rounds."""
     warm, results = WARMUP_ITERATIONS, []
     if plan.interleave:
-        _run_interleaved(plan, suite, WARMUP_ROUND, -1, servers, split, warm)
+        _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, warm)
         after_round()
         n = _round_size(plan, suite, "AB", 2 * warm) // 2
         for k in range(1, plan.rounds + 1):
-            results += _run_interleaved(plan, suite, k, k - 1, servers, split, n)
+            results += _round(plan, suite, SIDES, k, k - 1, servers, split, n)
             after_round()
         return n, results
     for side in SIDES:
-        _run_round(plan, suite, side, WARMUP_ROUND, -1, servers, split, warm)
+        _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warm)
     after_round()
     n = _round_size(plan, suite, "A", warm)
     for position, (round_no, side) in enumerate(round_order(plan.rounds)):
-        results.append(_run_round(plan, suite, side, round_no, position, servers, split, n))
+        results += _round(plan, suite, (side,), round_no, position, servers, split, n)
         after_round()
     return n, results
 
@@ -247,34 +247,6 @@ def _round_size(plan: ABPlan, suite: str, side: str, warm_iterations: int) -> in
     if not per_iteration > 0:
         return MIN_ROUND_ITERATIONS * (2 if side == "AB" else 1)
     return max(MIN_ROUND_ITERATIONS * (2 if side == "AB" else 1), round(plan.round_seconds / per_iteration))
-
-
-def _run_round(
-    plan: ABPlan,
-    suite: str,
-    side: str,
-    round_no: int,
-    position: int,
-    servers: dict[str, _Server],
-    split: tuple[frozenset[int], frozenset[int]] | None,
-    iterations: int,
-) -> ABRound:
-    """One round of one side, in a k6 process of its own."""
-    [result] = _round(plan, suite, (side,), round_no, position, servers, split, iterations)
-    return result
-
-
-def _run_interleaved(
-    plan: ABPlan,
-    suite: str,
-    round_no: int,
-    position: int,
-    servers: dict[str, _Server],
-    split: tuple[frozenset[int], frozenset[int]] | None,
-    iterations: int,
-) -> list[ABRound]:
-    """One round of both sides in one k6 process: each VU alternates A and B iteration by iteration."""
-    return _round(plan, suite, SIDES, round_no, position, servers, split, iterations)
 
 
 def _round(
