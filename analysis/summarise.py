@@ -114,10 +114,6 @@ class PairSummary:
     def suite(self) -> str:
         return self.meta.suite
 
-    @property
-    def metadata(self) -> PairMetadata:
-        return self.meta
-
     def ended(self, meta: PairMetadata) -> PairSummary:
         """This summary under the pair's final metadata (its status on every row)."""
         return PairSummary(
