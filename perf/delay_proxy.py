@@ -3,11 +3,13 @@
     .venv/bin/python -m perf.delay_proxy UPSTREAM_PORT DELAY_MS [FACTOR]   (prints its own port)
 
 DELAY_MS delays every chunk a client sends by a fixed time. FACTOR (e.g. 0.10) slows every
-answer in proportion: the first chunk of each response waits FACTOR times the time from the
-request's first chunk reaching the proxy to the response's first chunk reaching it (the server's
-time plus both hops), so a request that took t through the proxy takes about (1 + FACTOR) t.
-With FACTOR 0 the path is the same, proxy included, but nothing is added: the baseline of a
-slowdown experiment.
+answer in proportion: the proxy holds each whole response (its length read from the HTTP
+headers) and sends it on after FACTOR times the time from the request's first chunk reaching the
+proxy to the response's last byte reaching it, so a request that took t through the proxy takes
+about (1 + FACTOR) t. Holding the whole response matters: a server that sends its headers before
+its body (MLflow's uvicorn does) would otherwise hide the delay behind the body's computation.
+With FACTOR 0 the path is the same, proxy and buffering included, but nothing is added: the
+baseline of a slowdown experiment.
 """
 
 from __future__ import annotations
@@ -39,17 +41,42 @@ async def to_server(reader, writer, delay: float, connection: Connection) -> Non
         writer.close()
 
 
+def response_end(buffer: bytes) -> int | None:
+    """Where the first whole HTTP response in `buffer` ends, or None while it is incomplete.
+    A response with neither a length nor chunked encoding ends at its headers."""
+    header_end = buffer.find(b"\r\n\r\n")
+    if header_end < 0:
+        return None
+    body_start = header_end + 4
+    headers = buffer[:header_end].lower()
+    for line in headers.split(b"\r\n"):
+        if line.startswith(b"content-length:"):
+            end = body_start + int(line.split(b":", 1)[1])
+            return end if len(buffer) >= end else None
+    if b"transfer-encoding: chunked" in headers:
+        end = buffer.find(b"\r\n0\r\n\r\n", body_start - 2)
+        return end + 7 if end >= 0 else None
+    return body_start
+
+
 async def to_client(reader, writer, factor: float, connection: Connection) -> None:
     try:
         loop = asyncio.get_running_loop()
+        buffer = b""
         while chunk := await reader.read(65536):
-            if connection.sent_at is not None:
-                # asyncio's timers round up to a whole millisecond, far too coarse for a 0.5 ms answer:
-                # time.sleep in a worker thread is precise. Every answer takes the same hop, so at
-                # factor 0 the path is the same, only nothing is added.
-                await loop.run_in_executor(None, time.sleep, factor * (time.perf_counter() - connection.sent_at))
-            connection.sent_at = None  # the rest of this response passes unslowed
-            writer.write(chunk)
+            buffer += chunk
+            while (end := response_end(buffer)) is not None:
+                if connection.sent_at is not None:
+                    # asyncio's timers round up to a whole millisecond, far too coarse for a 0.5 ms
+                    # answer: time.sleep in a worker thread is precise.
+                    delay = factor * (time.perf_counter() - connection.sent_at)
+                    await loop.run_in_executor(None, time.sleep, delay)
+                connection.sent_at = None
+                writer.write(buffer[:end])
+                await writer.drain()
+                buffer = buffer[end:]
+        if buffer:
+            writer.write(buffer)
             await writer.drain()
     except ConnectionError:
         pass
