@@ -21,6 +21,7 @@ Only complete pairs (status ok) are compared.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ import pandas as pd
 from analysis import history
 from analysis.k6csv import read_samples
 from analysis.summarise import find_metadata, successful_durations
-from core.errors import BadValue
+from core.errors import BadValue, InputError
 from core.records import Comparison, ComparisonRow, Status, Verdict, now_iso
 
 BOOTSTRAP_ROUNDS = 2000
@@ -129,28 +130,53 @@ def compare(
     return results
 
 
-def load_samples(source: str, history_dir: Path) -> tuple[Samples, str]:
-    """Latencies of successful requests per (target, suite, name) of complete pairs, and their profile.
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: latencies of successful requests per (target, suite, name) of its
+    complete pairs, and the runs, profile and targets they come from."""
 
-    `source` is an output folder (raw CSVs), a run id of the history, or `latest[:BRANCH]`.
-    """
+    samples: Samples
+    profile: str
+    run_ids: frozenset[str]
+    targets: frozenset[str]
+
+
+def load_side(source: str, history_dir: Path, other: Side | None = None) -> Side:
+    """One side from an output folder (raw CSVs), a run id of the history, or `latest[:BRANCH]`.
+
+    `latest[:BRANCH]` beside `other` (the candidate) is its baseline: the newest complete run of
+    BRANCH with the same profile and a target in common, never one of `other`'s own runs, so a run
+    is never compared with itself, recorded yet or not. Without `other`, the newest run."""
     path = Path(source)
     if path.is_dir():
-        return _folder_samples(path)
+        return _folder_side(path)
     if not (history_dir / "runs").is_dir():
         raise BadValue(f"{source!r} is neither an output folder nor a run id (no history at {history_dir})")
     store = history.load(history_dir)
     kind, _, branch = source.partition(":")
-    record = store.latest(branch or None) if kind == "latest" else store.run(source)
+    if kind != "latest":
+        record = store.run(source)
+    elif other is not None:
+        record = store.baseline(branch or None, other.profile, set(other.targets), set(other.run_ids))
+    else:
+        record = store.latest(branch or None)
     samples = {
         (r.target, r.suite, r.name): samples_from_sketch(list(r.sketch_ms), int(r.count - r.errors))
         for r in history.complete(record)
         if r.sketch_ms and r.count > r.errors
     }
-    return samples, record.profile
+    return Side(samples, record.profile, frozenset({record.run_id}), frozenset(record.targets))
 
 
-def _folder_samples(out: Path) -> tuple[Samples, str]:
+def same_profile(a: Side, b: Side) -> None:
+    """Profiles differ in load (VUs, iterations), so their latencies are not comparable: refuse."""
+    if a.profile != b.profile:
+        raise InputError(
+            f"A is profile {a.profile} and B profile {b.profile}: runs of different profiles are not comparable"
+        )
+
+
+def _folder_side(out: Path) -> Side:
     metas, _ = find_metadata(out)
     samples: Samples = {}
     for meta in metas:
@@ -162,7 +188,8 @@ def _folder_samples(out: Path) -> tuple[Samples, str]:
             continue
         for name, values in successful_durations(raw.frame).groupby("name", observed=True)["value"]:
             samples[(meta.target, meta.suite, str(name))] = values.to_numpy(float)
-    return samples, metas[0].profile
+    run_ids = frozenset(m.run_id for m in metas)
+    return Side(samples, metas[0].profile, run_ids, frozenset(m.target for m in metas))
 
 
 def noise_from_history(history_dir: Path, profile: str, recent: int = 30) -> dict[Key, float]:

@@ -47,6 +47,7 @@ class ChangePoint:
     before_ms: float
     after_ms: float
     pvalue: float
+    profile: str = ""
 
     @property
     def magnitude(self) -> float:
@@ -105,6 +106,7 @@ def detect(history: pd.DataFrame, options: Options = Options(), statistics=STATI
                         before_ms=before,
                         after_ms=after,
                         pvalue=pvalue,
+                        profile=str(rows["profile"].iloc[index]),
                     )
                 )
     return points

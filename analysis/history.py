@@ -5,8 +5,8 @@ Layout: `<history>/runs/<YYYY>/<MM>/<run id>.json.gz`, each a `HistoryRecord` (s
 status, versions and machine, and one row per target x suite x request name with its statistics
 and a sketch of its latency distribution (21 quantiles), enough to redraw trends and to
 bootstrap a comparison without the raw CSVs, which stay with the run's artifacts. Monthly folders
-keep directories small; a run is never rewritten, so recording it twice changes nothing, and CI
-can keep the folder on a data branch.
+keep directories small. A run's file only ever gains pairs (CI's jobs of one workflow run share
+its run id): recording it twice changes nothing, and CI can keep the folder on a data branch.
 """
 
 from __future__ import annotations
@@ -50,16 +50,36 @@ class History:
         frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
         return frame.sort_values(["started_at", "run_id"], kind="stable").reset_index(drop=True)
 
-    def latest_profile(self) -> str:
-        """The profile of the newest run: trends show one profile, since profiles are not comparable."""
-        return self.latest().profile if self.records else ""
-
     def latest(self, branch: str | None = None) -> HistoryRecord:
         """The newest run (on `branch`, if given)."""
         runs = [r for r in self.records if branch is None or r.branch == branch]
         if not runs:
             raise InputError(f"the history has no run{' on branch ' + branch if branch else ''} yet")
         return max(runs, key=lambda r: (r.started_at, r.run_id))
+
+    def baseline(self, branch: str | None, profile: str, targets: set[str], exclude: set[str]) -> HistoryRecord:
+        """What a run of `profile` and `targets` is compared with: the newest complete run of `branch`
+        of the same profile sharing a target with it, other than the runs in `exclude` (the run
+        itself, so that it is never compared with itself, whether or not it is recorded yet)."""
+        runs = [
+            r
+            for r in self.records
+            if branch in (None, r.branch) and r.profile == profile and r.complete and r.targets & targets
+        ]
+        runs = [r for r in runs if r.run_id not in exclude]
+        if not runs:
+            raise InputError(
+                f"the history has no complete run of {branch or 'any branch'} with profile {profile} and any of the "
+                f"targets {', '.join(sorted(targets))} yet"
+            )
+        return max(runs, key=lambda r: (r.started_at, r.run_id))
+
+    def profiles(self) -> list[str]:
+        """The profiles the history holds, the newest run's first: each has its own trends."""
+        newest = {}
+        for r in self.records:
+            newest[r.profile] = max(newest.get(r.profile, ""), r.started_at)
+        return sorted(newest, key=newest.get, reverse=True)
 
     def run(self, run_id: str) -> HistoryRecord:
         for record in self.records:
@@ -108,21 +128,33 @@ def _rows(pair: PairSummary) -> list[StatRow]:
 
 
 def record(result: FolderSummary, history: Path) -> list[tuple[str, str]]:
-    """Append the runs of `result` to `history`; returns (run id, what happened) for each."""
+    """Add the runs of `result` to `history`; returns (run id, what happened) for each.
+
+    A run already recorded gains the pairs it lacks (CI's jobs of one workflow run share a run
+    id, and each may be recorded on its own); a pair already recorded is never rewritten, so
+    recording the same folder again changes nothing."""
     outcomes = []
     for rec in build_records(result):
         path = run_path(history, rec.run_id)
-        data = gzip.compress(json.dumps(rec.to_json(), sort_keys=True, separators=(",", ":")).encode(), mtime=0)
-        if path.exists():
-            same = path.read_bytes() == data
-            outcomes.append((rec.run_id, "already recorded" if same else "already recorded (kept the first record)"))
+        if not path.exists():
+            _write(path, rec)
+            outcomes.append((rec.run_id, f"recorded in {path}"))
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.rename(path)
-        outcomes.append((rec.run_id, f"recorded in {path}"))
+        kept = _read(path)
+        merged = kept.merged(rec)
+        added = len(merged.pairs) - len(kept.pairs)
+        if added:
+            _write(path, merged)
+        outcomes.append((rec.run_id, f"added {added} pair(s) to {path}" if added else "already recorded"))
     return outcomes
+
+
+def _write(path: Path, rec: HistoryRecord) -> None:
+    data = gzip.compress(json.dumps(rec.to_json(), sort_keys=True, separators=(",", ":")).encode(), mtime=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.rename(path)
 
 
 def load(history: Path) -> History:
@@ -130,15 +162,18 @@ def load(history: Path) -> History:
     records, warnings = [], []
     for path in sorted((history / "runs").glob("*/*/*.json.gz")):
         try:
-            data = json.loads(gzip.decompress(path.read_bytes()))
-        except (OSError, EOFError, ValueError) as exc:
-            warnings.append(f"{path}: corrupt history file ({type(exc).__name__}); skipped")
-            continue
-        try:
-            records.append(HistoryRecord.from_json(data, str(path)))
+            records.append(_read(path))
         except InputError as exc:
             warnings.append(f"{exc}; skipped")
     return History(records, warnings)
+
+
+def _read(path: Path) -> HistoryRecord:
+    try:
+        data = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, EOFError, ValueError) as exc:
+        raise InputError(f"{path}: corrupt history file ({type(exc).__name__})") from exc
+    return HistoryRecord.from_json(data, str(path))
 
 
 def complete(record: HistoryRecord) -> list[StatRow]:

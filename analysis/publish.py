@@ -199,46 +199,63 @@ def write_ab_pages(ab_outputs: Path, docs: Path) -> list[Path]:
 def write_history_pages(
     history_dir: Path, options: detect.Options, targets: list[Target], docs: Path, trend_runs: int
 ) -> list[str]:
-    """Trends and regressions of the newest run's profile (profiles are not comparable); returns the
-    history's warnings (unreadable files)."""
+    """Trends and regressions, each profile on its own (profiles differ in load, so their latencies
+    are never drawn or tested as one series), the newest run's profile first; returns the history's
+    warnings (unreadable files)."""
     store = history.load(history_dir)
-    profile = store.latest_profile()
-    frame = store.frame(profile)
-    points = detect.detect(frame, options)
-    write_trends(frame, points, targets, docs, trend_runs)
-    write_regressions(points, options, store.warnings, docs, profile)
+    by_profile = []
+    for profile in store.profiles():
+        frame = store.frame(profile)
+        by_profile.append((profile, frame, detect.detect(frame, options)))
+    write_trends(by_profile, targets, docs, trend_runs)
+    write_regressions([p for _, _, points in by_profile for p in points], options, store.warnings, docs)
     return store.warnings
 
 
-def write_trends(frame: pd.DataFrame, points: list, targets: list[Target], docs: Path, max_runs: int) -> Path:
-    """trends.md: one chart per request name over the last `max_runs` runs, change points marked."""
-    recent_runs = frame["run_id"].drop_duplicates().iloc[-max_runs:] if not frame.empty else pd.Series([], dtype=str)
-    recent = frame[frame["run_id"].isin(recent_runs) & (frame["status"] == "ok")] if not frame.empty else frame
-    sections = []
-    for (suite, name), series in recent.groupby(["suite", "name"], sort=True) if not recent.empty else []:
-        marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in set(recent_runs)]
-        image = f"{suite}-{name}"
-        draw.save(draw.trend_chart(series, marks, targets, f"{name} ({suite})"), docs / "img" / "trends", image)
-        sections.append(
-            {"suite": suite, "name": name, "image": f"img/trends/{image}.png", "points": [_point_row(p) for p in marks]}
-        )
-    page = TEMPLATES.get_template("trends.md.j2").render(
-        sections=sections,
-        runs=len(recent_runs),
-        total_runs=frame["run_id"].nunique() if not frame.empty else 0,
-        profile=frame["profile"].iloc[-1] if not frame.empty else "",
-    )
+def write_trends(
+    by_profile: list[tuple[str, pd.DataFrame, list]], targets: list[Target], docs: Path, max_runs: int
+) -> Path:
+    """trends.md: per profile, one chart per request name over its last `max_runs` runs, change points marked."""
+    profiles = [
+        _profile_trends(profile, frame, points, targets, docs, max_runs) for profile, frame, points in by_profile
+    ]
     path = docs / "trends.md"
-    path.write_text(page)
+    path.write_text(TEMPLATES.get_template("trends.md.j2").render(profiles=profiles))
     return path
 
 
-def write_regressions(points: list, options, warnings: list[str], docs: Path, profile: str) -> Path:
+def _profile_trends(
+    profile: str, frame: pd.DataFrame, points: list, targets: list[Target], docs: Path, max_runs: int
+) -> dict:
+    if frame.empty:  # runs of this profile recorded, none with a measured request
+        return {"profile": profile, "sections": [], "runs": 0, "total_runs": 0}
+    recent_runs = frame["run_id"].drop_duplicates().iloc[-max_runs:]
+    recent = frame[frame["run_id"].isin(recent_runs) & (frame["status"] == "ok")]
+    sections = []
+    for (suite, name), series in recent.groupby(["suite", "name"], sort=True):
+        marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in set(recent_runs)]
+        image = f"{suite}-{name}"
+        draw.save(
+            draw.trend_chart(series, marks, targets, f"{name} ({suite}, {profile})"),
+            docs / "img" / "trends" / profile,
+            image,
+        )
+        sections.append(
+            {
+                "suite": suite,
+                "name": name,
+                "image": f"img/trends/{profile}/{image}.png",
+                "points": [_point_row(p) for p in marks],
+            }
+        )
+    return {"profile": profile, "sections": sections, "runs": len(recent_runs), "total_runs": frame["run_id"].nunique()}
+
+
+def write_regressions(points: list, options, warnings: list[str], docs: Path) -> Path:
     page = TEMPLATES.get_template("regressions.md.j2").render(
         points=[_point_row(p) for p in sorted(points, key=lambda p: p.started_at, reverse=True)],
         options=options,
         warnings=warnings,
-        profile=profile,
     )
     path = docs / "regressions.md"
     path.write_text(page)

@@ -62,10 +62,21 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[A-Za-z0-9._-]{1,64}")
+
+
 def new_run_id(now: datetime | None = None) -> str:
     """Sortable and unique: UTC time of the start plus a random suffix."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id given from outside (CI shares one across its jobs): it names files, so it must be
+    `YYYYMMDDTHHMMSSZ-<suffix>`, sortable by time, the suffix of letters, digits, '.', '_' or '-'."""
+    if not RUN_ID.fullmatch(run_id):
+        raise InputError(f"expected a run id like 20261126T101500Z-gh123.1 (UTC start, then a suffix), got {run_id!r}")
+    return run_id
 
 
 # --- the parts ---------------------------------------------------------------------------------
@@ -82,6 +93,7 @@ class Machine:
     python: str
     hostname_hash: str
     ci: bool
+    runner_image: str = ""  # GitHub's runner image and its version, in CI
 
     @classmethod
     def here(cls) -> Machine:
@@ -93,6 +105,7 @@ class Machine:
             python=platform.python_version(),
             hostname_hash=uuid.uuid5(uuid.NAMESPACE_DNS, platform.node() + getpass.getuser()).hex[:8],
             ci=bool(os.environ.get("CI")),
+            runner_image=" ".join(filter(None, (os.environ.get("ImageOS"), os.environ.get("ImageVersion")))),  # noqa: SIM112 (GitHub spells them so)
         )
 
 
@@ -328,6 +341,9 @@ class PairMetadata(Record):
     k6_exit_code: int | None = None
     k6_seconds: float | None = None
     server_start_seconds: float | None = None
+    # where what was measured came from, beyond the versions: in CI the server and PostgreSQL image
+    # digests and FastTrackML's revision label (`--provenance KEY=VALUE`)
+    provenance: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def stem(self) -> str:
@@ -376,6 +392,28 @@ class HistoryRecord(Record):
 
     def status_of(self, target: str, suite: str) -> Status | None:
         return next((p.status for p in self.pairs if (p.target, p.suite) == (target, suite)), None)
+
+    @property
+    def targets(self) -> set[str]:
+        return {p.target for p in self.pairs}
+
+    @property
+    def complete(self) -> bool:
+        """Every pair of the run finished with status ok: a run fit to be a baseline."""
+        return bool(self.pairs) and all(p.status == Status.OK for p in self.pairs)
+
+    def merged(self, other: HistoryRecord) -> HistoryRecord:
+        """This run with the pairs of `other` (the same run id) it lacks: CI's jobs each bring theirs.
+        A pair both hold keeps this record's version, so recording again changes nothing."""
+        have = {(p.target, p.suite) for p in self.pairs}
+        new = [p for p in other.pairs if (p.target, p.suite) not in have]
+        new_keys = {(p.target, p.suite) for p in new}
+        return dataclasses.replace(
+            self,
+            started_at=min(self.started_at, other.started_at),
+            pairs=self.pairs + tuple(new),
+            rows=self.rows + tuple(r for r in other.rows if (r.target, r.suite) in new_keys),
+        )
 
     @property
     def machine(self) -> Machine | None:

@@ -11,7 +11,7 @@ import dataclasses
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.markup import escape
@@ -39,6 +39,7 @@ class RunPlan:
     run_id: str
     postgres_url: str | None = None
     server_url: str | None = None  # an already running server instead of launching one
+    provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests
 
     @property
     def needs_postgres(self) -> bool:
@@ -156,6 +157,7 @@ def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
         source=Source.here(),
         machine=Machine.here(),
         started_at=now_iso(),
+        provenance=dict(plan.provenance),
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.errors import BadValue, InputError
+from core.options import parse_pairs
 from core.paths import K6_DIR, REGISTRY_FILE
 
 SCHEMA_VERSION = 1
@@ -206,13 +207,7 @@ class Registry:
 
 def parse_versions(items: list[str]) -> dict[str, str]:
     """`NAME=VERSION` items (the `--server-version` options) as a dict."""
-    versions = {}
-    for item in items:
-        name, _, version = item.partition("=")
-        if not name or not version:
-            raise BadValue(f"expected NAME=VERSION such as fasttrackml=0.5.1, got {item!r}")
-        versions[name.strip()] = version.strip()
-    return versions
+    return parse_pairs(items, "NAME=VERSION such as fasttrackml=0.5.1")
 
 
 def suites() -> list[str]:

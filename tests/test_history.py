@@ -12,6 +12,7 @@ import pytest
 
 from analysis import detect, history
 from analysis.summarise import summarise_folder
+from core.errors import InputError
 from core.records import HistoryRecord
 from tests.conftest import output_folder, run_cli
 
@@ -123,3 +124,60 @@ def test_min_magnitude_is_an_option():
     assert detect.detect(frame, detect.Options(min_magnitude=0.10), statistics=("p50_ms",)) == []
     points = detect.detect(frame, detect.Options(min_magnitude=0.03), statistics=("p50_ms",))
     assert [p.run_id for p in points] == ["run0060"]
+
+
+def _ci_job(tmp_path: Path, name: str, pairs: list[str], run_id: str, **changes: object) -> Path:
+    """The artifact folder of one CI bench job: its pairs, under the workflow run's shared run id."""
+    return output_folder(tmp_path / name, *pairs, run_id=run_id, **changes)
+
+
+def test_the_jobs_of_one_workflow_run_become_one_record_and_recording_again_changes_nothing(tmp_path):
+    run_id = "20261126T101500Z-gh42.1"
+    store = tmp_path / "history"
+    first = _ci_job(tmp_path, "job1", ["fasttrackml-sqlite_retrieval"], run_id)
+    second = _ci_job(tmp_path, "job2", ["mlflow-sqlite_retrieval", "mlflow-sqlite_logging"], run_id)
+    assert "recorded in" in history.record(summarise_folder(first), store)[0][1]
+    assert "added 2 pair(s)" in history.record(summarise_folder(second), store)[0][1]
+    files = list(store.rglob("*.json.gz"))
+    before = files[0].read_bytes()
+    assert history.record(summarise_folder(second), store)[0][1] == "already recorded"
+    assert history.record(summarise_folder(first), store)[0][1] == "already recorded"
+    assert len(files) == 1 and files[0].read_bytes() == before
+    (record,) = history.load(store).records
+    assert record.run_id == run_id and len(record.pairs) == 3
+    assert {r.target for r in record.rows} == {"fasttrackml-sqlite", "mlflow-sqlite"}
+
+
+def test_the_baseline_is_the_newest_complete_main_run_of_the_same_profile_never_the_run_itself(tmp_path):
+    store = tmp_path / "history"
+    pair = ["fasttrackml-sqlite_retrieval"]
+    runs = {
+        "20261101T000000Z-old": {"branch": "main", "profile": "quick"},
+        "20261102T000000Z-good": {"branch": "main", "profile": "quick"},
+        "20261103T000000Z-standard": {"branch": "main", "profile": "standard"},
+        "20261104T000000Z-branch": {"branch": "feature", "profile": "quick"},
+        "20261105T000000Z-partial": {"branch": "main", "profile": "quick", "status": "partial"},
+        "20261106T000000Z-this": {"branch": "main", "profile": "quick"},
+    }
+    for run_id, fields in runs.items():
+        source = json.loads((output_folder(tmp_path / "probe", *pair) / f"{pair[0]}.json").read_text())["source"]
+        changes = {"profile": fields["profile"], "status": fields.get("status", "ok")}
+        changes["source"] = source | {"branch": fields["branch"]}
+        changes["started_at"] = f"2026-11-{run_id[6:8]}T00:00:00+00:00"
+        history.record(summarise_folder(_ci_job(tmp_path, run_id, pair, run_id, **changes)), store)
+    loaded = history.load(store)
+    # this run, already recorded (push: record, then compare), is skipped as its own baseline
+    assert loaded.baseline("main", "quick", {"fasttrackml-sqlite"}, {"20261106T000000Z-this"}).run_id.endswith("good")
+    assert loaded.baseline("main", "standard", {"fasttrackml-sqlite"}, set()).run_id.endswith("standard")
+    with pytest.raises(InputError, match="no complete run of main with profile quick"):
+        loaded.baseline("main", "quick", {"mlflow-postgres"}, set())
+    assert [p for p in loaded.profiles()] == ["quick", "standard"]
+
+
+def test_compare_refuses_runs_of_different_profiles(tmp_path):
+    quick = output_folder(tmp_path / "quick", "fasttrackml-sqlite_retrieval", profile="quick")
+    standard = output_folder(tmp_path / "standard", "fasttrackml-sqlite_retrieval", profile="standard")
+    result = run_cli("compare", str(quick), str(standard), "--markdown", str(tmp_path / "c.md"))
+    assert result.returncode == 1
+    assert "A is profile quick and B profile standard: runs of different profiles are not comparable" in result.stderr
+    assert not (tmp_path / "c.md").exists()

@@ -16,12 +16,15 @@ from rich.table import Table
 from analysis import compare
 from cli.main import option
 from core.errors import BadValue, InputError
+from core.options import parse_pairs
 from core.records import Comparison, Verdict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "a", help="baseline: an output folder, a run id from the history, or latest[:BRANCH] (its newest run)"
+        "a",
+        help="baseline: an output folder, a run id from the history, or latest[:BRANCH]: the newest complete "
+        "run (of BRANCH) with B's profile and a target in common, never B's own run",
     )
     parser.add_argument("b", help="candidate: an output folder or a run id from the history")
     parser.add_argument("--history", default="history", type=Path, help="history folder for run ids (default: history)")
@@ -56,16 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_map(items: list[str]) -> dict[str, str]:
-    mapping = {}
-    for item in items:
-        if "=" not in item:
-            raise BadValue(f"expected A_TARGET=B_TARGET, got {item!r}")
-        a, b = item.split("=", 1)
-        mapping[a.strip()] = b.strip()
-    return mapping
-
-
 def main(args: argparse.Namespace) -> int:
     with option("--threshold"):
         if not 0 < args.threshold < 10:
@@ -74,14 +67,16 @@ def main(args: argparse.Namespace) -> int:
         if args.run_noise < 0:
             raise BadValue(f"expected a non-negative number, got {args.run_noise}")
     with option("--map"):
-        mapping = parse_map(args.map)
-    with option("A"):
-        a, profile = compare.load_samples(args.a, args.history)
+        mapping = parse_pairs(args.map, "A_TARGET=B_TARGET")
     with option("B"):
-        b, _ = compare.load_samples(args.b, args.history)
+        side_b = compare.load_side(args.b, args.history)
+    with option("A"):
+        side_a = compare.load_side(args.a, args.history, other=side_b)
+    compare.same_profile(side_a, side_b)
+    a, b = side_a.samples, side_b.samples
     if mapping:
         a = {k: v for k, v in a.items() if k[0] in mapping}
-    noise = compare.noise_from_history(args.history, profile)
+    noise = compare.noise_from_history(args.history, side_b.profile)
     rows = compare.compare(a, b, args.threshold, mapping, noise, args.run_noise)
     if not rows:
         raise InputError(_why_nothing(a, b, args))

@@ -15,7 +15,8 @@ from cli.main import option
 from cli.tables import print_run_table
 from cli.verbs import record, report
 from core.errors import BadValue
-from core.records import Status, new_run_id
+from core.options import parse_pairs
+from core.records import Status, check_run_id, new_run_id
 from runner.k6 import profiles, select_profile
 from runner.pair import RunPlan, run_all
 from runner.progress import console
@@ -53,6 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VERSION",
         help="run a server at a version the registry does not list (repeatable), e.g. fasttrackml=0.5.1",
+    )
+    parser.add_argument(
+        "--run-id",
+        help="this run's id instead of a new one: CI gives every job of a workflow run the same one, so the "
+        "workflow run is one history record (YYYYMMDDTHHMMSSZ-SUFFIX)",
+    )
+    parser.add_argument(
+        "--provenance",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="where what is measured came from, kept in the metadata and the history (repeatable); "
+        "CI records server_image, server_revision and postgres_image",
     )
     parser.add_argument(
         "--no-report", action="store_true", help="stop after the raw outputs and their summary: no history, no site"
@@ -102,10 +116,21 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
     with option("--out"):
         if args.out.exists() and not args.out.is_dir():
             raise BadValue(f"{args.out} exists and is not a folder")
+    with option("--run-id"):
+        run_id = check_run_id(args.run_id) if args.run_id else new_run_id()
+    with option("--provenance"):
+        provenance = parse_pairs(args.provenance, "KEY=VALUE")
     report.detect_options(args)
     args.out.mkdir(parents=True, exist_ok=True)
     return RunPlan(
-        tuple(targets), tuple(chosen_suites), profile, args.out, new_run_id(), args.postgres_url, args.server_url
+        tuple(targets),
+        tuple(chosen_suites),
+        profile,
+        args.out,
+        run_id,
+        args.postgres_url,
+        args.server_url,
+        provenance,
     )
 
 
