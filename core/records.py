@@ -36,7 +36,7 @@ from typing import ClassVar, Self
 
 import psutil
 
-from core.errors import InputError
+from core.errors import BadValue, InputError
 from core.paths import ROOT
 
 
@@ -75,7 +75,7 @@ def check_run_id(run_id: str) -> str:
     """A run id given from outside (CI shares one across its jobs): it names files, so it must be
     `YYYYMMDDTHHMMSSZ-<suffix>`, sortable by time, the suffix of letters, digits, '.', '_' or '-'."""
     if not RUN_ID.fullmatch(run_id):
-        raise InputError(f"expected a run id like 20261126T101500Z-gh123.1 (UTC start, then a suffix), got {run_id!r}")
+        raise BadValue(f"expected a run id like 20261126T101500Z-gh123.1 (UTC start, then a suffix), got {run_id!r}")
     return run_id
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.paths import ROOT
 from runner import outputs
-from tests.conftest import run_cli
+from tests.conftest import output_folder, run_cli
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,8 @@ from tests.conftest import run_cli
         (["--server-version", "oracle=1"], "--server-version: unknown server oracle; valid: fasttrackml, mlflow"),
         (["--server-version", "fasttrackml"], "--server-version: expected NAME=VERSION"),
         (["--window", "2"], "--window: must be at least 4, got 2"),
+        (["--run-id", "../../etc"], "--run-id: expected a run id like 20261126T101500Z-gh123.1"),
+        (["--provenance", "server_image"], "--provenance: expected KEY=VALUE, got 'server_image'"),
     ],
 )
 def test_bad_options_are_one_line_errors_with_exit_2(args, message, tmp_path):
@@ -38,7 +40,8 @@ def test_bad_options_are_one_line_errors_with_exit_2(args, message, tmp_path):
 def test_compare_names_its_bad_options(tmp_path):
     result = run_cli("compare", "a", "b", "--map", "x", "--markdown", str(tmp_path / "c.md"))
     assert result.returncode == 2 and result.stderr.strip() == "error: --map: expected A_TARGET=B_TARGET, got 'x'"
-    result = run_cli("compare", str(tmp_path / "nope"), "b", "--history", str(tmp_path))
+    b = output_folder(tmp_path / "b", "fasttrackml-sqlite_retrieval")
+    result = run_cli("compare", str(tmp_path / "nope"), str(b), "--history", str(tmp_path))
     assert result.returncode == 2 and "error: A: " in result.stderr and "neither an output folder" in result.stderr
 
 
