@@ -536,6 +536,7 @@ class ABMetadata(Record):
     interleaved: bool = False  # both sides in each round's one k6 process, iteration by iteration
     round_seconds: float | None = None
     round_iterations: dict[str, int] = dataclasses.field(default_factory=dict)  # per suite: what ran
+    provenance: dict[str, str] = dataclasses.field(default_factory=dict)  # e.g. CI's image digests
 
     @property
     def sides(self) -> tuple[ABSide, ABSide]:

@@ -23,7 +23,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.markup import escape
@@ -61,6 +61,7 @@ class ABPlan:
     postgres_url: str | None = None
     interleave: bool = False  # both sides in one k6 process per round, alternating iteration by iteration
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
+    provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests and revision
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -327,6 +328,7 @@ def start_metadata(plan: ABPlan) -> ABMetadata:
         source=Source.here(),
         machine=Machine.here(),
         started_at=now_iso(),
+        provenance=dict(plan.provenance),
     )
 
 

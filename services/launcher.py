@@ -131,8 +131,10 @@ def _api_works(url: str) -> bool:
         return False
 
 
-def wait_for_external(url: str, health_path: str, timeout_seconds: float = 60) -> None:
-    """Wait until an already running server answers, or raise ServerFailed."""
+def wait_for_external(url: str, health_path: str, timeout_seconds: float = 180) -> None:
+    """Wait until an already running server answers, or raise ServerFailed. CI's containers run no
+    health check (it would load the server during the measurement), so this is their only wait: it
+    allows for a server still waiting for its database, then creating its schema."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if _answers(url + health_path) and _api_works(url):

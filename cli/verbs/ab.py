@@ -21,6 +21,7 @@ from analysis import compare, draw, paired, publish
 from cli.main import option
 from cli.verbs.compare import print_table
 from core.errors import BadValue
+from core.options import parse_pairs
 from core.records import ABMetadata, Comparison, Status, Verdict, new_run_id
 from runner.ab import ABPlan, run_ab
 from runner.k6 import profiles, select_profile
@@ -89,6 +90,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
     )
+    parser.add_argument(
+        "--provenance",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="where the servers came from, kept in ab.json (repeatable); CI records both image digests "
+        "and the candidate's revision",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -140,6 +149,8 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
     ):
         if not fine:
             raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
+    with option("--provenance"):
+        provenance = parse_pairs(args.provenance, "KEY=VALUE")
     if args.postgres_url:
         with option("--postgres-url"):
             external(args.postgres_url)
@@ -163,6 +174,7 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         args.postgres_url,
         args.interleave,
         args.round_seconds,
+        provenance,
     )
 
 
