@@ -5,9 +5,11 @@
 
 `aa` compares a target with itself: every call is a false one, and the interval's half-width
 (log scale, median over request names) is the noise the verdict must beat. `slowdown` puts a
-proxy in front of each of two fresh servers of the target: the candidate's slows every answer
-by a known factor, the baseline's by none (same path, zero strength; see perf/delay_proxy.py),
-and reports the share of comparisons that called a regression, per request name. AB OPTIONS go
+proxy in front of each of two fresh servers of the target (perf/delay_proxy.py). A first A/B
+through both proxies at zero strength measures each request name's median on this path; then, for
+each factor f, the candidate's proxy delays every answer of a name by f times that median (its p50
+slows by f), the baseline's by nothing (the same path at zero strength), and the share of
+comparisons that called a regression is reported per request name, with the ratio measured. AB OPTIONS go
 to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup ...). Run it on
 a quiet machine: nothing else heavy beside it.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -33,10 +36,12 @@ from services.registry import load_registry
 
 
 def run_ab(out: Path, baseline: str, candidate: str, options: list[str]) -> tuple[pd.DataFrame, float]:
-    """One `./run.sh ab`: its comparison rows and its wall time in seconds."""
+    """One `./run.sh ab`: its comparison rows and its wall time in seconds. The requests name
+    themselves in a header (BENCH_NAME_HEADER), which the delay proxies read."""
     started = time.monotonic()
     command = [sys.executable, "-m", "cli", "ab", "--baseline", baseline, "--candidate", candidate, "--out", str(out)]
-    done = subprocess.run([*command, *options], cwd=ROOT, capture_output=True, text=True)
+    env = {**os.environ, "BENCH_NAME_HEADER": "1"}
+    done = subprocess.run([*command, *options], cwd=ROOT, capture_output=True, text=True, env=env)
     seconds = time.monotonic() - started
     comparison = out / "comparison.json"
     if not comparison.exists():
@@ -54,23 +59,36 @@ def comparison_rows(path: Path) -> pd.DataFrame:
 
 
 @contextmanager
-def slowed_pair(target_id: str, factor: float, work: Path):
-    """Two fresh servers of the target behind proxies: A at zero strength, B slowed by `factor`."""
+def slowed_pair(target_id: str, delays: dict[str, float], work: Path):
+    """Two fresh servers of the target behind proxies: A at zero strength, B delaying each request
+    name's answers by `delays` (ms)."""
     target = load_registry().targets[target_id]
     ensure_environment(target)
     with ExitStack() as stack:
         urls = []
-        for side, strength in (("A", 0.0), ("B", factor)):
+        for side, side_delays in (("A", {}), ("B", delays)):
             folder = work / side
             folder.mkdir(parents=True)
             served = stack.enter_context(launcher.serve(target, side, folder, folder / "server.log", None))
             port = served.url.rsplit(":", 1)[1]
+            (folder / "delays.json").write_text(json.dumps(side_delays))
             proxy = processes.start(
-                [sys.executable, "-m", "perf.delay_proxy", port, "0", str(strength)], folder / "proxy.log", cwd=ROOT
+                [sys.executable, "-m", "perf.delay_proxy", port, str(folder / "delays.json")],
+                folder / "proxy.log",
+                cwd=ROOT,
             )
             stack.callback(processes.stop, proxy)
             urls.append(f"{target_id}@http://127.0.0.1:{_proxy_port(folder / 'proxy.log')}")
         yield urls
+
+
+def calibrate(target_id: str, work: Path, options: list[str]) -> dict[str, float]:
+    """Each request name's median latency (ms) through the proxies, from an A/B at zero strength."""
+    with slowed_pair(target_id, {}, work / "servers") as (a, b):
+        rows, seconds = run_ab(work / "ab", a, b, options)
+    medians = {row.name: (row.median_a + row.median_b) / 2 for row in rows.itertuples()}
+    print(f"calibration ({seconds:.0f} s): " + ", ".join(f"{n} {m:.3f} ms" for n, m in medians.items()), flush=True)
+    return medians
 
 
 def _proxy_port(log: Path) -> str:
@@ -94,13 +112,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ab-quality-"))
     results = []
     factors = [0.0] if args.mode == "aa" else [float(f) for f in args.factors.split(",")]
+    medians = calibrate(args.target, work / "calibration", options) if args.mode == "slowdown" else {}
     for factor in factors:
         for repeat in range(args.repeats):
             out = work / f"{factor}-{repeat}"
             if args.mode == "aa":
                 rows, seconds = run_ab(out / "ab", args.target, args.target, options)
             else:
-                with slowed_pair(args.target, factor, out / "servers") as (a, b):
+                delays = {name: factor * median for name, median in medians.items()}
+                with slowed_pair(args.target, delays, out / "servers") as (a, b):
                     rows, seconds = run_ab(out / "ab", a, b, options)
             called = rows[rows["verdict"].isin(["regression", "improvement"])]
             print(

@@ -1,44 +1,42 @@
-"""A TCP proxy on 127.0.0.1 that slows a server by a known amount: an injected slowdown.
+"""A TCP proxy on 127.0.0.1 that slows a server by a known amount per request name: an injected slowdown.
 
-    .venv/bin/python -m perf.delay_proxy UPSTREAM_PORT DELAY_MS [FACTOR]   (prints its own port)
+    .venv/bin/python -m perf.delay_proxy UPSTREAM_PORT DELAYS.json   (prints its own port)
 
-DELAY_MS delays every chunk a client sends by a fixed time. FACTOR (e.g. 0.10) slows every
-answer in proportion: the proxy holds each whole response (its length read from the HTTP
-headers) and sends it on after FACTOR times the time from the request's first chunk reaching the
-proxy to the response's last byte reaching it, so a request that took t through the proxy takes
-about (1 + FACTOR) t. Holding the whole response matters: a server that sends its headers before
-its body (MLflow's uvicorn does) would otherwise hide the delay behind the body's computation.
-With FACTOR 0 the path is the same, proxy and buffering included, but nothing is added: the
-baseline of a slowdown experiment.
+DELAYS.json maps request names to milliseconds, e.g. {"SearchRuns": 0.12, "GetRun": 0.05}. The k6
+suites name each request in an `X-Bench-Name` header when BENCH_NAME_HEADER=1 (only in these
+experiments). The proxy holds each whole response (its length read from the HTTP headers) and sends
+it on that many milliseconds late, so the latency distribution of that name shifts by a fixed
+amount: a delay of f times the name's median slows its p50 by exactly f. Holding the whole response
+matters: a server that sends its headers before its body (MLflow's uvicorn does) would otherwise
+hide a delay behind the body's computation. With every delay 0 the path is the same (proxy,
+buffering, the wait in a worker thread), only nothing is added: the baseline of the experiment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import json
+import re
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REQUEST_LINE = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]\r\n")
+NAME = re.compile(rb"\r\nx-bench-name: *([^\r]*)\r\n", re.I)
+PR_SET_TIMERSLACK = 29
 
 
-class Connection:
-    """One client connection: when its latest request was sent on, to time the answer to it."""
+def precise_timers() -> None:
+    """Linux lets a sleeping thread wake up to 50 us late (its timer slack): as much as the whole
+    delay of a 5% slowdown of a 1 ms request. One microsecond keeps the delays what they say."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0)
 
-    def __init__(self) -> None:
-        self.sent_at: float | None = None
 
-
-async def to_server(reader, writer, delay: float, connection: Connection) -> None:
-    try:
-        while chunk := await reader.read(65536):
-            if connection.sent_at is None:
-                connection.sent_at = time.perf_counter()  # a new request: its answer is timed from here
-            if delay:
-                await asyncio.sleep(delay)
-            writer.write(chunk)
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
+WAITER = ThreadPoolExecutor(max_workers=64, initializer=precise_timers)
 
 
 def response_end(buffer: bytes) -> int | None:
@@ -59,19 +57,38 @@ def response_end(buffer: bytes) -> int | None:
     return body_start
 
 
-async def to_client(reader, writer, factor: float, connection: Connection) -> None:
+class Connection:
+    """One client connection: the delays of the requests sent on it, answered in order."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+
+async def to_server(reader, writer, delays: dict[str, float], connection: Connection) -> None:
     try:
-        loop = asyncio.get_running_loop()
-        buffer = b""
+        while chunk := await reader.read(65536):
+            if REQUEST_LINE.match(chunk):  # a new request: what its answer will wait
+                found = NAME.search(chunk)
+                name = found.group(1).decode().strip() if found else ""
+                connection.delays.append(delays.get(name, 0.0) / 1000)
+            writer.write(chunk)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def to_client(reader, writer, connection: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    buffer = b""
+    try:
         while chunk := await reader.read(65536):
             buffer += chunk
             while (end := response_end(buffer)) is not None:
-                if connection.sent_at is not None:
-                    # asyncio's timers round up to a whole millisecond, far too coarse for a 0.5 ms
-                    # answer: time.sleep in a worker thread is precise.
-                    delay = factor * (time.perf_counter() - connection.sent_at)
-                    await loop.run_in_executor(None, time.sleep, delay)
-                connection.sent_at = None
+                delay = connection.delays.pop(0) if connection.delays else 0.0
+                # asyncio's timers round up to whole milliseconds: a worker thread's sleep is precise
+                await loop.run_in_executor(WAITER, time.sleep, delay)
                 writer.write(buffer[:end])
                 await writer.drain()
                 buffer = buffer[end:]
@@ -84,13 +101,13 @@ async def to_client(reader, writer, factor: float, connection: Connection) -> No
         writer.close()
 
 
-async def serve(upstream_port: int, delay_ms: float, factor: float = 0.0) -> None:
+async def serve(upstream_port: int, delays: dict[str, float]) -> None:
     async def handle(client_reader, client_writer):
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
         connection = Connection()
         await asyncio.gather(
-            to_server(client_reader, upstream_writer, delay_ms / 1000, connection),
-            to_client(upstream_reader, client_writer, factor, connection),
+            to_server(client_reader, upstream_writer, delays, connection),
+            to_client(upstream_reader, client_writer, connection),
         )
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -100,4 +117,4 @@ async def serve(upstream_port: int, delay_ms: float, factor: float = 0.0) -> Non
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 0.0))
+    asyncio.run(serve(int(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())))

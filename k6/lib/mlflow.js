@@ -13,6 +13,15 @@ const successfulDuration = new Trend('successful_request_duration', true);
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:5000').replace(/\/+$/, '');
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
+// Only in the suite's own slowdown experiments (perf/ab_quality.py sets BENCH_NAME_HEADER=1): each
+// request names itself in a header, so that perf/delay_proxy.py can slow each request name by its
+// own known amount. Off by default: the measured workload carries no extra header.
+const NAME_HEADER = __ENV.BENCH_NAME_HEADER === '1';
+
+function headersFor(name, headers = {}) {
+  return NAME_HEADER ? { ...headers, 'X-Bench-Name': name } : headers;
+}
+
 // A paired A/B can interleave two servers in one k6 process: BASE_URL is side A and BASE_URL_B side
 // B. Each iteration then goes to one side (`sideOfIteration`), and every request, check and latency
 // is tagged with that side, so that both sides are measured at the same moments.
@@ -84,7 +93,7 @@ function verify(res, name, shape) {
 
 /** POST `body` as JSON to `path` under the MLflow API; returns the parsed response or null on any failure. */
 export function post(name, path, body, shape = isObject) {
-  const params = { headers: JSON_HEADERS, tags: { name, ...current.tags } };
+  const params = { headers: headersFor(name, JSON_HEADERS), tags: { name, ...current.tags } };
   const res = http.post(`${current.api}/${path}`, JSON.stringify(body), params);
   return verify(res, name, shape);
 }
@@ -94,7 +103,7 @@ export function get(name, path, query, shape = isObject) {
   const qs = Object.entries(query)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&');
-  const res = http.get(`${current.api}/${path}?${qs}`, { tags: { name, ...current.tags } });
+  const res = http.get(`${current.api}/${path}?${qs}`, { headers: headersFor(name), tags: { name, ...current.tags } });
   return verify(res, name, shape);
 }
 
