@@ -140,6 +140,13 @@ class Side:
     run_ids: frozenset[str]
     targets: frozenset[str]
 
+    def label(self, source: str) -> str:
+        """How the comparison names this side: as given, with the run it resolved to when that was
+        `latest[:BRANCH]`, so a reader sees which run was the baseline."""
+        if not source.startswith("latest") or Path(source).is_dir():
+            return source
+        return f"{source} (run {', '.join(sorted(self.run_ids))})"
+
 
 def load_side(source: str, history_dir: Path, other: Side | None = None) -> Side:
     """One side from an output folder (raw CSVs), a run id of the history, or `latest[:BRANCH]`.

@@ -80,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     rows = compare.compare(a, b, args.threshold, mapping, noise, args.run_noise)
     if not rows:
         raise InputError(_why_nothing(a, b, args))
-    result = compare.comparison(rows, args.a, args.b, args.threshold)
+    result = compare.comparison(rows, side_a.label(args.a), side_b.label(args.b), args.threshold)
     print_table(result)
     args.markdown.write_text(compare.markdown(result))
     result.write(args.markdown.with_suffix(".json"))
