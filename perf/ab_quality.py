@@ -7,9 +7,10 @@
 (log scale, median over request names) is the noise the verdict must beat. `slowdown` puts a
 proxy in front of each of two fresh servers of the target (perf/delay_proxy.py). A first A/B
 through both proxies at zero strength measures each request name's median on this path; then, for
-each factor f, the candidate's proxy delays every answer of a name by f times that median (its p50
-slows by f), the baseline's by nothing (the same path at zero strength), and the share of
-comparisons that called a regression is reported per request name, with the ratio measured. AB OPTIONS go
+each factor f, the candidate's proxy delays every answer of a name by f times that median more than
+the baseline's (its p50 slows by f; both wait a common base, so that a sleep's lateness is on both
+sides), and the share of comparisons that called a regression is reported per request name, with
+the ratio measured. AB OPTIONS go
 to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup ...). Run it on
 a quiet machine: nothing else heavy beside it.
 """
@@ -58,15 +59,19 @@ def comparison_rows(path: Path) -> pd.DataFrame:
     return rows
 
 
+BASE_DELAY_MS = 0.2  # what both proxies wait on every answer, on top of which B waits its share
+
+
 @contextmanager
-def slowed_pair(target_id: str, delays: dict[str, float], work: Path):
-    """Two fresh servers of the target behind proxies: A at zero strength, B delaying each request
-    name's answers by `delays` (ms)."""
+def slowed_pair(target_id: str, extra: dict[str, float], work: Path):
+    """Two fresh servers of the target behind proxies: A waits the base on every answer, B the base
+    plus `extra` (ms per request name)."""
     target = load_registry().targets[target_id]
     ensure_environment(target)
     with ExitStack() as stack:
         urls = []
-        for side, side_delays in (("A", {}), ("B", delays)):
+        base = {"*": BASE_DELAY_MS}
+        for side, side_delays in (("A", base), ("B", base | {n: BASE_DELAY_MS + ms for n, ms in extra.items()})):
             folder = work / side
             folder.mkdir(parents=True)
             served = stack.enter_context(launcher.serve(target, side, folder, folder / "server.log", None))

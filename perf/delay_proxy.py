@@ -2,14 +2,18 @@
 
     .venv/bin/python -m perf.delay_proxy UPSTREAM_PORT DELAYS.json   (prints its own port)
 
-DELAYS.json maps request names to milliseconds, e.g. {"SearchRuns": 0.12, "GetRun": 0.05}. The k6
-suites name each request in an `X-Bench-Name` header when BENCH_NAME_HEADER=1 (only in these
-experiments). The proxy holds each whole response (its length read from the HTTP headers) and sends
-it on that many milliseconds late, so the latency distribution of that name shifts by a fixed
-amount: a delay of f times the name's median slows its p50 by exactly f. Holding the whole response
-matters: a server that sends its headers before its body (MLflow's uvicorn does) would otherwise
-hide a delay behind the body's computation. With every delay 0 the path is the same (proxy,
-buffering, the wait in a worker thread), only nothing is added: the baseline of the experiment.
+DELAYS.json maps request names to milliseconds, "*" for any other name, e.g.
+{"*": 0.2, "SearchRuns": 0.32}. The k6 suites name each request in an `X-Bench-Name` header when
+BENCH_NAME_HEADER=1 (only in these experiments). The proxy holds each whole response (its length
+read from the HTTP headers) and sends it on that many milliseconds late, so the latency
+distribution of that name shifts by a fixed amount. Holding the whole response matters: a server
+that sends its headers before its body (MLflow's uvicorn does) would otherwise hide a delay behind
+the body's computation.
+
+Both sides of an experiment wait the same base ("*") and the candidate a known share of a name's
+median more: a thread's sleep wakes up some tens of microseconds late, more under load, as much as
+the whole 5% of a 1 ms request; with a real sleep on both sides that lateness is on both, and only
+the share differs.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ async def to_server(reader, writer, delays: dict[str, float], connection: Connec
             if REQUEST_LINE.match(chunk):  # a new request: what its answer will wait
                 found = NAME.search(chunk)
                 name = found.group(1).decode().strip() if found else ""
-                connection.delays.append(delays.get(name, 0.0) / 1000)
+                connection.delays.append(delays.get(name, delays.get("*", 0.0)) / 1000)
             writer.write(chunk)
             await writer.drain()
     except ConnectionError:

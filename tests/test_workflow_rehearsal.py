@@ -86,7 +86,7 @@ def interpolate(value: object, contexts: dict) -> object:
     if not isinstance(value, str):
         return value
     whole = re.fullmatch(r"\$\{\{(.*)\}\}", value.strip(), re.S)
-    if whole:
+    if whole and value.count("${{") == 1:
         return evaluate(whole.group(1), contexts)
     return re.sub(r"\$\{\{(.*?)\}\}", lambda m: _text(evaluate(m.group(1), contexts)), value)
 
@@ -256,10 +256,13 @@ def rehearse(tmp: Path, remote: Path, number: int, event: str, **kwargs: object)
     return run
 
 
-def comment(run: Rehearsal, pulls: list[dict], head_sha: str) -> dict:
-    """The pr-comment workflow's script on this run's comparison artifact, its API calls recorded."""
-    workspace = run.root / "pr-comment"
-    shutil.copytree(run.artifacts / "comparison", workspace / "comparison")
+def comment(run: Rehearsal, pulls: list[dict], head_sha: str, artifact: bool = True) -> dict:
+    """The pr-comment workflow's script on this run's comparison artifact (or none, as after a
+    failed run), its API calls recorded."""
+    workspace = run.root / f"pr-comment-{len(list(run.root.glob('pr-comment-*')))}"
+    workspace.mkdir()
+    if artifact:
+        shutil.copytree(run.artifacts / "comparison", workspace / "comparison")
     harness = f"""
     const post = require({json.dumps(str(ROOT / ".github/scripts/pr-comment.js"))});
     const pulls = {json.dumps(pulls)};
@@ -375,6 +378,11 @@ def test_the_comment_goes_to_the_pull_request_of_the_event(rehearsed):
     assert "## Benchmark comparison" in created[0][1]["body"]
     stale = comment(rehearsed["pr"], [_pull(7, "e" * 40)], head)  # the PR moved on since: no comment
     assert stale["number"] is None and not [c for c in stale["calls"] if c[0].startswith("issues.")]
+    failed = comment(rehearsed["pr"], [_pull(7, head)], head, artifact=False)  # the run left no comparison
+    assert (
+        failed["number"] is None
+        and ["notice", "the benchmark run left no comparison: nothing to comment"] in failed["calls"]
+    )
 
 
 @pytest.mark.servers
