@@ -110,3 +110,32 @@ def detect(history: pd.DataFrame, options: Options = Options(), statistics=STATI
                     )
                 )
     return points
+
+
+def detect_ab(ab_history: pd.DataFrame, options: Options = Options()) -> list[ChangePoint]:
+    """Change points in the nightly paired A/B: each (pair of targets, suite, name) series of ratios
+    B/A, night after night. A step in it is a change in the candidate (FastTrackML main) that the
+    release, measured beside it on the same machine each night, did not share. `before_ms` and
+    `after_ms` hold the ratios on each side of the change."""
+    if ab_history.empty:
+        return []
+    points = []
+    for (series_name, suite, name), rows in ab_history.groupby(["series", "suite", "name"], sort=True):
+        for index, before, after, pvalue in change_points_in(rows["ratio"].to_numpy(float), options):
+            points.append(
+                ChangePoint(
+                    target=series_name,
+                    suite=suite,
+                    name=name,
+                    statistic="A/B ratio",
+                    run_id=rows["ab_id"].iloc[index],
+                    commit_before=str(rows["revision"].iloc[index - 1]),
+                    commit_after=str(rows["revision"].iloc[index]),
+                    started_at=str(rows["started_at"].iloc[index]),
+                    before_ms=before,
+                    after_ms=after,
+                    pvalue=pvalue,
+                    profile="nightly A/B",
+                )
+            )
+    return points

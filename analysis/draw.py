@@ -205,6 +205,9 @@ def trend_chart(history: pd.DataFrame, points: list, targets: list[Target], titl
     return alt.layer(*layers).resolve_scale(color="independent").properties(width=640, height=220, title=title)
 
 
+VERDICT_SCALE = alt.Scale(domain=["regression", "improvement", "no change"], range=["#d62728", "#2ca02c", "#555555"])
+
+
 def ab_chart(result: Comparison) -> alt.LayerChart:
     """A paired A/B per request name: the ratio B/A with its 95% interval, and one dot per round."""
     rows = [r for r in result.rows if r.rounds]
@@ -227,10 +230,7 @@ def ab_chart(result: Comparison) -> alt.LayerChart:
     )
     y = alt.Y("request:N", title=None, sort=list(estimates["request"]))
     x = alt.X("ratio:Q", scale=alt.Scale(type="log"), title="latency B/A (log scale)")
-    colour = alt.Color(
-        "verdict:N",
-        scale=alt.Scale(domain=["regression", "improvement", "no change"], range=["#d62728", "#2ca02c", "#555555"]),
-    )
+    colour = alt.Color("verdict:N", scale=VERDICT_SCALE)
     one = alt.Chart(pd.DataFrame({"ratio": [1.0]})).mark_rule(color="#999999", strokeDash=[4, 3]).encode(x=x)
     spread = (
         alt.Chart(dots)
@@ -246,3 +246,42 @@ def ab_chart(result: Comparison) -> alt.LayerChart:
     height = 22 * len(rows) + 20
     title = f"B = {result.candidate} against A = {result.baseline}: ratio, 95% interval, one dot per round"
     return alt.layer(one, spread, interval, point).properties(width=560, height=height, title=title)
+
+
+def ab_trend_chart(series: pd.DataFrame, points: list, title: str) -> alt.LayerChart:
+    """One request name's paired A/B ratio B/A night after night: the ratio with its interval, the
+    verdict as colour, no change at 1, change points in the series as rules."""
+    data = series.assign(
+        started_at=series["started_at"].astype(str), revision_short=series["revision"].astype(str).str[:8]
+    )
+    base = alt.Chart(data).encode(x=alt.X("started_at:T", title="A/B start"))
+    tooltip = [
+        alt.Tooltip("ratio:Q", format=".3f"),
+        alt.Tooltip("low:Q", format=".3f"),
+        alt.Tooltip("high:Q", format=".3f"),
+        "verdict:N",
+        "revision_short:N",
+    ]
+    scale = alt.Scale(type="log", zero=False)
+    layers = [
+        base.mark_rule(color="#999").encode(y=alt.Y("low:Q", scale=scale, title="ratio B/A (log)"), y2="high:Q"),
+        base.mark_point(filled=True, size=40).encode(
+            y=alt.Y("ratio:Q", scale=scale),
+            color=alt.Color("verdict:N", scale=VERDICT_SCALE),
+            tooltip=tooltip,
+        ),
+        alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"),
+    ]
+    if points:
+        marks = pd.DataFrame([{"started_at": str(p.started_at), "kind": p.kind} for p in points])
+        layers.append(
+            alt.Chart(marks)
+            .mark_rule(strokeWidth=2)
+            .encode(
+                x="started_at:T",
+                color=alt.Color(
+                    "kind:N", scale=alt.Scale(domain=["regression", "improvement"], range=["red", "green"])
+                ),
+            )
+        )
+    return alt.layer(*layers).properties(title=title, width=640, height=220)

@@ -1,4 +1,5 @@
-"""The history store: one small gzipped JSON file per benchmark run, append-only.
+"""The history store: one small gzipped JSON file per benchmark run, append-only; and one per
+paired A/B (`<history>/ab/...`), whose ratios the nightly adds night after night.
 
 Layout: `<history>/runs/<YYYY>/<MM>/<run id>.json.gz`, each a `HistoryRecord` (see
 `core/records.py`): the run's identity (commit, branch, time, profile), each target x suite's
@@ -21,7 +22,16 @@ import pandas as pd
 
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
-from core.records import HistoryRecord, StatRow, Status
+from core.records import (
+    ABHistoryRecord,
+    ABMetadata,
+    Comparison,
+    HistoryRecord,
+    Record,
+    StatRow,
+    Status,
+    Verdict,
+)
 
 SKETCH_QUANTILES = [0.01, *[round(q / 100, 4) for q in range(5, 100, 5)], 0.99]
 
@@ -149,7 +159,72 @@ def record(result: FolderSummary, history: Path) -> list[tuple[str, str]]:
     return outcomes
 
 
-def _write(path: Path, rec: HistoryRecord) -> None:
+def ab_path(history: Path, ab_id: str) -> Path:
+    return history / "ab" / ab_id[:4] / ab_id[4:6] / f"{ab_id}.json.gz"
+
+
+def record_ab(ab_outputs: Path, history: Path) -> list[tuple[str, str]]:
+    """Add each paired A/B under `ab_outputs` (a folder holding ab.json and comparison.json) to the
+    history, so that the nightly's ratios form a series; returns (A/B id, what happened) for each."""
+    outcomes = []
+    for meta_path in sorted(ab_outputs.glob("*/ab.json")) if ab_outputs.is_dir() else []:
+        compared = meta_path.with_name("comparison.json")
+        if not compared.exists():
+            outcomes.append((meta_path.parent.name, "no comparison.json (the A/B did not finish): not recorded"))
+            continue
+        meta = ABMetadata.read(meta_path)
+        path = ab_path(history, meta.ab_id)
+        if path.exists():
+            outcomes.append((meta.ab_id, "already recorded"))
+            continue
+        comparison = Comparison.read(compared)
+        rec = ABHistoryRecord(
+            meta.ab_id, meta.started_at, meta.status, meta.baseline, meta.candidate, meta.provenance, comparison
+        )
+        _write(path, rec)
+        outcomes.append((meta.ab_id, f"recorded in {path}"))
+    return outcomes
+
+
+def load_ab(history: Path) -> tuple[list[ABHistoryRecord], list[str]]:
+    """Every paired A/B of the history, and a warning naming each file that could not be read."""
+    records, warnings = [], []
+    for path in sorted((history / "ab").glob("*/*/*.json.gz")):
+        try:
+            records.append(ABHistoryRecord.from_json(_json(path), str(path)))
+        except InputError as exc:
+            warnings.append(f"{exc}; skipped")
+    return records, warnings
+
+
+def ab_frame(records: list[ABHistoryRecord]) -> pd.DataFrame:
+    """One row per A/B x request name with a verdict: its ratio B/A and interval, oldest first."""
+    rows = [
+        {
+            "ab_id": rec.ab_id,
+            "started_at": rec.started_at,
+            "revision": rec.revision,
+            "server": rec.candidate.server.name,
+            "series": f"{rec.candidate.target} (B) against {rec.baseline.target} (A)",
+            "suite": row.suite,
+            "name": row.name,
+            "ratio": row.ratio,
+            "low": row.low,
+            "high": row.high,
+            "verdict": str(row.verdict),
+        }
+        for rec in records
+        for row in rec.comparison.rows
+        if row.verdict != Verdict.NO_VERDICT
+    ]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    return frame.sort_values(["started_at", "ab_id"], kind="stable").reset_index(drop=True)
+
+
+def _write(path: Path, rec: Record) -> None:
     data = gzip.compress(json.dumps(rec.to_json(), sort_keys=True, separators=(",", ":")).encode(), mtime=0)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -169,11 +244,14 @@ def load(history: Path) -> History:
 
 
 def _read(path: Path) -> HistoryRecord:
+    return HistoryRecord.from_json(_json(path), str(path))
+
+
+def _json(path: Path) -> object:
     try:
-        data = json.loads(gzip.decompress(path.read_bytes()))
+        return json.loads(gzip.decompress(path.read_bytes()))
     except (OSError, EOFError, ValueError) as exc:
         raise InputError(f"{path}: corrupt history file ({type(exc).__name__})") from exc
-    return HistoryRecord.from_json(data, str(path))
 
 
 def complete(record: HistoryRecord) -> list[StatRow]:

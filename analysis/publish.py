@@ -207,20 +207,74 @@ def write_history_pages(
     for profile in store.profiles():
         frame = store.frame(profile)
         by_profile.append((profile, frame, detect.detect(frame, options)))
-    write_trends(by_profile, targets, docs, trend_runs)
-    write_regressions([p for _, _, points in by_profile for p in points], options, store.warnings, docs)
-    return store.warnings
+    ab_records, ab_warnings = history.load_ab(history_dir)
+    ab = history.ab_frame(ab_records)
+    ab_points = detect.detect_ab(ab, options)
+    repositories = {t.server.name: t.server.repository for t in targets}
+    ab_sections = _ab_trends(ab, ab_points, repositories, docs)
+    write_trends(by_profile, targets, docs, trend_runs, ab_sections)
+    warnings = store.warnings + ab_warnings
+    points = [_point_row(p) for _, _, found in by_profile for p in found]
+    points += [_ab_point_row(p, ab, repositories) for p in ab_points]
+    write_regressions(points, options, warnings, docs)
+    return warnings
+
+
+def _ab_trends(ab: pd.DataFrame, points: list, repositories: dict[str, str], docs: Path) -> list[dict]:
+    """Per series of the nightly paired A/B (pair of targets, suite, request name): its chart and its
+    last nights, each linked to the candidate's commit."""
+    sections = []
+    for i, ((series, suite, name), rows) in enumerate(ab.groupby(["series", "suite", "name"], sort=True)):
+        marks = [p for p in points if (p.target, p.suite, p.name) == (series, suite, name)]
+        image = f"ab-{i:02d}-{suite}-{name}"
+        draw.save(draw.ab_trend_chart(rows, marks, f"{name} ({suite}): {series}"), docs / "img" / "trends", image)
+        nights = [
+            {
+                "date": str(r.started_at)[:10],
+                "revision": _revision_link(repositories.get(r.server, ""), r.revision),
+                "ratio": r.ratio,
+                "low": r.low,
+                "high": r.high,
+                "verdict": r.verdict,
+            }
+            for r in rows.tail(10).iloc[::-1].itertuples()
+        ]
+        sections.append(
+            {"series": series, "suite": suite, "name": name, "image": f"img/trends/{image}.png", "nights": nights}
+        )
+    return sections
+
+
+def _revision_link(repository: str, revision: str) -> str:
+    if not revision:
+        return "?"
+    return f"[`{revision[:8]}`]({repository}/commit/{revision})" if repository else f"`{revision[:8]}`"
+
+
+def _ab_point_row(p, ab: pd.DataFrame, repositories: dict[str, str]) -> dict:
+    server = ab.loc[ab["ab_id"] == p.run_id, "server"].iloc[0]
+    row = p.as_dict()
+    repository = repositories.get(server, "")
+    text = f"`{p.commit_before[:8] or '?'}..{p.commit_after[:8] or '?'}`"
+    good = repository and p.commit_before and p.commit_after
+    row["commit_range"] = f"[{text}]({repository}/compare/{p.commit_before}...{p.commit_after})" if good else text
+    return row
 
 
 def write_trends(
-    by_profile: list[tuple[str, pd.DataFrame, list]], targets: list[Target], docs: Path, max_runs: int
+    by_profile: list[tuple[str, pd.DataFrame, list]],
+    targets: list[Target],
+    docs: Path,
+    max_runs: int,
+    ab_sections: list[dict] | None = None,
 ) -> Path:
-    """trends.md: per profile, one chart per request name over its last `max_runs` runs, change points marked."""
+    """trends.md: per profile, one chart per request name over its last `max_runs` runs, change
+    points marked; then the nightly paired A/B's ratios."""
     profiles = [
         _profile_trends(profile, frame, points, targets, docs, max_runs) for profile, frame, points in by_profile
     ]
     path = docs / "trends.md"
-    path.write_text(TEMPLATES.get_template("trends.md.j2").render(profiles=profiles))
+    path.write_text(TEMPLATES.get_template("trends.md.j2").render(profiles=profiles, ab_sections=ab_sections or []))
     return path
 
 
@@ -251,9 +305,10 @@ def _profile_trends(
     return {"profile": profile, "sections": sections, "runs": len(recent_runs), "total_runs": frame["run_id"].nunique()}
 
 
-def write_regressions(points: list, options, warnings: list[str], docs: Path) -> Path:
+def write_regressions(points: list[dict], options, warnings: list[str], docs: Path) -> Path:
+    """regressions.md: every change point (as rows), newest first."""
     page = TEMPLATES.get_template("regressions.md.j2").render(
-        points=[_point_row(p) for p in sorted(points, key=lambda p: p.started_at, reverse=True)],
+        points=sorted(points, key=lambda p: p["started_at"], reverse=True),
         options=options,
         warnings=warnings,
     )

@@ -13,6 +13,8 @@ suite than this code knows is a one-line error naming the file.
   request name, and for a paired A/B the ratio of each round and the servers' CPU and memory.
 - `ABMetadata` (`ab.json` in the folder of a paired A/B): both sides, the rounds in the order they
   ran, and how each ended.
+- `ABHistoryRecord` (`history/ab/YYYY/MM/<ab id>.json.gz`): a paired A/B's sides, provenance and
+  comparison, so that the nightly's ratios form a series.
 """
 
 from __future__ import annotations
@@ -541,3 +543,24 @@ class ABMetadata(Record):
     @property
     def sides(self) -> tuple[ABSide, ABSide]:
         return (self.baseline, self.candidate)
+
+
+@dataclasses.dataclass(frozen=True)
+class ABHistoryRecord(Record):
+    """A paired A/B as the history keeps it (`history/ab/YYYY/MM/<ab id>.json.gz`): the nightly's
+    FastTrackML main against its latest release, night after night, tied to the candidate's commit."""
+
+    KIND: ClassVar[str] = "A/B history record"
+    SCHEMA: ClassVar[int] = 1
+
+    ab_id: str
+    started_at: str
+    status: Status
+    baseline: ABSide
+    candidate: ABSide
+    provenance: dict[str, str]  # image digests, the candidate's revision (its commit)
+    comparison: Comparison
+
+    @property
+    def revision(self) -> str:
+        return self.provenance.get("candidate_revision", "")

@@ -48,6 +48,7 @@ class Server:
     container_database_env: str = ""
     dockerfile: str = ""
     nightly_version: str = ""
+    repository: str = ""  # the server's source on GitHub, to link a revision to its commit
     colours: dict[str, str] = field(default_factory=dict)
     # extra requirements for the versions that start with the key, e.g. {"2.": ("sqlalchemy<2.1",)}
     version_packages: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -10,11 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import detect, history
+from analysis import detect, history, publish
 from analysis.summarise import summarise_folder
 from core.errors import InputError
-from core.records import HistoryRecord
-from tests.conftest import output_folder, run_cli
+from core.records import Comparison, ComparisonRow, HistoryRecord, Verdict
+from services.registry import load_registry
+from tests.conftest import ROOT, output_folder, run_cli
+
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def _output_folder(tmp_path: Path, statuses: dict[str, str]) -> Path:
@@ -181,3 +184,57 @@ def test_compare_refuses_runs_of_different_profiles(tmp_path):
     assert result.returncode == 1
     assert "A is profile quick and B profile standard: runs of different profiles are not comparable" in result.stderr
     assert not (tmp_path / "c.md").exists()
+
+
+def _nightly_ab(folder: Path, night: int, ratio: float, revision: str) -> Path:
+    """The folder a nightly A/B leaves: the real fixture ab.json, with its night, the candidate's
+    revision and a comparison of ratio `ratio` on SearchRuns."""
+    meta = json.loads((FIXTURES / "ab.json").read_text())
+    meta |= {"ab_id": f"202611{night:02d}T021700Z-ab{night}", "started_at": f"2026-11-{night:02d}T02:17:00+00:00"}
+    meta["provenance"] = {"candidate_revision": revision, "candidate_image": "gresearch/fasttrackml@sha256:1"}
+    folder.mkdir(parents=True)
+    (folder / "ab.json").write_text(json.dumps(meta))
+    row = ComparisonRow(
+        "fasttrackml-sqlite",
+        "fasttrackml-sqlite",
+        "retrieval",
+        "SearchRuns",
+        2.0,
+        2.0 * ratio,
+        ratio,
+        ratio * 0.98,
+        ratio * 1.02,
+        Verdict.REGRESSION if ratio > 1.03 else Verdict.NO_CHANGE,
+    )
+    Comparison("A", "B", 0.03, "paired", (row,), "").write(folder / "comparison.json")
+    return folder
+
+
+def test_the_nightly_ab_is_recorded_once_and_a_step_in_its_ratio_is_a_change_point(tmp_path):
+    store = tmp_path / "history"
+    outputs = tmp_path / "ab_outputs"
+    for night in range(1, 13):
+        ratio = (1.0 if night < 7 else 1.25) * (1 + 0.004 * (night % 3))
+        _nightly_ab(outputs / f"night-{night}", night, ratio, f"{night:040x}")
+    assert all("recorded in" in outcome for _, outcome in history.record_ab(outputs, store))
+    assert all(outcome == "already recorded" for _, outcome in history.record_ab(outputs, store))
+    records, warnings = history.load_ab(store)
+    assert len(records) == 12 and not warnings
+    frame = history.ab_frame(records)
+    (point,) = detect.detect_ab(frame, detect.Options(min_runs=3))
+    assert point.commit_after == f"{7:040x}" and point.kind == "regression" and point.after_ms / point.before_ms > 1.2
+
+
+def test_the_trends_page_shows_the_nightly_ab_with_links_to_the_candidates_commits(tmp_path):
+    store = tmp_path / "history"
+    for night in range(1, 4):
+        _nightly_ab(tmp_path / "ab_outputs" / f"night-{night}", night, 1.01, f"{night:040x}")
+    history.record_ab(tmp_path / "ab_outputs", store)
+    docs = tmp_path / "docs"
+    (docs / "img").mkdir(parents=True)
+    targets = list(load_registry().targets.values())
+    publish.write_history_pages(store, detect.Options(), targets, docs, 50)
+    page = (docs / "trends.md").read_text()
+    assert "## Nightly paired A/B" in page and "### SearchRuns (retrieval)" in page
+    assert f"(https://github.com/G-Research/fasttrackml/commit/{3:040x})" in page
+    assert (docs / "img" / "trends" / "ab-00-retrieval-SearchRuns.png").exists()
