@@ -348,6 +348,8 @@ def test_a_workflow_run_is_one_history_record_holding_every_pair(rehearsed):
         (REHEARSED_TARGET, "retrieval"),
     }
     assert all(p["provenance"] == {"server_image": "native@sha256:0"} for p in first["pairs"])
+    run_page = next((push.root / "report-0" / "site" / "runs").glob(f"{first['run_id']}*.html")).read_text()
+    assert "server_image" in run_page and "native@sha256:0" in run_page
     assert len(_history(rehearsed["pr"])) == 3
 
 
