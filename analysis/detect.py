@@ -91,24 +91,9 @@ def detect(history: pd.DataFrame, options: Options = Options(), statistics=STATI
     points = []
     for (target, suite, name), series in ok.groupby(["target", "suite", "name"], sort=True):
         for statistic in statistics:
-            rows = series.dropna(subset=[statistic])
-            for index, before, after, pvalue in change_points_in(rows[statistic].to_numpy(float), options):
-                points.append(
-                    ChangePoint(
-                        target=target,
-                        suite=suite,
-                        name=name,
-                        statistic=statistic,
-                        run_id=rows["run_id"].iloc[index],
-                        commit_before=str(rows["commit"].iloc[index - 1]),
-                        commit_after=str(rows["commit"].iloc[index]),
-                        started_at=str(rows["started_at"].iloc[index]),
-                        before_ms=before,
-                        after_ms=after,
-                        pvalue=pvalue,
-                        profile=str(rows["profile"].iloc[index]),
-                    )
-                )
+            rows = series.dropna(subset=[statistic]).rename(columns={"run_id": "id", "commit": "revision"})
+            found = change_points_in(rows[statistic].to_numpy(float), options)
+            points += [_change_point(rows, target, suite, name, statistic, *f) for f in found]
     return points
 
 
@@ -121,21 +106,35 @@ def detect_ab(ab_history: pd.DataFrame, options: Options = Options()) -> list[Ch
         return []
     points = []
     for (series_name, suite, name), rows in ab_history.groupby(["series", "suite", "name"], sort=True):
-        for index, before, after, pvalue in change_points_in(rows["ratio"].to_numpy(float), options):
-            points.append(
-                ChangePoint(
-                    target=series_name,
-                    suite=suite,
-                    name=name,
-                    statistic="A/B ratio",
-                    run_id=rows["ab_id"].iloc[index],
-                    commit_before=str(rows["revision"].iloc[index - 1]),
-                    commit_after=str(rows["revision"].iloc[index]),
-                    started_at=str(rows["started_at"].iloc[index]),
-                    before_ms=before,
-                    after_ms=after,
-                    pvalue=pvalue,
-                    profile="nightly A/B",
-                )
-            )
+        rows = rows.rename(columns={"ab_id": "id"}).assign(profile="nightly A/B")
+        found = change_points_in(rows["ratio"].to_numpy(float), options)
+        points += [_change_point(rows, series_name, suite, name, "A/B ratio", *f) for f in found]
     return points
+
+
+def _change_point(
+    rows: pd.DataFrame,
+    target: str,
+    suite: str,
+    name: str,
+    statistic: str,
+    index: int,
+    before: float,
+    after: float,
+    pvalue: float,
+) -> ChangePoint:
+    """The change found at `index` of a series whose rows carry id, revision, started_at and profile."""
+    return ChangePoint(
+        target=target,
+        suite=suite,
+        name=name,
+        statistic=statistic,
+        run_id=str(rows["id"].iloc[index]),
+        commit_before=str(rows["revision"].iloc[index - 1]),
+        commit_after=str(rows["revision"].iloc[index]),
+        started_at=str(rows["started_at"].iloc[index]),
+        before_ms=before,
+        after_ms=after,
+        pvalue=pvalue,
+        profile=str(rows["profile"].iloc[index]),
+    )
