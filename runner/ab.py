@@ -35,7 +35,7 @@ from core.paths import WORK_DIR
 from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, ServerInfo, Source, Status, now_iso
 from runner.k6 import Profile, k6_version, run_suite
 from runner.progress import console
-from runner.resources import TreeMeter
+from runner.resources import CgroupMeter, TreeMeter
 from services import environments, launcher
 from services.postgres import Postgres, database_name, postgres
 from services.registry import Spec
@@ -62,6 +62,7 @@ class ABPlan:
     interleave: bool = False  # both sides in one k6 process per round, alternating iteration by iteration
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
     provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests and revision
+    cgroups: dict[str, Path] = field(default_factory=dict)  # side -> the cgroup that meters its server (CI)
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -117,7 +118,7 @@ class _Server:
 
     served: launcher.Served | None
     error: str | None = None
-    meter: TreeMeter | None = None
+    meter: TreeMeter | CgroupMeter | None = None
 
     def problem(self) -> str | None:
         if self.served is None:
@@ -161,7 +162,9 @@ def _start(
         url=served.url,
         start_seconds=served.start_seconds,
     )
-    return info, _Server(served, meter=TreeMeter(served.pid) if served.pid else None)
+    cgroup = plan.cgroups.get(side)
+    meter = CgroupMeter(cgroup) if cgroup else TreeMeter(served.pid) if served.pid else None
+    return info, _Server(served, meter=meter)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from analysis import paired
 from core.records import ABMetadata, ABRound, Status, Verdict
 from runner.ab import round_order
 from runner.k6 import run_suite, select_profile
-from runner.resources import TreeMeter
+from runner.resources import CgroupMeter, TreeMeter
 from services import launcher
 from services.environments import ensure_environment, server_executable
 from services.registry import load_registry
@@ -146,6 +147,24 @@ def test_the_meter_counts_the_whole_tree_and_more_work_is_more_cpu():
     assert 0.15 < light < 0.5 and 0.7 < heavy < 1.2 and rss > 5
 
 
+def _machine_cgroup() -> Path:
+    """The cgroup every process here belongs to (v2 alone, v2 beside v1, or v1's cpuacct)."""
+    for path in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpuacct"):
+        if (Path(path) / "cpu.stat").exists() or (Path(path) / "cpuacct.usage").exists():
+            return Path(path)
+    pytest.fail("no cgroup filesystem on this machine")
+
+
+def test_the_cgroup_meter_reads_the_kernels_account_of_cpu():
+    meter = CgroupMeter(_machine_cgroup())
+    meter.begin()
+    end = time.process_time() + 0.8
+    while time.process_time() < end:
+        pass
+    cpu, _ = meter.end()
+    assert cpu >= 0.7  # the cgroup holds this process: its burn counts, whatever else ran
+
+
 @pytest.mark.servers
 def test_a_real_server_under_load_reports_cpu_and_memory(tmp_path):
     ensure_environment(FML)
@@ -195,6 +214,10 @@ def test_a_real_server_under_load_reports_cpu_and_memory(tmp_path):
         (
             ["--baseline", "fasttrackml-sqlite", "--candidate", "fasttrackml-sqlite", "--suites", "x"],
             "--suites: unknown suite x",
+        ),
+        (
+            ["--baseline", "fasttrackml-sqlite", "--candidate", "fasttrackml-sqlite", "--candidate-cgroup", "/"],
+            "--candidate-cgroup: / is not a cgroup folder",
         ),
     ],
 )
@@ -281,12 +304,16 @@ def test_a_local_binary_and_a_running_server_can_be_the_sides(tmp_path):
     binary = server_executable(FML)
     uri = FML.server.sqlite_uri.format(path=tmp_path / "ext.db")
     with launcher.launch(FML, uri, tmp_path, tmp_path / "ext.log") as server:
-        result, comparison = _ab(tmp_path, f"fasttrackml-sqlite@{server.url}", f"fasttrackml-sqlite@{binary}")
+        # the running server is metered as a cgroup, as CI meters its container (here: the machine's)
+        cgroup = str(_machine_cgroup())
+        result, comparison = _ab(
+            tmp_path, f"fasttrackml-sqlite@{server.url}", f"fasttrackml-sqlite@{binary}", "--baseline-cgroup", cgroup
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
     assert meta["baseline"]["mode"] == "external" and meta["baseline"]["url"] == server.url
     assert meta["candidate"]["mode"] == "local build" and len(meta["candidate"]["sha256"]) == 64
-    assert comparison["rows"] and comparison["resources"][0]["cpu_a"] is None  # a URL's server is not metered here
+    assert comparison["rows"] and comparison["resources"][0]["cpu_a"] > 0
 
 
 @pytest.mark.servers

@@ -26,6 +26,7 @@ from core.records import ABMetadata, Comparison, Status, Verdict, new_run_id
 from runner.ab import ABPlan, run_ab
 from runner.k6 import profiles, select_profile
 from runner.progress import console
+from runner.resources import CgroupMeter
 from services.postgres import external
 from services.registry import load_registry, select_suites, suites
 
@@ -90,6 +91,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
     )
+    for role in ("baseline", "candidate"):
+        parser.add_argument(
+            f"--{role}-cgroup",
+            type=Path,
+            metavar="DIR",
+            help=f"meter the {role}'s server as this cgroup (its container's, in CI) instead of a process tree "
+            "(default: the process tree of a server launched here; none for a URL)",
+        )
     parser.add_argument(
         "--provenance",
         action="append",
@@ -151,6 +160,13 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
             raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
     with option("--provenance"):
         provenance = parse_pairs(args.provenance, "KEY=VALUE")
+    cgroups = {}
+    for side, role in (("A", "baseline"), ("B", "candidate")):
+        path = getattr(args, f"{role}_cgroup")
+        if path is not None:
+            with option(f"--{role}-cgroup"):
+                CgroupMeter(path)  # a folder that is no cgroup is a one-line error now, not mid-way
+            cgroups[side] = path
     if args.postgres_url:
         with option("--postgres-url"):
             external(args.postgres_url)
@@ -175,6 +191,7 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         args.interleave,
         args.round_seconds,
         provenance,
+        cgroups,
     )
 
 
