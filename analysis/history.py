@@ -23,6 +23,7 @@ import pandas as pd
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
 from core.records import (
+    IMPORTED,
     ABHistoryRecord,
     ABMetadata,
     Comparison,
@@ -106,7 +107,9 @@ def build_records(result: FolderSummary) -> list[HistoryRecord]:
     """One history record per run id found in a summarised output folder."""
     records = []
     for run_id in result.run_ids:
-        pairs = [p for p in result.pairs if p.meta.run_id == run_id]
+        pairs = [p for p in result.pairs if p.meta.run_id == run_id and p.meta.mode != IMPORTED]
+        if not pairs:  # imported k6 CSVs: reported, never recorded as if this suite had made them
+            continue
         first = min((p.meta for p in pairs), key=lambda m: m.started_at)
         records.append(
             HistoryRecord(

@@ -223,6 +223,8 @@ def write_history_pages(
 def _ab_trends(ab: pd.DataFrame, points: list, repositories: dict[str, str], docs: Path) -> list[dict]:
     """Per series of the nightly paired A/B (pair of targets, suite, request name): its chart and its
     last nights, each linked to the candidate's commit."""
+    if ab.empty:
+        return []
     sections = []
     for i, ((series, suite, name), rows) in enumerate(ab.groupby(["series", "suite", "name"], sort=True)):
         marks = [p for p in points if (p.target, p.suite, p.name) == (series, suite, name)]

@@ -64,6 +64,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+IMPORTED = "imported"  # the mode and profile of a k6 CSV this suite did not make (`report --import`)
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[A-Za-z0-9._-]{1,64}")
 
 
@@ -330,7 +331,7 @@ class PairMetadata(Record):
     iterations_expected: int | None
     server: ServerInfo
     database: DatabaseInfo
-    mode: str  # native: launched here; external: an already running server (--server-url)
+    mode: str  # native: launched here; external: an already running server (--server-url); IMPORTED
     k6_version: str
     source: Source
     machine: Machine

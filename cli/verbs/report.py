@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis import detect, publish
+from analysis import detect, importer, publish
 from analysis.summarise import SUMMARY_FILE, FolderSummary
+from cli.main import option
 from cli.verbs import record
 from core.errors import BadValue
 from runner.progress import console
@@ -18,6 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", default="benchmark_outputs", type=Path, help="output folder to report on (default: benchmark_outputs)"
     )
     parser.add_argument("--site", default="site", type=Path, help="where to build the site (default: site)")
+    parser.add_argument(
+        "--import",
+        dest="import_from",
+        type=Path,
+        metavar="PATH",
+        help="first copy k6 CSVs this suite did not make (a file, or a folder of them) into --out, marked "
+        "imported (versions and machine unknown): reported like any run, never recorded in the history",
+    )
+    parser.add_argument(
+        "--target", help="with --import: the target of the one CSV (default: from <target>_<suite>.csv)"
+    )
+    parser.add_argument("--suite", help="with --import: its suite (default: from <target>_<suite>.csv)")
     add_history_arguments(parser)
 
 
@@ -102,4 +115,13 @@ def _report_targets(result: FolderSummary) -> list[Target]:
 
 
 def main(args: argparse.Namespace) -> int:
-    return build(args.out, args.site, args.history, detect_options(args), args.trend_runs, None, args.ab_outputs)
+    options = detect_options(args)
+    if args.import_from is not None:
+        with option("--import"):
+            if not args.import_from.exists():
+                raise BadValue(f"{args.import_from}: no such file or folder")
+            for written in importer.import_csvs(args.import_from, args.out, args.target, args.suite):
+                console.print(f"imported: {written.with_suffix('.csv')} (metadata {written.name})", markup=False)
+    elif args.target or args.suite:
+        raise BadValue("--target and --suite go with --import")
+    return build(args.out, args.site, args.history, options, args.trend_runs, None, args.ab_outputs)
