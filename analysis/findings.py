@@ -92,3 +92,43 @@ def problems(pairs: list, summary: pd.DataFrame, targets: list[Target], suites: 
             f"({row['error_rate']:.1%}); they are excluded from its latency."
         )
     return notes
+
+
+def harness_share(pairs: list) -> list[dict]:
+    """Per pair: the load generator's share of the work (k6's ceiling here against the suite's
+    throughput, k6's CPU against the server's) and the verdict: load-generator bound or not."""
+    rows = []
+    for pair in pairs:
+        meta = pair.meta
+        bound = meta.load_generator_bound
+        throughput, ceiling = meta.throughput_rps, meta.k6_ceiling_rps
+        rows.append(
+            {
+                "target": meta.target,
+                "suite": meta.suite,
+                "ceiling": f"{ceiling:.0f}" if ceiling else "not measured",
+                "throughput": f"{throughput:.0f}" if throughput else "",
+                "share": f"{throughput / ceiling:.0%}" if throughput and ceiling else "",
+                "k6_cpu": _seconds(meta.k6_cpu_seconds),
+                "server_cpu": _seconds(meta.server_cpu_seconds),
+                "pinned": "yes" if meta.pinned else "no",
+                "flag": {True: "**load-generator bound**", False: "no", None: "not measured"}[bound],
+                "bound": bound,
+            }
+        )
+    return rows
+
+
+def harness_sentence(rows: list[dict]) -> str | None:
+    """The finding to state first when k6 may have set the pace of some pairs."""
+    bound = [f"{r['target']} · {r['suite']}" for r in rows if r["bound"]]
+    if not bound:
+        return None
+    return (
+        f"The load generator may have set the pace, not the server, of {', '.join(bound)}: read their "
+        "latencies as an upper bound of the server's (see the load generator's share below)."
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f} s"

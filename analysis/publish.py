@@ -21,7 +21,7 @@ from analysis import compare, detect, draw, findings, history
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
 from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
-from core.records import ABMetadata, Comparison
+from core.records import LOAD_GENERATOR_SHARE, ABMetadata, Comparison
 from services.registry import Target, suites
 
 TEMPLATES = jinja2.Environment(
@@ -31,6 +31,7 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 TEMPLATES.filters["times"] = findings.times
+TEMPLATES.globals["share"] = LOAD_GENERATOR_SHARE
 
 
 def prepare_docs() -> Path:
@@ -73,11 +74,13 @@ def write_overview(result: FolderSummary, targets: list[Target], docs: Path) -> 
     summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
     quantiles.to_csv(files / "quantiles.csv", index=False, float_format="%.4f")
     run_ids = result.run_ids
+    harness = findings.harness_share(result.pairs)
     page = TEMPLATES.get_template("overview.md.j2").render(
         profile=result.profile,
         pairs=result.pairs,
         run_links=", ".join(f"run [{r}](runs/{r}.md)" for r in run_ids),
-        head_to_head=findings.head_to_head(summary, targets),
+        head_to_head=[s for s in [findings.harness_sentence(harness)] if s] + findings.head_to_head(summary, targets),
+        harness=harness,
         fastest=findings.fastest_per_name(summary, targets).to_dict("records"),
         problems=findings.problems(result.pairs, summary, targets, suites()) + result.warnings,
         table=wide_table(summary, targets),
@@ -106,6 +109,7 @@ def write_run_pages(result: FolderSummary, out: Path, docs: Path) -> list[Path]:
             machine=first.machine,
             started_at=min(p.meta.started_at for p in pairs),
             pairs=[_with_downloads(p, out, files, run_id) for p in pairs],
+            harness=findings.harness_share(pairs),
             table=long_table(of_run) if not of_run.empty else "No usable samples in this run.",
         )
         path = runs_dir / f"{run_id}.md"

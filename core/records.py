@@ -64,6 +64,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+LOAD_GENERATOR_SHARE = 0.5  # of k6's ceiling: above it, k6 may have set the pace (see the methodology)
 IMPORTED = "imported"  # the mode and profile of a k6 CSV this suite did not make (`report --import`)
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[A-Za-z0-9._-]{1,64}")
 
@@ -347,6 +348,32 @@ class PairMetadata(Record):
     # where what was measured came from, beyond the versions: in CI the server and PostgreSQL image
     # digests and FastTrackML's revision label (`--provenance KEY=VALUE`)
     provenance: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the load generator's share: k6's own ceiling here (GET /health at the pair's concurrency,
+    # requests per second; None: not measured), k6's CPU and the server's, and whether they were pinned
+    k6_ceiling_rps: float | None = None
+    k6_cpu_seconds: float | None = None
+    server_cpu_seconds: float | None = None
+    server_rss_peak_mib: float | None = None
+    pinned: bool = False
+
+    @property
+    def throughput_rps(self) -> float | None:
+        """Timed requests per second of the whole suite (every request name)."""
+        return self.counts.requests / self.k6_seconds if self.k6_seconds and self.counts.requests else None
+
+    @property
+    def load_generator_bound(self) -> bool | None:
+        """Whether k6 rather than the server may have set the pace: the suite's throughput above
+        LOAD_GENERATOR_SHARE of k6's ceiling, or k6 using more CPU than the server. None: not measured."""
+        by_cpu = None
+        if self.k6_cpu_seconds is not None and self.server_cpu_seconds is not None:
+            by_cpu = self.k6_cpu_seconds > self.server_cpu_seconds
+        by_rate = None
+        if self.k6_ceiling_rps and self.throughput_rps is not None:
+            by_rate = self.throughput_rps > LOAD_GENERATOR_SHARE * self.k6_ceiling_rps
+        if by_cpu is None and by_rate is None:
+            return None
+        return bool(by_cpu) or bool(by_rate)
 
     @property
     def stem(self) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,7 +34,7 @@ from core.paths import WORK_DIR
 from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, ServerInfo, Source, Status, now_iso
 from runner.k6 import Profile, k6_version, run_suite
 from runner.progress import console
-from runner.resources import CgroupMeter, TreeMeter
+from runner.resources import CgroupMeter, TreeMeter, core_split
 from services import environments, launcher
 from services.postgres import Postgres, database_name, postgres
 from services.registry import Spec
@@ -76,15 +75,6 @@ class ABPlan:
 def round_order(rounds: int) -> list[tuple[int, str]]:
     """(round, side) in the order they run: A B, B A, A B ... (round 1 is A first)."""
     return [(r, side) for r in range(1, rounds + 1) for side in (SIDES if r % 2 else SIDES[::-1])]
-
-
-def core_split() -> tuple[frozenset[int], frozenset[int]] | None:
-    """Cores for k6 and cores for the servers (half each), or None on a single core."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return None
-    half = len(cores) // 2
-    return frozenset(cores[:half]), frozenset(cores[half:])
 
 
 def run_ab(plan: ABPlan) -> ABMetadata:

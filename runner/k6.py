@@ -7,6 +7,7 @@ row, so counting those rows tells how far the suite has come without parsing k6'
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,7 @@ class LoadResult:
     interrupted: bool
     seconds: float
     iterations_done: int
+    cpu_seconds: float | None = None  # k6's own CPU (user + system), from the kernel's account of the child
 
 
 def run_suite(
@@ -102,6 +104,7 @@ def run_suite(
         }
     command = [k6_binary(), "run", "--no-color", "--out", f"csv={csv_path}", str(K6_DIR / f"{suite}.js")]
     started = time.monotonic()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = processes.start(command, log_path, env=env, cpus=cpus)
     counter = _IterationCounter(csv_path)
     interrupted = False
@@ -123,7 +126,36 @@ def run_suite(
             processes.stop(process)
     done = counter.count()
     on_progress(done)
-    return LoadResult(process.returncode, interrupted, time.monotonic() - started, done)
+    return LoadResult(process.returncode, interrupted, time.monotonic() - started, done, _cpu_since(children_before))
+
+
+def _cpu_since(before: resource.struct_rusage) -> float:
+    """CPU seconds of the children reaped since `before`: k6 alone, the one child that ends meanwhile."""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3)
+
+
+def probe_ceiling(base_url: str, vus: int, folder: Path, seconds: float = 3.0) -> float | None:
+    """Requests per second k6 reaches on `GET /health` with `vus` VUs (k6/probes/ceiling.js): the load
+    generator's ceiling, the cheapest request there is. None when the probe failed."""
+    result = folder / "ceiling.json"
+    env = {"BASE_URL": base_url, "VUS": str(vus), "DURATION": f"{seconds}s", "RESULT": str(result)}
+    env |= {"K6_NO_USAGE_REPORT": "true"}
+    command = [k6_binary(), "run", "--quiet", "--no-color", str(K6_DIR / "probes" / "ceiling.js")]
+    process = processes.start(command, folder / "ceiling.k6.log", env=env)
+    try:
+        process.wait(timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        processes.stop(process)
+    try:
+        measured = json.loads(result.read_text())
+    except (OSError, ValueError):
+        return None
+    if process.returncode != 0 or measured.get("failed_share", 1) > 0.01:
+        return None
+    return round(float(measured["requests_per_second"]), 1)
 
 
 class _IterationCounter:

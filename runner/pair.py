@@ -21,8 +21,9 @@ from core.errors import BenchError
 from core.paths import WORK_DIR
 from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source, Status, now_iso
 from runner import outputs
-from runner.k6 import Profile, k6_version, run_suite
-from runner.progress import PairProgress, console
+from runner.k6 import Profile, k6_version, probe_ceiling, run_suite
+from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
+from runner.resources import TreeMeter, core_split
 from services import environments, launcher
 from services.postgres import Postgres, postgres
 from services.registry import Target
@@ -40,6 +41,13 @@ class RunPlan:
     postgres_url: str | None = None
     server_url: str | None = None  # an already running server instead of launching one
     provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests
+    pin: bool = False  # k6 on some cores, the server on the others
+    progress_seconds: float = PLAIN_INTERVAL_SECONDS  # off a terminal: one plain line this often
+
+    @property
+    def cores(self) -> tuple[frozenset[int], frozenset[int]] | None:
+        """(k6's cores, the server's) when pinned and the machine has two cores or more."""
+        return core_split() if self.pin and not self.server_url else None
 
     @property
     def needs_postgres(self) -> bool:
@@ -99,7 +107,9 @@ def _server(
         yield launcher.external(target, plan.server_url)
         return
     environments.ensure_environment(target, log=console.print)
-    with launcher.serve(target, f"{plan.run_id[:15]}_{staging.stem}", workdir, staging.server_log, pg) as served:
+    label = f"{plan.run_id[:15]}_{staging.stem}"
+    cpus = plan.cores[1] if plan.cores else None
+    with launcher.serve(target, label, workdir, staging.server_log, pg, cpus=cpus) as served:
         console.print(f"server up in {served.start_seconds:.1f} s at {served.url}")
         yield served
 
@@ -116,7 +126,18 @@ def _load(
             stop_reason.append("the server exited during the run")
         return stop_reason[0] if stop_reason else None
 
-    with PairProgress(f"{meta.target} · {suite}", total) as progress:
+    ceiling = probe_ceiling(served.url, plan.profile.vus, staging.folder)
+    console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
+    meter = TreeMeter(served.pid) if served.pid else None
+    if meter:
+        meter.begin()
+
+    def poll() -> str | None:
+        if meter:
+            meter.sample()
+        return should_stop()
+
+    with PairProgress(f"{meta.target} · {suite}", total, plan.progress_seconds) as progress:
         result = run_suite(
             suite,
             served.url,
@@ -125,10 +146,20 @@ def _load(
             staging.k6_log,
             staging.dashboard,
             on_progress=progress.update,
-            should_stop=should_stop,
+            should_stop=poll,
+            cpus=plan.cores[0] if plan.cores else None,
         )
+    server_cpu, server_rss = meter.end() if meter else (None, None)
     meta = dataclasses.replace(
-        meta, k6_exit_code=result.exit_code, iterations_done=result.iterations_done, k6_seconds=round(result.seconds, 2)
+        meta,
+        k6_exit_code=result.exit_code,
+        iterations_done=result.iterations_done,
+        k6_seconds=round(result.seconds, 2),
+        k6_ceiling_rps=ceiling,
+        k6_cpu_seconds=result.cpu_seconds,
+        server_cpu_seconds=None if server_cpu is None else round(server_cpu, 3),
+        server_rss_peak_mib=None if server_rss is None else round(server_rss, 1),
+        pinned=plan.cores is not None,
     )
     if stop_reason:
         return meta.ended(Status.PARTIAL, stop_reason[0])

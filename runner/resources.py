@@ -11,6 +11,7 @@ while the round runs (the runner polls every quarter second) and the highest val
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import psutil
@@ -108,3 +109,12 @@ def _v1_memory(cpu_path: Path) -> Path:
         if part.startswith(("cpuacct", "cpu,cpuacct")):
             return Path(*parts[:i], "memory", *parts[i + 1 :])
     return cpu_path
+
+
+def core_split() -> tuple[frozenset[int], frozenset[int]] | None:
+    """Cores for k6 and cores for the servers (half each), or None on a single core."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    half = len(cores) // 2
+    return frozenset(cores[:half]), frozenset(cores[half:])

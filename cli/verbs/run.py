@@ -19,7 +19,7 @@ from core.options import parse_pairs
 from core.records import Status, check_run_id, new_run_id
 from runner.k6 import profiles, select_profile
 from runner.pair import RunPlan, run_all
-from runner.progress import console
+from runner.progress import PLAIN_INTERVAL_SECONDS, console
 from services.postgres import external
 from services.registry import load_registry, parse_versions, select_suites, suites
 
@@ -69,6 +69,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "CI records server_image, server_revision and postgres_image",
     )
     parser.add_argument(
+        "--progress-seconds",
+        type=float,
+        default=PLAIN_INTERVAL_SECONDS,
+        help="where output is not a terminal (CI), one plain progress line per pair this often "
+        f"(default: {PLAIN_INTERVAL_SECONDS:.0f})",
+    )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run k6 and the server on separate cores, so k6's own work does not take the server's CPU "
+        "(default: off; recorded in the metadata either way)",
+    )
+    parser.add_argument(
         "--no-report", action="store_true", help="stop after the raw outputs and their summary: no history, no site"
     )
     parser.add_argument("--site", default="site", type=Path, help="where to build the site (default: site)")
@@ -116,6 +130,9 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
     with option("--out"):
         if args.out.exists() and not args.out.is_dir():
             raise BadValue(f"{args.out} exists and is not a folder")
+    with option("--progress-seconds"):
+        if not args.progress_seconds > 0:
+            raise BadValue(f"must be more than 0, got {args.progress_seconds}")
     with option("--run-id"):
         run_id = check_run_id(args.run_id) if args.run_id else new_run_id()
     with option("--provenance"):
@@ -131,6 +148,8 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
         args.postgres_url,
         args.server_url,
         provenance,
+        args.pin,
+        args.progress_seconds,
     )
 
 
