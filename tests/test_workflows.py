@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,18 @@ def test_every_run_step_calls_project_commands_whose_options_parse(workflow, job
                 parser().parse_args(argv)
             except SystemExit as exc:
                 pytest.fail(f"{workflow}/{job}: options do not parse: {call!r} ({exc})")
+
+
+def test_image_tags_follow_the_content_that_builds_them(tmp_path, monkeypatch):
+    from cli.verbs import matrix as matrix_verb
+
+    fml, mlflow = "services/fasttrackml/Dockerfile", "services/mlflow/Dockerfile"
+    key = matrix_verb.content_key(fml)
+    assert len(key) == 12 and key == matrix_verb.content_key(fml) != matrix_verb.content_key(mlflow)
+    copy = tmp_path / "root"
+    shutil.copytree(ROOT / "services", copy / "services")
+    monkeypatch.setattr(matrix_verb, "ROOT", copy)
+    assert matrix_verb.content_key(fml) == key  # the same files: the same image
+    script = copy / "services" / "wait-for-database.sh"
+    script.write_text(script.read_text() + "# changed\n")  # a file the Dockerfile copies
+    assert matrix_verb.content_key(fml) != key
