@@ -61,11 +61,12 @@ class History:
         frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
         return frame.sort_values(["started_at", "run_id"], kind="stable").reset_index(drop=True)
 
-    def latest(self, branch: str | None = None) -> HistoryRecord:
-        """The newest run (on `branch`, if given)."""
-        runs = [r for r in self.records if branch is None or r.branch == branch]
+    def latest(self, branch: str | None = None, profile: str | None = None) -> HistoryRecord:
+        """The newest run (on `branch`, of `profile`, if given)."""
+        runs = [r for r in self.records if branch in (None, r.branch) and profile in (None, r.profile)]
         if not runs:
-            raise InputError(f"the history has no run{' on branch ' + branch if branch else ''} yet")
+            where = (f" on branch {branch}" if branch else "") + (f" of profile {profile}" if profile else "")
+            raise InputError(f"the history has no run{where} yet")
         return max(runs, key=lambda r: (r.started_at, r.run_id))
 
     def baseline(self, branch: str | None, profile: str, targets: set[str], exclude: set[str]) -> HistoryRecord:

@@ -12,16 +12,17 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
-from analysis import compare, detect, draw, findings, history
+from analysis import compare, detect, draw, findings, history, original
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
 from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
-from core.records import LOAD_GENERATOR_SHARE, ABMetadata, Comparison
+from core.records import LOAD_GENERATOR_SHARE, ABMetadata, Comparison, HistoryRecord
 from services.registry import Target, suites
 
 TEMPLATES = jinja2.Environment(
@@ -222,6 +223,36 @@ def write_history_pages(
     points += [_ab_point_row(p, ab, repositories) for p in ab_points]
     write_regressions(points, options, warnings, docs)
     return warnings
+
+
+def write_versus_original(history_dir: Path, docs: Path) -> Path:
+    """versus-original.md: the original suite's chart beside the latest standard-profile run."""
+    store = history.load(history_dir)
+    run = _latest(store, original.PROFILE)
+    found = original.cells(run) if run else []
+    compared = [c for c in found if c.agree is not None]
+    meta = tomllib.loads(original.REFERENCE.read_text())
+    page = TEMPLATES.get_template("versus-original.md.j2").render(
+        cells=found,
+        run_id=run.run_id if run else "",
+        started_at=run.started_at if run else "",
+        commit=run.commit if run else "",
+        agree=sum(bool(c.agree) for c in compared),
+        compared=len(compared),
+        difference=original.DIFFERENCE,
+        source=meta["source"],
+        statistic=meta["statistic"],
+    )
+    path = docs / "versus-original.md"
+    path.write_text(page)
+    return path
+
+
+def _latest(store: history.History, profile: str) -> HistoryRecord | None:
+    try:
+        return store.latest(profile=profile)
+    except InputError:
+        return None
 
 
 def _ab_trends(ab: pd.DataFrame, points: list, repositories: dict[str, str], docs: Path) -> list[dict]:

@@ -1,0 +1,40 @@
+"""The "Versus the original suite" page: the original's chart values beside a standard-profile run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis import history, original, publish
+from analysis.summarise import summarise_folder
+from tests.conftest import output_folder
+
+
+def _history(tmp_path: Path, profile: str) -> Path:
+    """A history holding one run of `profile`: the real retrieval fixture as FastTrackML and MLflow on SQLite."""
+    out = output_folder(tmp_path / profile, "fasttrackml-sqlite_retrieval", "mlflow-sqlite_retrieval", profile=profile)
+    history.record(summarise_folder(out), tmp_path / "history")
+    return tmp_path / "history"
+
+
+def test_without_a_standard_run_the_page_says_so_and_takes_no_other_profile(tmp_path):
+    store = _history(tmp_path, "quick")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = publish.write_versus_original(store, docs).read_text()
+    assert "No standard-profile run is in the history yet" in page and "| request |" not in page
+
+
+def test_each_cell_sets_both_ratios_side_by_side_with_reasons_where_they_differ(tmp_path):
+    store = _history(tmp_path, "standard")
+    run = history.load(store).latest(profile="standard")
+    cells = {(c.name, c.database): c for c in original.cells(run)}
+    assert len(cells) == 16  # 8 request names x 2 databases, as the original charted
+    search = cells[("SearchRuns", "SQLite")]
+    assert search.original == 450 / 2 and search.ours_p50 == 1.0  # the same samples stand for both servers
+    assert search.agree is False and search.difference == 225
+    assert any("grew while it was measured" in r for r in search.reasons)
+    assert cells[("CreateRun", "SQLite")].ours_p50 is None  # no logging run here: no result, no reason
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = publish.write_versus_original(store, docs).read_text()
+    assert "| SearchRuns | SQLite | 225× | 1.00× |" in page and "### SearchRuns on SQLite" in page
