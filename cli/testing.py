@@ -1,8 +1,9 @@
 """`./run.sh test [PYTEST ARGS]`: set up what the tests need, then run pytest.
 
-The tests use the real servers, k6 and PostgreSQL, and a real browser for the site: Debian's
-chromium, installed with apt when it is missing and we may (root). Server environments are
-created here, before pytest starts, so that no test pays for a first install.
+The tests use the real servers, k6 and PostgreSQL, a real browser for the site (Debian's
+chromium) and node for the pull-request comment script; Debian's packages are installed with apt
+when they are missing and we may (root). Server environments are created here, before pytest
+starts, so that no test pays for a first install.
 """
 
 from __future__ import annotations
@@ -16,19 +17,23 @@ from core.errors import SetupFailed
 from services.environments import ensure_environment
 from services.registry import load_registry
 
-CHROMIUM = "/usr/bin/chromium"
+# what the tests run, and the Debian package that provides it
+DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs"}
 
 
-def ensure_chromium() -> None:
-    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
+def ensure_debian_packages() -> None:
+    missing = [package for program, package in DEBIAN_PACKAGES.items() if not shutil.which(program)]
+    if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        print("note: chromium is missing and cannot be installed here; the browser tests will fail", file=sys.stderr)
+        print(
+            f"note: {', '.join(missing)} missing and cannot be installed here; their tests will fail", file=sys.stderr
+        )
         return
-    print("Installing Debian's chromium for the browser tests (once) ...", file=sys.stderr)
+    print(f"Installing Debian's {', '.join(missing)} for the tests (once) ...", file=sys.stderr)
     quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
     subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, **quiet)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, **quiet)
 
 
 def main(argv: list[str]) -> int:
@@ -38,7 +43,7 @@ def main(argv: list[str]) -> int:
     except SetupFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    ensure_chromium()
+    ensure_debian_packages()
     import pytest
 
     code = pytest.main(argv)
