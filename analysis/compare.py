@@ -239,7 +239,7 @@ def markdown(result: Comparison) -> str:
         f"improvement(s){f', {no_verdict} without a verdict' if no_verdict else ''} "
         f"({result.method}; threshold {result.threshold:.0%}).",
         "",
-        "| target | suite | request | median A (ms) | median B (ms) | B/A | 95% interval | verdict |",
+        "| target | suite | request | median A (ms) | median B (ms) | B/A | interval | verdict |",
         "|---|---|---|---:|---:|---:|---|---|",
     ]
     order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2, Verdict.NO_VERDICT: 3}
