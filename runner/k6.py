@@ -138,6 +138,7 @@ def _cpu_since(before: resource.struct_rusage) -> float:
 def probe_ceiling(base_url: str, vus: int, folder: Path, seconds: float = 3.0) -> float | None:
     """Requests per second k6 reaches on `GET /health` with `vus` VUs (k6/probes/ceiling.js): the load
     generator's ceiling, the cheapest request there is. None when the probe failed."""
+    folder.mkdir(parents=True, exist_ok=True)
     result = folder / "ceiling.json"
     env = {"BASE_URL": base_url, "VUS": str(vus), "DURATION": f"{seconds}s", "RESULT": str(result)}
     env |= {"K6_NO_USAGE_REPORT": "true"}

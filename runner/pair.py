@@ -126,7 +126,7 @@ def _load(
             stop_reason.append("the server exited during the run")
         return stop_reason[0] if stop_reason else None
 
-    ceiling = probe_ceiling(served.url, plan.profile.vus, staging.folder)
+    ceiling = probe_ceiling(served.url, plan.profile.vus, WORK_DIR / plan.run_id / staging.stem)
     console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
     meter = TreeMeter(served.pid) if served.pid else None
     if meter:
