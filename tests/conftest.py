@@ -106,13 +106,13 @@ class ProcessWatcher:
             self.seen.setdefault(child.pid, child)
         return children
 
-    def wait_for_child(self, name: str, timeout: float = 300) -> psutil.Process:
-        """Wait until a descendant named `name` runs (and has run a moment)."""
+    def wait_for_child(self, name: str, timeout: float = 300, argument: str = "") -> psutil.Process:
+        """Wait until a descendant named `name` (with `argument` in its command line) runs."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for child in self.poll_descendants():
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    if child.name() == name:
+                    if child.name() == name and argument in " ".join(child.cmdline()):
                         return child
             if self.process.poll() is not None:
                 break

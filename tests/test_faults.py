@@ -105,7 +105,7 @@ def test_sigint_stops_every_process_and_marks_outputs_partial(tmp_path):
         "fasttrackml-postgres",
     )
     watcher.wait_for_child("fml")
-    watcher.wait_for_child("k6")
+    watcher.wait_for_child("k6", argument="--out csv=")  # the suite's k6, not the ceiling probe's
     assert postgres_processes(), "the embedded PostgreSQL should be running"
     watcher.process.send_signal(signal.SIGINT)
     assert watcher.finish() == 130
