@@ -95,7 +95,7 @@ def test_sigint_stops_every_process_and_marks_outputs_partial(tmp_path):
     watcher = ProcessWatcher(
         "run",
         "--profile",
-        "quick",
+        "standard",  # long enough that the signal lands while the suite runs, whatever the machine's load
         "--suites",
         "logging,retrieval",
         "--no-report",
@@ -108,7 +108,7 @@ def test_sigint_stops_every_process_and_marks_outputs_partial(tmp_path):
     watcher.wait_for_child("k6", argument="--out csv=")  # the suite's k6, not the ceiling probe's
     assert postgres_processes(), "the embedded PostgreSQL should be running"
     watcher.process.send_signal(signal.SIGINT)
-    assert watcher.finish() == 130
+    assert watcher.finish() == 130, watcher.output()[-3000:]
     assert watcher.left_behind() == []
     assert postgres_processes() == []
     meta = metadata(out, "fasttrackml-postgres", "logging")
