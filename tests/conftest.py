@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -94,6 +95,9 @@ class ProcessWatcher:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, **(env or {})},
+            # as from a terminal: Ctrl-C's default action, even if this test process ignores SIGINT
+            # (an ignored signal stays ignored in every child, and some earlier test leaves it so)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.seen: dict[int, psutil.Process] = {}
 
