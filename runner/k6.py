@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from core.errors import BadValue, SetupFailed
 from core.paths import K6_DIR
 from services import processes
@@ -135,7 +137,9 @@ def _cpu_since(before: resource.struct_rusage) -> float:
     return round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3)
 
 
-def probe_ceiling(base_url: str, vus: int, folder: Path, seconds: float = 3.0) -> float | None:
+def probe_ceiling(
+    base_url: str, vus: int, folder: Path, seconds: float = 3.0, cpus: frozenset[int] | None = None
+) -> float | None:
     """Requests per second k6 reaches on `GET /health` with `vus` VUs (k6/probes/ceiling.js): the load
     generator's ceiling, the cheapest request there is. None when the probe failed."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -143,10 +147,10 @@ def probe_ceiling(base_url: str, vus: int, folder: Path, seconds: float = 3.0) -
     env = {"BASE_URL": base_url, "VUS": str(vus), "DURATION": f"{seconds}s", "RESULT": str(result)}
     env |= {"K6_NO_USAGE_REPORT": "true"}
     command = [k6_binary(), "run", "--quiet", "--no-color", str(K6_DIR / "probes" / "ceiling.js")]
-    process = processes.start(command, folder / "ceiling.k6.log", env=env)
+    process = processes.start(command, folder / "ceiling.k6.log", env=env, cpus=cpus)
     try:
         process.wait(timeout=seconds + 60)
-    except subprocess.TimeoutExpired:
+    except psutil.TimeoutExpired:  # processes.start gives a psutil.Popen, whose wait raises psutil's
         return None
     finally:
         processes.stop(process)

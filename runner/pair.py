@@ -126,7 +126,8 @@ def _load(
             stop_reason.append("the server exited during the run")
         return stop_reason[0] if stop_reason else None
 
-    ceiling = probe_ceiling(served.url, plan.profile.vus, WORK_DIR / plan.run_id / staging.stem)
+    k6_cores = plan.cores[0] if plan.cores else None  # the probe runs where the suite's k6 will
+    ceiling = probe_ceiling(served.url, plan.profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
     console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
     meter = TreeMeter(served.pid) if served.pid else None
     if meter:
@@ -147,7 +148,7 @@ def _load(
             staging.dashboard,
             on_progress=progress.update,
             should_stop=poll,
-            cpus=plan.cores[0] if plan.cores else None,
+            cpus=k6_cores,
         )
     server_cpu, server_rss = meter.end() if meter else (None, None)
     meta = dataclasses.replace(
