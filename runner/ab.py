@@ -182,24 +182,32 @@ def _run_suite(
     after_round: Callable[[], None],
 ) -> tuple[int, list[ABRound]]:
     """A warm-up round (discarded: it seeds the retrieval data, fills caches and times an iteration),
-    then the rounds; returns the iterations per VU and side of each round, and the rounds."""
-    warm, results = WARMUP_ITERATIONS, []
+    then the rounds; returns the iterations per VU and side of the first round, and the rounds.
+
+    Unless --round-iterations fixes it, each round is sized to `round_seconds` at the pace of the
+    round before it: FastTrackML's logging slows about 2x as SQLite fills, and rounds sized once from
+    the warm-up on an empty database took 12 s instead of 4. Both sides of a round always run the
+    same number of iterations, which is what pairing needs."""
+    results: list[ABRound] = []
     if plan.interleave:
-        _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, warm)
+        _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, WARMUP_ITERATIONS)
         after_round()
-        n = _round_size(plan, suite, "AB", 2 * warm) // 2
+        first = n = _round_size(plan, suite, "AB", WARMUP_ROUND, WARMUP_ITERATIONS)
         for k in range(1, plan.rounds + 1):
             results += _round(plan, suite, SIDES, k, k - 1, servers, split, n)
             after_round()
-        return n, results
+            n = _round_size(plan, suite, "AB", k, n)
+        return first, results
     for side in SIDES:
-        _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warm)
+        _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, WARMUP_ITERATIONS)
     after_round()
-    n = _round_size(plan, suite, "A", warm)
+    first = n = _round_size(plan, suite, "A", WARMUP_ROUND, WARMUP_ITERATIONS)
     for position, (round_no, side) in enumerate(round_order(plan.rounds)):
         results += _round(plan, suite, (side,), round_no, position, servers, split, n)
         after_round()
-    return n, results
+        if position % 2 == 1:  # both sides of the round done (A B or B A): the next round is re-sized
+            n = _round_size(plan, suite, side, round_no, n)
+    return first, results
 
 
 def _analyzer(plan: ABPlan, pg: Postgres | None) -> Callable[[], None]:
@@ -227,20 +235,20 @@ def _database_label(plan: ABPlan, side: str) -> str:
     return f"ab_{plan.ab_id[:15]}_{side}"
 
 
-def _round_size(plan: ABPlan, suite: str, side: str, warm_iterations: int) -> int:
-    """Iterations per VU of a round (of one k6 process): as given, or as many as fill `round_seconds`
-    at the pace the warm-up round ran (its timed samples' span over its iterations per VU)."""
+def _round_size(plan: ABPlan, suite: str, side: str, round_no: int, iterations: int) -> int:
+    """Iterations per VU and side for the next round: as given, or as many as fill `round_seconds`
+    at the pace of round `round_no` (its timed samples' span over the `iterations` it ran)."""
     if plan.round_iterations:
-        return plan.round_iterations * (2 if side == "AB" else 1)
-    csv_path, _ = round_files(plan.out, suite, side, WARMUP_ROUND)
+        return plan.round_iterations
+    csv_path, _ = round_files(plan.out, suite, side, round_no)
     try:
         times = read_samples(csv_path).frame["timestamp"]
-        per_iteration = (times.max() - times.min()) / 1000 / warm_iterations
+        per_iteration = (times.max() - times.min()) / 1000 / iterations
     except (InputError, ValueError):
         per_iteration = float("nan")
     if not per_iteration > 0:
-        return MIN_ROUND_ITERATIONS * (2 if side == "AB" else 1)
-    return max(MIN_ROUND_ITERATIONS * (2 if side == "AB" else 1), round(plan.round_seconds / per_iteration))
+        return iterations
+    return max(MIN_ROUND_ITERATIONS, round(plan.round_seconds / per_iteration))
 
 
 def _round(
@@ -259,7 +267,7 @@ def _round(
         return next((f"{side}: {p}" for side in sides if (p := servers[side].problem())), None)
 
     if problem():
-        return [ABRound(suite, round_no, side, position, Status.FAILED, problem()) for side in sides]
+        return [ABRound(suite, round_no, side, position, Status.FAILED, problem(), iterations=0) for side in sides]
     csv_path, log_path = round_files(plan.out, suite, "".join(sides), round_no)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     meters = {side: servers[side].meter for side in sides if servers[side].meter}
@@ -293,7 +301,8 @@ def _round(
     rounds = []
     for side in sides:
         cpu, rss = meters[side].end() if side in meters else (None, None)
-        rounds.append(ABRound(suite, round_no, side, position, status, error, round(result.seconds, 3), cpu, rss))
+        seconds = round(result.seconds, 3)
+        rounds.append(ABRound(suite, round_no, side, position, status, error, seconds, cpu, rss, iterations))
     return rounds
 
 

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from analysis import paired
+from analysis.k6csv import read_samples
 from core.records import ABMetadata, ABRound, Status, Verdict
 from runner.ab import round_order
 from runner.k6 import run_suite, select_profile
@@ -229,7 +230,9 @@ def test_bad_specs_and_options_are_one_line_errors_with_exit_2(tmp_path, args, m
     assert not (tmp_path / "out").exists()
 
 
-def _ab(tmp_path, baseline: str, candidate: str, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+def _ab(
+    tmp_path, baseline: str, candidate: str, *extra: str, size: tuple[str, str] = ("--round-iterations", "10")
+) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path / "ab"
     result = run_cli(
         "ab",
@@ -241,8 +244,7 @@ def _ab(tmp_path, baseline: str, candidate: str, *extra: str) -> tuple[subproces
         "retrieval",
         "--rounds",
         "4",
-        "--round-iterations",
-        "10",
+        *size,
         "--out",
         str(out),
         "--markdown",
@@ -354,12 +356,22 @@ def test_an_interleaved_round_is_split_by_its_side_tag():
 
 @pytest.mark.servers
 def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
-    result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite")  # interleaved by default
+    # interleaved by default; rounds sized in seconds, each at the pace of the round before
+    result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", size=("--round-seconds", "1"))
     assert result.returncode == 0, result.stderr[-3000:]
     rounds = sorted(p.name for p in (tmp_path / "ab" / "retrieval").glob("*.csv"))
     assert rounds == ["AB-00.csv", "AB-01.csv", "AB-02.csv", "AB-03.csv", "AB-04.csv"]
     assert len(comparison["rows"]) == 5 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
     assert meta["interleaved"] is True and [r["side"] for r in meta["results"]] == list("AB" * 4)
+    sizes = [(r["round"], r["side"], r["iterations"]) for r in meta["results"]]
+    assert all(n >= 5 for _, _, n in sizes)  # at least MIN_ROUND_ITERATIONS
+    for k in range(1, 5):  # both sides of a round ran as many iterations
+        assert len({n for round_no, _, n in sizes if round_no == k}) == 1
+    # what each round ran is in its CSV: one GetRun per iteration, 2 VUs x n iterations x 2 sides
+    for k in range(1, 5):
+        n = next(n for round_no, _, n in sizes if round_no == k)
+        frame = read_samples(tmp_path / "ab" / "retrieval" / f"AB-{k:02d}.csv").frame
+        assert ((frame["metric"] == "http_reqs") & (frame["name"] == "GetRun")).sum() == 2 * 2 * n
     [cost] = comparison["resources"]
     assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0
