@@ -49,6 +49,7 @@ class Status(StrEnum):
     OK = "ok"  # every iteration ran, the CSV is complete
     PARTIAL = "partial"  # something ran, but not all of it: excluded from statistics and charts
     FAILED = "failed"  # nothing usable: the server did not start, or k6 recorded no timed request
+    UNSUPPORTED = "unsupported"  # not run: the registry says this release cannot serve the suite, and why
 
 
 class Verdict(StrEnum):
@@ -355,11 +356,21 @@ class PairMetadata(Record):
     server_cpu_seconds: float | None = None
     server_rss_peak_mib: float | None = None
     pinned: bool = False
+    # the suite's own settings as it ran: the scale suite's sizes and reads, the capacity suite's rates
+    # and hold (seconds per rate)
+    settings: dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def throughput_rps(self) -> float | None:
         """Timed requests per second of the whole suite (every request name)."""
         return self.counts.requests / self.k6_seconds if self.k6_seconds and self.counts.requests else None
+
+    @property
+    def server_cpu_per_1000(self) -> float | None:
+        """The server's CPU seconds per 1000 timed requests: what a request costs it, whatever the pace."""
+        if self.server_cpu_seconds is None or not self.counts.requests:
+            return None
+        return self.server_cpu_seconds / self.counts.requests * 1000
 
     @property
     def load_generator_bound(self) -> bool | None:
@@ -536,6 +547,7 @@ class ABRound:
     seconds: float | None = None
     cpu_seconds: float | None = None
     rss_peak_mib: float | None = None
+    iterations: int | None = None  # per VU of this side (None: written before rounds were re-sized)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -565,7 +577,17 @@ class ABMetadata(Record):
     results: tuple[ABRound, ...] = ()
     interleaved: bool = False  # both sides in each round's one k6 process, iteration by iteration
     round_seconds: float | None = None
-    round_iterations: dict[str, int] = dataclasses.field(default_factory=dict)  # per suite: what ran
+    round_iterations: dict[str, int] = dataclasses.field(default_factory=dict)  # per suite: its first round's
+
+    def iterations_range(self, suite: str) -> tuple[int, int] | None:
+        """The fewest and most iterations per VU and side a round of `suite` ran (rounds are re-sized
+        to the pace of the one before); None when no round says."""
+        counts = [r.iterations for r in self.results if r.suite == suite and r.iterations]
+        if not counts:
+            n = self.round_iterations.get(suite)
+            return (n, n) if n else None
+        return min(counts), max(counts)
+
     provenance: dict[str, str] = dataclasses.field(default_factory=dict)  # e.g. CI's image digests
 
     @property

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psutil
@@ -24,7 +24,13 @@ from core.paths import K6_DIR
 from services import processes
 
 PROFILES_FILE = K6_DIR / "profiles.json"
+THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold with abortOnFail ended the test
 POLL_SECONDS = 0.25  # how often progress, the server's liveness and its memory are looked at
+
+
+# A suite's own settings, which run options can override: what they mean is in k6/scale.js and
+# k6/capacity.js, and each reaches k6 as the environment variable of the same name in capitals.
+SUITE_SETTINGS = ("sizes", "reads", "rates", "hold")
 
 
 @dataclass(frozen=True)
@@ -33,15 +39,45 @@ class Profile:
     vus: int
     iterations: int
     description: str
+    suites: dict[str, dict] = field(default_factory=dict, compare=False)  # a suite's own entry
+    settings: dict[str, object] = field(default_factory=dict, compare=False)  # the suite's, as it runs
 
     @property
     def total_iterations(self) -> int:
         return self.vus * self.iterations
 
+    @property
+    def open_model(self) -> bool:
+        """Arrivals at set rates (capacity): as many iterations as the server allows."""
+        return "rates" in self.settings
+
+    def for_suite(self, suite: str, overrides: dict[str, object] | None = None) -> Profile:
+        """This profile as `suite` runs it: the suite's own entry (and `overrides`, from run options)
+        set its VUs, its iterations and its settings. The scale suite reads with one VU, `reads`
+        iterations per size; the capacity suite's iterations are the arrivals it offers in all."""
+        own = dict(self.suites.get(suite, {}))
+        settings = {k: v for k, v in {**own, **(overrides or {})}.items() if k in SUITE_SETTINGS and k in own}
+        vus, iterations = own.get("vus", self.vus), own.get("iterations", self.iterations)
+        if "sizes" in settings:
+            iterations = len(settings["sizes"]) * settings["reads"]
+        if "rates" in settings:
+            iterations = -(-sum(settings["rates"]) * settings["hold"] // vus)
+        return replace(self, vus=vus, iterations=iterations, settings=settings)
+
+    def script_env(self) -> dict[str, str]:
+        """The settings as k6 reads them: SIZES=5,50,500 READS=2 ..."""
+        return {
+            k.upper(): ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+            for k, v in self.settings.items()
+        }
+
 
 def profiles() -> dict[str, Profile]:
     raw = json.loads(PROFILES_FILE.read_text())
-    return {name: Profile(name, spec["vus"], spec["iterations"], spec["description"]) for name, spec in raw.items()}
+    return {
+        name: Profile(name, spec["vus"], spec["iterations"], spec["description"], suites=spec.get("suites", {}))
+        for name, spec in raw.items()
+    }
 
 
 def select_profile(name: str) -> Profile:
@@ -90,6 +126,7 @@ def run_suite(
 
     `script_env` reaches the script (VUS, ITERATIONS, DATASET_PREFIX ...); `cpus` pins k6."""
     env = {
+        **profile.script_env(),
         "BASE_URL": base_url,
         "PROFILE": profile.name,
         "K6_CSV_TIME_FORMAT": "unix_milli",
@@ -137,11 +174,16 @@ def _cpu_since(before: resource.struct_rusage) -> float:
     return round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 3)
 
 
+PROBE_WARMUP_SECONDS = 0.5  # k6's start (compiling the script) is left out of its CPU per request
+
+
 def probe_ceiling(
     base_url: str, vus: int, folder: Path, seconds: float = 3.0, cpus: frozenset[int] | None = None
 ) -> float | None:
-    """Requests per second k6 reaches on `GET /health` with `vus` VUs (k6/probes/ceiling.js): the load
-    generator's ceiling, the cheapest request there is. None when the probe failed."""
+    """k6's ceiling: the `GET /health` requests it sends per second of its own CPU (one core, fully
+    busy), measured with `vus` VUs (k6/probes/ceiling.js) after its first half second. Per CPU-second,
+    not per second: against a server whose /health is slow (MLflow 3 answers it in ~45 ms) k6 idles,
+    and the plain rate would be the server's limit, not k6's. None when the probe failed."""
     folder.mkdir(parents=True, exist_ok=True)
     result = folder / "ceiling.json"
     env = {"BASE_URL": base_url, "VUS": str(vus), "DURATION": f"{seconds}s", "RESULT": str(result)}
@@ -149,7 +191,7 @@ def probe_ceiling(
     command = [k6_binary(), "run", "--quiet", "--no-color", str(K6_DIR / "probes" / "ceiling.js")]
     process = processes.start(command, folder / "ceiling.k6.log", env=env, cpus=cpus)
     try:
-        process.wait(timeout=seconds + 60)
+        cpu_per_second = _busy_share(process, seconds + 60)
     except psutil.TimeoutExpired:  # processes.start gives a psutil.Popen, whose wait raises psutil's
         return None
     finally:
@@ -158,9 +200,34 @@ def probe_ceiling(
         measured = json.loads(result.read_text())
     except (OSError, ValueError):
         return None
-    if process.returncode != 0 or measured.get("failed_share", 1) > 0.01:
+    if process.returncode != 0 or measured.get("failed_share", 1) > 0.01 or not cpu_per_second:
         return None
-    return round(float(measured["requests_per_second"]), 1)
+    return round(float(measured["requests_per_second"]) / cpu_per_second, 1)
+
+
+def _busy_share(process: psutil.Popen, timeout: float) -> float | None:
+    """k6's CPU seconds per second from PROBE_WARMUP_SECONDS after its start to its last moment
+    alive (sampled every POLL_SECONDS / 2); waits for it to exit."""
+    deadline = time.monotonic() + timeout
+    time.sleep(PROBE_WARMUP_SECONDS)
+    first = last = _cpu_sample(process)
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            raise psutil.TimeoutExpired(timeout, process.pid)
+        time.sleep(POLL_SECONDS / 2)
+        last = _cpu_sample(process) or last
+    if not first or not last or last[0] <= first[0] or last[1] <= first[1]:
+        return None
+    return (last[1] - first[1]) / (last[0] - first[0])
+
+
+def _cpu_sample(process: psutil.Popen) -> tuple[float, float] | None:
+    """(now, k6's user + system CPU seconds so far), or None once it has exited."""
+    try:
+        times = process.cpu_times()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+    return time.monotonic(), times.user + times.system
 
 
 class _IterationCounter:

@@ -21,7 +21,7 @@ from core.errors import BenchError
 from core.paths import WORK_DIR
 from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source, Status, now_iso
 from runner import outputs
-from runner.k6 import Profile, k6_version, probe_ceiling, run_suite
+from runner.k6 import THRESHOLDS_CROSSED, Profile, k6_version, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
 from runner.resources import TreeMeter, core_split
 from services import environments, launcher
@@ -43,6 +43,11 @@ class RunPlan:
     provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests
     pin: bool = False  # k6 on some cores, the server on the others
     progress_seconds: float = PLAIN_INTERVAL_SECONDS  # off a terminal: one plain line this often
+    suite_settings: dict[str, object] = field(default_factory=dict)  # --sizes, --rates ... over the profile's
+    executable: Path | None = None  # a local build of the targets' server instead of the registry's
+
+    def profile_for(self, suite: str) -> Profile:
+        return self.profile.for_suite(suite, self.suite_settings)
 
     @property
     def cores(self) -> tuple[frozenset[int], frozenset[int]] | None:
@@ -74,6 +79,8 @@ def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> 
     workdir = WORK_DIR / plan.run_id / staging.stem
     meta = start_metadata(plan, target, suite)
     console.rule(f"{target.id} · {suite}")
+    if (reason := target.unsupported(suite)) and not plan.executable:
+        return _finish(plan, staging, meta.ended(Status.UNSUPPORTED, reason))
     try:
         with _server(plan, target, workdir, staging, pg) as served:
             meta = dataclasses.replace(
@@ -106,10 +113,11 @@ def _server(
     if plan.server_url:
         yield launcher.external(target, plan.server_url)
         return
-    environments.ensure_environment(target, log=console.print)
+    if not plan.executable:
+        environments.ensure_environment(target, log=console.print)
     label = f"{plan.run_id[:15]}_{staging.stem}"
     cpus = plan.cores[1] if plan.cores else None
-    with launcher.serve(target, label, workdir, staging.server_log, pg, cpus=cpus) as served:
+    with launcher.serve(target, label, workdir, staging.server_log, pg, plan.executable, cpus) as served:
         console.print(f"server up in {served.start_seconds:.1f} s at {served.url}")
         yield served
 
@@ -118,7 +126,8 @@ def _load(
     plan: RunPlan, suite: str, served: launcher.Served, staging: outputs.PairFiles, meta: PairMetadata
 ) -> PairMetadata:
     """Run the k6 suite against the server, stopping early if the server dies; the metadata after it."""
-    total = plan.profile.total_iterations
+    profile = plan.profile_for(suite)
+    total = profile.total_iterations
     stop_reason: list[str] = []
 
     def should_stop() -> str | None:
@@ -127,7 +136,7 @@ def _load(
         return stop_reason[0] if stop_reason else None
 
     k6_cores = plan.cores[0] if plan.cores else None  # the probe runs where the suite's k6 will
-    ceiling = probe_ceiling(served.url, plan.profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
+    ceiling = probe_ceiling(served.url, profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
     console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
     meter = TreeMeter(served.pid) if served.pid else None
     if meter:
@@ -142,7 +151,7 @@ def _load(
         result = run_suite(
             suite,
             served.url,
-            plan.profile,
+            profile,
             staging.csv,
             staging.k6_log,
             staging.dashboard,
@@ -164,6 +173,10 @@ def _load(
     )
     if stop_reason:
         return meta.ended(Status.PARTIAL, stop_reason[0])
+    if profile.open_model:  # the ramp goes as far as the server takes it: fewer arrivals are its result
+        if result.exit_code not in (0, THRESHOLDS_CROSSED):
+            return meta.ended(Status.PARTIAL, f"k6 exited with code {result.exit_code}; see {staging.k6_log.name}")
+        return meta.ended(Status.OK)
     if result.exit_code != 0:
         return meta.ended(Status.PARTIAL, f"k6 exited with code {result.exit_code}; see {staging.k6_log.name}")
     if result.iterations_done < total:
@@ -174,17 +187,19 @@ def _load(
 
 
 def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
+    profile = plan.profile_for(suite)
     return PairMetadata(
         run_id=plan.run_id,
         target=target.id,
         suite=suite,
-        profile=plan.profile.name,
-        vus=plan.profile.vus,
-        iterations_per_vu=plan.profile.iterations,
-        iterations_expected=plan.profile.total_iterations,
+        profile=profile.name,
+        vus=profile.vus,
+        iterations_per_vu=profile.iterations,
+        iterations_expected=profile.total_iterations,
+        settings=dict(profile.settings),
         server=ServerInfo(target.server.name, target.server.label, target.version),
         database=DatabaseInfo(target.database.kind, target.database.label),
-        mode="external" if plan.server_url else "native",
+        mode="external" if plan.server_url else "local build" if plan.executable else "native",
         k6_version=k6_version(),
         source=Source.here(),
         machine=Machine.here(),

@@ -71,3 +71,24 @@ def test_progress_off_a_terminal_is_one_plain_line_per_interval(quick_runs):
 def test_a_pair_without_measurements_is_not_flagged_but_not_measured():
     meta = json.loads((Path(__file__).parent / "fixtures" / "k6_retrieval.json").read_text())
     assert PairMetadata.from_json(meta).load_generator_bound is None
+
+
+@pytest.mark.servers
+def test_a_pair_where_k6_sets_the_pace_is_flagged_on_the_overview(tmp_path):
+    """A trivial server (tests/servers/trivial_mlflow.js: the retrieval data in memory, in FastTrackML's
+    place) answers each request with almost no work: k6 spends more CPU than the server, so k6 set the pace."""
+    trivial = Path(__file__).parent / "servers" / "trivial_mlflow.js"
+    out = tmp_path / "out"
+    result = run_cli(
+        *("run", "--profile", "quick", "--targets", "fasttrackml-sqlite", "--suites", "retrieval"),
+        *("--server-executable", str(trivial), "--out", str(out)),
+        *("--site", str(tmp_path / "site"), "--history", str(tmp_path / "history")),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = PairMetadata.read(out / "fasttrackml-sqlite_retrieval.json")
+    assert meta.mode == "local build" and meta.server.version == "local build"
+    assert meta.k6_cpu_seconds > meta.server_cpu_seconds > 0 and meta.load_generator_bound is True
+    overview = (tmp_path / "site" / "index.html").read_text()
+    row = r"<td>fasttrackml-sqlite</td>\s*<td>retrieval</td>(?:\s*<td[^>]*>[^<]*</td>){6}\s*<td>(.*?)</td>"
+    assert "load-generator bound" in re.search(row, overview).group(1)
+    assert "The load generator may have set the pace, not the server, of fasttrackml-sqlite · retrieval" in overview

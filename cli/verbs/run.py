@@ -9,6 +9,7 @@ pair did not finish.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from cli.main import option
@@ -49,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(needs exactly one target, to label the results)",
     )
     parser.add_argument(
+        "--server-executable",
+        type=Path,
+        metavar="PATH",
+        help="launch this build of the targets' server instead of the registry's (all --targets of one "
+        "server), e.g. the fml binary a FastTrackML developer has just compiled; its version reads 'local build'",
+    )
+    parser.add_argument(
         "--server-version",
         action="append",
         default=[],
@@ -83,6 +91,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: off; recorded in the metadata either way)",
     )
     parser.add_argument(
+        "--sizes",
+        type=int_list,
+        help="the scale suite's store sizes, in runs, ascending (default: the profile's, e.g. 100,1000,10000 "
+        "at standard; each from 1 to 1000000)",
+    )
+    parser.add_argument(
+        "--reads", type=int, help="the scale suite's timed iterations at each size (default: the profile's)"
+    )
+    parser.add_argument(
+        "--rates",
+        type=int_list,
+        help="the capacity suite's offered rates, requests per second, ascending (default: the profile's, "
+        "e.g. 25,50,...,3200 at standard; each from 1 to 100000)",
+    )
+    parser.add_argument(
+        "--hold-seconds", type=int, help="how long the capacity suite holds each rate (default: the profile's)"
+    )
+    parser.add_argument(
         "--no-report", action="store_true", help="stop after the raw outputs and their summary: no history, no site"
     )
     parser.add_argument("--site", default="site", type=Path, help="where to build the site (default: site)")
@@ -99,7 +125,7 @@ def main(args: argparse.Namespace) -> int:
     print_run_table(pairs, console)
     if any(not p.missing for p in pairs):
         publish(plan, args)
-    failed = [p for p in pairs if p.status != Status.OK]
+    failed = [p for p in pairs if p.status not in (Status.OK, Status.UNSUPPORTED)]
     if failed:
         listing = ", ".join(f"{p.target}/{p.suite} ({p.status})" for p in failed)
         console.print(f"[red]{len(failed)} of {len(pairs)} run(s) did not finish: {listing}")
@@ -124,6 +150,9 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
             raise BadValue("name exactly one target with --targets, to label the results")
         if args.server_url and not args.server_url.startswith(("http://", "https://")):
             raise BadValue(f"expected http://host:port, got {args.server_url!r}")
+    if args.server_executable:
+        with option("--server-executable"):
+            check_executable(args.server_executable, targets, args.server_url)
     if args.postgres_url:
         with option("--postgres-url"):
             external(args.postgres_url)
@@ -138,6 +167,7 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
     with option("--provenance"):
         provenance = parse_pairs(args.provenance, "KEY=VALUE")
     report.detect_options(args)
+    suite_settings = check_suite_settings(args)
     args.out.mkdir(parents=True, exist_ok=True)
     return RunPlan(
         tuple(targets),
@@ -150,7 +180,42 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
         provenance,
         args.pin,
         args.progress_seconds,
+        suite_settings,
+        args.server_executable.resolve() if args.server_executable else None,
     )
+
+
+def check_executable(path: Path, targets: list, server_url: str | None) -> None:
+    if server_url:
+        raise BadValue("goes with a launched server, not with --server-url")
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise BadValue(f"{path} is not an executable file")
+    if len({t.server.name for t in targets}) != 1:
+        raise BadValue("name --targets of one server: the build replaces that server's program")
+
+
+def int_list(text: str) -> list[int]:
+    """`100,1000,10000` as numbers; argparse turns the ValueError into a one-line usage error."""
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def check_suite_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The scale and capacity options that were given, each checked: a one-line error names a bad one."""
+    ranges = {"--sizes": (args.sizes, 1, 1_000_000), "--rates": (args.rates, 1, 100_000)}
+    for name, (values, low, high) in ranges.items():
+        if values is None:
+            continue
+        with option(name):
+            if not values or any(not low <= v <= high for v in values):
+                raise BadValue(f"each must be from {low} to {high}, got {','.join(map(str, values)) or 'nothing'}")
+            if values != sorted(set(values)):
+                raise BadValue(f"must ascend without repeats, got {','.join(map(str, values))}")
+    for name, value, high in (("--reads", args.reads, 10_000), ("--hold-seconds", args.hold_seconds, 3600)):
+        with option(name):
+            if value is not None and not 1 <= value <= high:
+                raise BadValue(f"must be from 1 to {high}, got {value}")
+    given = {"sizes": args.sizes, "reads": args.reads, "rates": args.rates, "hold": args.hold_seconds}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def publish(plan: RunPlan, args: argparse.Namespace) -> None:
@@ -160,4 +225,4 @@ def publish(plan: RunPlan, args: argparse.Namespace) -> None:
         return
     record.record(plan.out, args.history, summary)
     options = report.detect_options(args)
-    report.build(plan.out, args.site, args.history, options, args.trend_runs, summary, args.ab_outputs)
+    report.build(plan.out, args.site, args.history, options, args.trend_runs, summary, args.ab_outputs, args.slo_ms)
