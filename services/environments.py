@@ -33,7 +33,11 @@ def ensure_environment(target: Target, log=print) -> Path:
     """
     env_dir = environment_dir(target)
     marker = env_dir / "installed.json"
-    wanted = {"packages": target.packages, "no_deps": target.server.install_without_dependencies}
+    wanted = {
+        "packages": target.packages,
+        "no_deps": target.server.install_without_dependencies,
+        "links": target.server.links,
+    }
     if marker.exists() and json.loads(marker.read_text()) == wanted and server_executable(target).exists():
         return server_executable(target)
     log(f"Installing {' '.join(target.packages)} into {env_dir.relative_to(ROOT)} (once) ...")
@@ -48,19 +52,43 @@ def ensure_environment(target: Target, log=print) -> Path:
         raise SetupFailed(
             f"{target.id}: pip could not install {' '.join(target.packages)}; see {pip_log.relative_to(ROOT)}"
         )
+    _make_links(target, env_dir)
     marker.write_text(json.dumps(wanted))
     return server_executable(target)
 
 
+def _make_links(target: Target, env_dir: Path) -> None:
+    """The registry's links, made in the environment's site-packages (a package that ships a file
+    under the wrong name: MLflow-Go's Linux library)."""
+    for site in env_dir.glob("lib/python*/site-packages"):
+        for link, points_to in target.server.links.items():
+            if not (site / points_to).exists():
+                raise SetupFailed(f"{target.id}: the install has no {points_to} to link {link} to")
+            (site / link).unlink(missing_ok=True)
+            (site / link).symlink_to(site / points_to)
+
+
 def installed_version(target: Target) -> str:
-    """The version pip actually installed for the server's main package."""
-    package = target.packages[0].split("==")[0]
+    """The version pip actually installed for the server's main package, with the version of the
+    project it serves when that is another one: `0.2.2 (MLflow 2.22.5)` for MLflow-Go."""
+    version = _package_version(target, target.packages[0].split("==")[0]) or target.version
+    served = target.server.serves_package
+    if served and (served_version := _package_version(target, served)):
+        return f"{version} ({served_label(served)} {served_version})"
+    return version
+
+
+def served_label(package: str) -> str:
+    return {"mlflow": "MLflow"}.get(package, package)
+
+
+def _package_version(target: Target, package: str) -> str | None:
     python = environment_dir(target) / "bin" / "python"
     code = f"import importlib.metadata as m; print(m.version({package!r}))"
     try:
         return subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return target.version
+        return None
 
 
 if __name__ == "__main__":  # `python -m services.environments TARGET...`: install ahead of time

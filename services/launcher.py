@@ -7,6 +7,7 @@ launcher also makes one real API call before it hands the server over.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 import urllib.error
@@ -72,7 +73,9 @@ def launch(
         port = free_port()
         started = time.monotonic()
         command = server_command(target, port, database_uri, executable)
-        process = processes.start(command, log_path, cwd=workdir, cpus=cpus)
+        # its environment's programs first on PATH, as if activated: MLflow-Go starts `mlflow` from it
+        path = f"{Path(command[0]).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        process = processes.start(command, log_path, cwd=workdir, env={"PATH": path}, cpus=cpus)
         try:
             url = f"http://{HOST}:{port}"
             _wait_until_ready(target, url, process, log_path)

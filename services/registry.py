@@ -52,6 +52,13 @@ class Server:
     colours: dict[str, str] = field(default_factory=dict)
     # extra requirements for the versions that start with the key, e.g. {"2.": ("sqlalchemy<2.1",)}
     version_packages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the package whose version the server serves, when that is another project (MLflow-Go: mlflow)
+    serves_package: str = ""
+    # "<version> <database>" -> suite -> why that release cannot serve it on that database (found by
+    # running it): such a pair is not run, and shows as unsupported with the reason
+    unsupported: dict[str, dict[str, str]] = field(default_factory=dict)
+    # links to make in the environment's site-packages after install: {link: what it points to}
+    links: dict[str, str] = field(default_factory=dict)
 
     @property
     def default_version(self) -> str:
@@ -91,6 +98,10 @@ class Target:
     def image(self) -> str:
         return self.server.image.format(version=self.version)
 
+    def unsupported(self, suite: str) -> str | None:
+        """Why this target cannot serve `suite`, per the registry; None when it can."""
+        return self.server.unsupported.get(f"{self.version} {self.database.kind}", {}).get(suite)
+
     @property
     def container_database_uri(self) -> str:
         """The database URI the server's CI container uses (PostgreSQL is the `postgres` service)."""
@@ -111,6 +122,7 @@ class Target:
             "database_image": self.database.image,
             "image": self.image,
             "dockerfile": self.server.dockerfile,
+            "packages": " ".join(self.packages),  # what the image installs, where its Dockerfile installs any
             "container_port": self.server.container_port,
             "container_env": self.server.container_env,
             "container_database_env": self.server.container_database_env,
@@ -170,7 +182,8 @@ class Registry:
         """A target by id, at any version: `fasttrackml-0.4.0-sqlite` works even when 0.4.0 is not listed."""
         if name in self.targets:
             return self.targets[name]
-        for server in self.servers.values():
+        # the longest server name first: `mlflow-go-0.2.2-sqlite` is mlflow-go 0.2.2, not mlflow "go-0.2.2"
+        for server in sorted(self.servers.values(), key=lambda s: -len(s.name)):
             for database in self.databases.values():
                 prefix, suffix = f"{server.name}-", f"-{database.kind}"
                 version = name[len(prefix) : -len(suffix)] if name.startswith(prefix) and name.endswith(suffix) else ""
@@ -211,16 +224,28 @@ def parse_versions(items: list[str]) -> dict[str, str]:
     return parse_pairs(items, "NAME=VERSION such as fasttrackml=0.5.1")
 
 
-def suites() -> list[str]:
-    """The suites are the k6 scripts at the top of `k6/`: `k6/<suite>.js`."""
-    return sorted(p.stem for p in K6_DIR.glob("*.js"))
+# Suites that measure along something else than a fixed closed-model load: each has a page of its
+# own, and none can run as a paired A/B (its rounds would not be alike).
+UNPAIRED_SUITES = {
+    "scale": "it grows its store size after size, so no two rounds would read the same data",
+    "capacity": "it ramps an open-model load until the server breaks, so no two rounds would be alike",
+}
 
 
-def select_suites(names: str | None) -> list[str]:
-    valid = suites()
+def suites(paired: bool = False) -> list[str]:
+    """The suites are the k6 scripts at the top of `k6/`: `k6/<suite>.js`; `paired`: those an A/B runs."""
+    found = sorted(p.stem for p in K6_DIR.glob("*.js"))
+    return [s for s in found if s not in UNPAIRED_SUITES] if paired else found
+
+
+def select_suites(names: str | None, paired: bool = False) -> list[str]:
+    """Suites from a comma list (`all` or None: every suite, or every paired one); a BadValue names a bad one."""
+    valid = suites(paired)
     if not names or names == "all":
         return valid
     chosen = [n.strip() for n in names.split(",") if n.strip()]
+    if paired and (unpaired := next((n for n in chosen if n in UNPAIRED_SUITES), None)):
+        raise BadValue(f"{unpaired} cannot run as an A/B: {UNPAIRED_SUITES[unpaired]}; valid: {', '.join(valid)}")
     unknown = [n for n in chosen if n not in valid]
     if unknown or not chosen:
         raise BadValue(f"unknown suite {', '.join(unknown) or repr(names)}; valid: {', '.join(valid)}")

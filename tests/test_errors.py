@@ -18,11 +18,14 @@ from tests.conftest import output_folder, run_cli
     [
         (["--profile", "huge"], "--profile: unknown profile 'huge'; valid: smoke, quick, standard"),
         (["--targets", "mlflow-oracle"], "--targets: unknown target mlflow-oracle; valid: fasttrackml-sqlite"),
-        (["--suites", "training"], "--suites: unknown suite training; valid: logging, retrieval"),
+        (["--suites", "training"], "--suites: unknown suite training; valid: capacity, logging, retrieval, scale"),
         (["--targets", "all", "--server-url", "http://127.0.0.1:9"], "--server-url: name exactly one target"),
         (["--server-url", "127.0.0.1:9"], "--server-url: expected http://host:port"),
         (["--postgres-url", "mysql://x"], "--postgres-url: expected postgresql://"),
-        (["--server-version", "oracle=1"], "--server-version: unknown server oracle; valid: fasttrackml, mlflow"),
+        (
+            ["--server-version", "oracle=1"],
+            "--server-version: unknown server oracle; valid: fasttrackml, mlflow, mlflow-go",
+        ),
         (["--server-version", "fasttrackml"], "--server-version: expected NAME=VERSION"),
         (["--window", "2"], "--window: must be at least 4, got 2"),
         (["--run-id", "../../etc"], "--run-id: expected a run id like 20261126T101500Z-gh123.1"),

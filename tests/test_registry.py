@@ -12,14 +12,17 @@ from services.registry import load_registry, select_suites, suites
 REGISTRY = load_registry()
 
 
-def test_the_four_default_targets_exist():
+def test_the_six_default_targets_exist():
     assert [t.id for t in REGISTRY.default_targets] == [
         "fasttrackml-sqlite",
         "fasttrackml-postgres",
         "mlflow-sqlite",
         "mlflow-postgres",
+        "mlflow-go-sqlite",
+        "mlflow-go-postgres",
     ]
-    assert suites() == ["logging", "retrieval"]
+    assert suites() == ["capacity", "logging", "retrieval", "scale"]
+    assert suites(paired=True) == ["logging", "retrieval"]
 
 
 @pytest.mark.parametrize("target", REGISTRY.targets.values(), ids=lambda t: t.id)
@@ -55,9 +58,18 @@ def test_colours_tell_targets_apart():
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(BadValue, match="valid: fasttrackml-sqlite"):
         REGISTRY.select("nope")
-    with pytest.raises(BadValue, match="valid: logging, retrieval"):
+    with pytest.raises(BadValue, match="valid: capacity, logging, retrieval, scale"):
         select_suites("logging,nope")
+    with pytest.raises(BadValue, match="scale cannot run as an A/B: it grows its store"):
+        select_suites("logging,scale", paired=True)
     assert [t.id for t in REGISTRY.select("mlflow-sqlite, fasttrackml-sqlite")] == [
         "mlflow-sqlite",
         "fasttrackml-sqlite",
     ]
+
+
+def test_a_server_whose_name_extends_another_is_parsed_by_the_longer_name():
+    target = REGISTRY.target("mlflow-go-0.2.1-sqlite")
+    assert (target.server.name, target.version, target.database.kind) == ("mlflow-go", "0.2.1", "sqlite")
+    assert REGISTRY.target("mlflow-2.22.5-postgres").server.name == "mlflow"
+    assert REGISTRY.targets["mlflow-go-sqlite"].server.serves_package == "mlflow"

@@ -39,7 +39,11 @@ DEFAULT_WARMUP = 0.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", required=True, metavar="SPEC", help="side A: target[@/path/to/binary|@URL]")
     parser.add_argument("--candidate", required=True, metavar="SPEC", help="side B: target[@/path/to/binary|@URL]")
-    parser.add_argument("--suites", default="all", help=f"comma list of suites (default: all = {', '.join(suites())})")
+    parser.add_argument(
+        "--suites",
+        default="all",
+        help=f"comma list of suites (default: all it can pair = {', '.join(suites(paired=True))})",
+    )
     parser.add_argument(
         "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"rounds per side and suite (default: {DEFAULT_ROUNDS})"
     )
@@ -47,8 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--round-seconds",
         type=float,
         default=DEFAULT_ROUND_SECONDS,
-        help=f"how long a round lasts: its iterations are sized on the warm-up round's pace, the same for "
-        f"both sides (default: {DEFAULT_ROUND_SECONDS})",
+        help=f"how long a round lasts: its iterations are sized on the pace of the round before it (the "
+        f"warm-up's, for the first), the same for both sides (default: {DEFAULT_ROUND_SECONDS})",
     )
     parser.add_argument(
         "--round-iterations", type=int, help="iterations per VU and side in each round, instead of --round-seconds"
@@ -141,7 +145,7 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
                 f"{baseline.target.database.label}: an A/B compares two servers on the same kind of database"
             )
     with option("--suites"):
-        chosen = select_suites(args.suites)
+        chosen = select_suites(args.suites, paired=True)
     with option("--profile"):
         profile = select_profile(args.profile)
     if args.vus is not None:

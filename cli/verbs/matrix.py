@@ -52,7 +52,7 @@ def matrix(
         target = registry.at_version(listed, (versions or {}).get(listed.server.name))
         job = target.as_dict() | {"registry_target": listed.id}
         if image_prefix:
-            tag = f"{target.version}-{content_key(target.server.dockerfile)}"
+            tag = f"{target.version}-{content_key(target.server.dockerfile, job['packages'])}"
             job["service_image"] = f"{image_prefix.rstrip('/')}/{target.server.name}:{tag}"
         else:
             job["service_image"] = target.image
@@ -60,11 +60,12 @@ def matrix(
     return {"include": include}
 
 
-def content_key(dockerfile: str) -> str:
-    """12 hex digits of the SHA-256 of a Dockerfile and every file it COPYs (from its build context,
-    `services/`): what the image is built from, besides the version."""
+def content_key(dockerfile: str, packages: str = "") -> str:
+    """12 hex digits of the SHA-256 of a Dockerfile, every file it COPYs (from its build context,
+    `services/`) and the packages it is given: what the image is built from, besides the version."""
     path = ROOT / dockerfile
     digest = hashlib.sha256(path.read_bytes())
+    digest.update(packages.encode())
     for line in path.read_text().splitlines():
         words = line.split()
         if words[:1] == ["COPY"]:
@@ -81,7 +82,7 @@ def ab_jobs(server: str, suites: str | None) -> dict:
         if server not in registry.servers:
             raise BadValue(f"unknown server {server}; valid: {', '.join(registry.servers)}")
     with option("--suites"):
-        chosen_suites = select_suites(suites)
+        chosen_suites = select_suites(suites, paired=True)
     include = []
     for target in (t for t in registry.default_targets if t.server.name == server):
         job = target.as_dict()
@@ -95,7 +96,7 @@ def ab_jobs(server: str, suites: str | None) -> dict:
 
 def images(jobs: dict) -> dict:
     """The server images those jobs need, each once: what CI's image job builds."""
-    keys = ("server", "version", "dockerfile", "service_image")
+    keys = ("server", "version", "dockerfile", "packages", "service_image")
     unique = {job["service_image"]: {k: job[k] for k in keys} for job in jobs["include"]}
     return {"include": list(unique.values())}
 
