@@ -16,6 +16,7 @@ from core.records import Comparison
 from services.registry import Target
 
 MISSING = "missing"
+UNSUPPORTED = "unsupported"
 # The charts carry their data inline; a few thousand rows of quantiles is fine.
 alt.data_transformers.disable_max_rows()
 
@@ -24,8 +25,11 @@ def _target_scale(targets: list[Target]) -> alt.Scale:
     return alt.Scale(domain=[t.label for t in targets], range=[t.colour for t in targets])
 
 
-def _with_all_targets(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
-    """One row per request name x target, the targets without data marked `missing` (never zero)."""
+def _with_all_targets(
+    summary: pd.DataFrame, targets: list[Target], unsupported: frozenset[tuple[str, str]] = frozenset()
+) -> pd.DataFrame:
+    """One row per request name x target, the targets without data marked `missing` (never zero), or
+    `unsupported` for a (target, suite) the registry says it cannot serve."""
     frame = summary[summary["status"] == "ok"]
     names = summary[["suite", "name"]].drop_duplicates()
     grid = names.merge(pd.DataFrame({"target": [t.id for t in targets]}), how="cross")
@@ -33,6 +37,8 @@ def _with_all_targets(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFr
     labels = {t.id: t.label for t in targets}
     merged["label"] = merged["target"].map(labels)
     merged["note"] = merged.apply(_note, axis=1)
+    not_served = [(t, s) in unsupported for t, s in zip(merged["target"], merged["suite"], strict=True)]
+    merged.loc[not_served, "note"] = UNSUPPORTED
     return merged
 
 
@@ -42,9 +48,11 @@ def _note(row: pd.Series) -> str:
     return f"{int(row['errors'])} errors" if row["errors"] else ""
 
 
-def overview_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
+def overview_chart(
+    summary: pd.DataFrame, targets: list[Target], unsupported: frozenset[tuple[str, str]] = frozenset()
+) -> alt.FacetChart:
     """The original's grid, one panel per request name: p50 bars, p95 ticks, errors and gaps labelled."""
-    data = _with_all_targets(summary, targets)
+    data = _with_all_targets(summary, targets, unsupported)
     x = alt.X("label:N", title=None, sort=[t.label for t in targets], axis=alt.Axis(labels=False, ticks=False))
     colour = alt.Color("label:N", title="target", scale=_target_scale(targets), legend=alt.Legend(orient="top"))
     tooltip = [
@@ -127,6 +135,58 @@ def throughput_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetC
     )
 
 
+def scale_chart(rows: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
+    """The scale suite: p50 against store size on log-log axes, one panel per read, one line per target."""
+    data = rows.assign(label=rows["target"].map({t.id: t.label for t in targets}))
+    present = [t for t in targets if t.id in set(rows["target"])]
+    colour = alt.Color("label:N", title="target", scale=_target_scale(present), legend=alt.Legend(orient="top"))
+    base = alt.Chart().encode(
+        x=alt.X("size:Q", title="runs in the store", scale=alt.Scale(type="log")),
+        y=alt.Y("p50_ms:Q", title="p50 (ms)", scale=alt.Scale(type="log")),
+        color=colour,
+        tooltip=["label:N", "size:Q", alt.Tooltip("p50_ms:Q", format=".2f"), alt.Tooltip("p95_ms:Q", format=".2f")],
+    )
+    return (
+        alt.layer(base.mark_line(), base.mark_point(filled=True), data=data)
+        .properties(width=220, height=160)
+        .facet(facet=alt.Facet("read:N", title=None), columns=3)
+        .resolve_scale(y="independent")
+        .properties(title="Latency against store size (log-log)")
+    )
+
+
+def capacity_chart(rows: pd.DataFrame, knees: pd.DataFrame, slo_ms: float, targets: list[Target]) -> alt.LayerChart:
+    """p50 and p95 against the offered rate per target (log x), the SLO as a rule, each knee circled."""
+    labels = {t.id: t.label for t in targets}
+    data = rows.assign(label=rows["target"].map(labels)).melt(
+        id_vars=["label", "rate"], value_vars=["p50_ms", "p95_ms"], var_name="statistic", value_name="ms"
+    )
+    present = [t for t in targets if t.label in set(data["label"])]
+    colour = alt.Color("label:N", title="target", scale=_target_scale(present), legend=alt.Legend(orient="top"))
+    x = alt.X("rate:Q", title="offered requests per second", scale=alt.Scale(type="log"))
+    lines = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("ms:Q", title="latency (ms): p95 solid, p50 dashed", scale=alt.Scale(type="log")),
+            color=colour,
+            strokeDash=alt.StrokeDash("statistic:N", legend=None, sort=["p95_ms", "p50_ms"]),
+            tooltip=["label:N", "rate:Q", "statistic:N", alt.Tooltip("ms:Q", format=".1f")],
+        )
+    )
+    slo = alt.Chart(pd.DataFrame({"ms": [slo_ms]})).mark_rule(color="#555555", strokeDash=[2, 2]).encode(y="ms:Q")
+    knee_data = knees.assign(label=knees["target"].map(labels))
+    knee = (
+        alt.Chart(knee_data)
+        .mark_point(size=260, shape="circle", filled=False, strokeWidth=2)
+        .encode(x=x, y="p95_ms:Q", color=colour, tooltip=["label:N", alt.Tooltip("rate:Q", title="sustained")])
+    )
+    return alt.layer(lines, slo, knee).properties(
+        width=560, height=300, title=f"Latency against offered load (SLO p95 {slo_ms:g} ms; circles: the knee)"
+    )
+
+
 def _name_order(summary: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(summary.sort_values(["suite", "name"])["name"]))
 
@@ -140,10 +200,16 @@ def save(chart: alt.TopLevelMixin, folder: Path, name: str) -> Path:
     return png
 
 
-def draw_all(summary: pd.DataFrame, quantiles: pd.DataFrame, targets: list[Target], folder: Path) -> dict[str, Path]:
+def draw_all(
+    summary: pd.DataFrame,
+    quantiles: pd.DataFrame,
+    targets: list[Target],
+    folder: Path,
+    unsupported: frozenset[tuple[str, str]] = frozenset(),
+) -> dict[str, Path]:
     """The report's charts for one output folder: overview grid, distributions, throughput."""
     return {
-        "performanceReport": save(overview_chart(summary, targets), folder, "performanceReport"),
+        "performanceReport": save(overview_chart(summary, targets, unsupported), folder, "performanceReport"),
         "distribution": save(distribution_chart(quantiles, summary, targets), folder, "distribution"),
         "throughput": save(throughput_chart(summary, targets), folder, "throughput"),
     }

@@ -80,6 +80,8 @@ def problems(pairs: list, summary: pd.DataFrame, targets: list[Target], suites: 
             pair = found.get((t.id, suite))
             if pair is None:
                 notes.append(f"{t.label} · {suite}: missing (not run into this folder).")
+            elif pair.status == "unsupported":
+                notes.append(f"{t.label} · {suite}: unsupported, not run: {pair.meta.error}.")
             elif pair.status != "ok":
                 detail = pair.meta.error or "; ".join(pair.warnings) or "no detail"
                 notes.append(f"{t.label} · {suite}: {pair.status}, excluded from charts and findings: {detail}.")
@@ -128,6 +130,57 @@ def harness_sentence(rows: list[dict]) -> str | None:
         f"The load generator may have set the pace, not the server, of {', '.join(bound)}: read their "
         "latencies as an upper bound of the server's (see the load generator's share below)."
     )
+
+
+def resource_cost(pairs: list, targets: list[Target]) -> list[dict]:
+    """Per complete pair: what the server spent (CPU seconds per 1000 timed requests, peak memory of
+    its process tree) beside its latency (the median of its request names' p50)."""
+    labels = {t.id: t.label for t in targets}
+    rows = []
+    for pair in pairs:
+        meta = pair.meta
+        if pair.status != "ok" or pair.missing:
+            continue
+        rows.append(
+            {
+                "target": meta.target,
+                "label": labels.get(meta.target, meta.target),
+                "suite": meta.suite,
+                "database": meta.database.label,
+                "p50_ms": float(pair.stats["p50_ms"].median()),
+                "cpu_per_1000": meta.server_cpu_per_1000,
+                "rss_mib": meta.server_rss_peak_mib,
+            }
+        )
+    return sorted(rows, key=lambda r: (r["suite"], r["database"], r["target"]))
+
+
+def cost_sentences(rows: list[dict], costlier: float = 2.0) -> list[str]:
+    """For each suite and database, each pair of servers: the CPU per request of one against the
+    other's, and a warning-worthy sentence when the faster one burns `costlier` times the CPU or more."""
+    sentences = []
+    by_place: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        if row["cpu_per_1000"]:
+            by_place.setdefault((row["suite"], row["database"]), []).append(row)
+    for (suite, database), group in sorted(by_place.items()):
+        for a, b in combinations(group, 2):
+            fast, slow = (a, b) if a["p50_ms"] <= b["p50_ms"] else (b, a)
+            cpu = fast["cpu_per_1000"] / slow["cpu_per_1000"]
+            name = lambda r: r["label"].split(" (")[0]  # noqa: E731
+            if cpu >= costlier:
+                sentences.append(
+                    f"{suite} on {database}: {name(fast)} is faster than {name(slow)} (median p50 "
+                    f"{fast['p50_ms']:.1f} against {slow['p50_ms']:.1f} ms) but its server burns {times(cpu)} the "
+                    f"CPU per request ({fast['cpu_per_1000']:.2f} against {slow['cpu_per_1000']:.2f} CPU s per 1000)."
+                )
+            else:
+                sentences.append(
+                    f"{suite} on {database}: {name(fast)}, the faster, spends {times(cpu)} the CPU per request of "
+                    f"{name(slow)} ({fast['cpu_per_1000']:.2f} against {slow['cpu_per_1000']:.2f} CPU s per 1000 "
+                    "requests)."
+                )
+    return sentences
 
 
 def _seconds(value: float | None) -> str:

@@ -4,7 +4,8 @@ Four metrics matter: `http_reqs` (one row per request), `checks` (1 passed, 0 fa
 tag each check with the request's name), `successful_request_duration` (the latency in ms of each
 request whose checks all passed: our scripts' own metric) and k6's `http_req_duration` (the latency
 of every request, used only for CSVs from scripts without the metric above). Setup
-requests have no scenario tag and are left out: they prepare data and are not timed.
+requests have no scenario tag and are left out: they prepare data and are not timed; so are requests
+named `Seed@...`, with which the scale suite grows its store between the sizes it times.
 The file is read in chunks so that a multi-GB CSV needs memory for the kept rows only.
 
 Impossible values never become statistics. A latency that is negative, not finite, or longer
@@ -28,6 +29,7 @@ REQUIRED_COLUMNS = ["metric_name", "timestamp", "metric_value", "check", "expect
 SUCCESS_METRIC = "successful_request_duration"
 LATENCY_METRICS = ["http_req_duration", SUCCESS_METRIC]
 KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
+SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
 K6_REQUEST_TIMEOUT_MS = 60_000  # k6's default: no request it times can last longer than this
 CHUNK_ROWS = 2_000_000
 
@@ -84,7 +86,9 @@ def read_samples(path: Path) -> K6Samples:
         for chunk in reader:
             times = milliseconds(chunk["timestamp"])
             first, last = min(first, times.min()), max(last, times.max())
-            chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & chunk["scenario"].notna()])
+            seeding = chunk["name"].astype("string").str.startswith(SEED_PREFIX).fillna(False)
+            timed = chunk["scenario"].notna() & ~seeding
+            chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
     frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns))

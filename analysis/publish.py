@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from analysis import compare, detect, draw, findings, history, original
+from analysis import capacity, compare, detect, draw, findings, history, original, scale
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
 from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
@@ -42,7 +42,9 @@ def prepare_docs() -> Path:
     return BUILD_DOCS_DIR
 
 
-def wide_table(summary: pd.DataFrame, targets: list[Target]) -> str:
+def wide_table(
+    summary: pd.DataFrame, targets: list[Target], unsupported: frozenset[tuple[str, str]] = frozenset()
+) -> str:
     """Markdown: one row per request name, one column per target with `p50 / p95 (errors)`."""
     labels = [t.label for t in targets]
     lines = ["| suite | request | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
@@ -53,7 +55,7 @@ def wide_table(summary: pd.DataFrame, targets: list[Target]) -> str:
         cells = []
         for t in targets:
             if (suite, name, t.id) not in ok.index:
-                cells.append("missing")
+                cells.append("unsupported" if (t.id, suite) in unsupported else "missing")
                 continue
             row = ok.loc[(suite, name, t.id)]
             errors = f" ({int(row['errors'])} err)" if row["errors"] else ""
@@ -68,25 +70,94 @@ def long_table(summary: pd.DataFrame) -> str:
 
 
 def write_overview(result: FolderSummary, targets: list[Target], docs: Path) -> Path:
-    summary, quantiles = result.summary, result.quantiles
-    draw.draw_all(summary, quantiles, targets, docs / "img")
     files = docs / "files"
     files.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
-    quantiles.to_csv(files / "quantiles.csv", index=False, float_format="%.4f")
+    result.summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
+    result.quantiles.to_csv(files / "quantiles.csv", index=False, float_format="%.4f")
+    # the scale and capacity suites measure along a size or a rate: each has its page, not the grid
+    own_page = (scale.SUITE, capacity.SUITE)
+    summary, quantiles = (frame[~frame["suite"].isin(own_page)] for frame in result.frames())
+    unsupported = frozenset((p.target, p.suite) for p in result.pairs if p.status == "unsupported")
+    draw.draw_all(summary, quantiles, targets, docs / "img", unsupported)
     run_ids = result.run_ids
     harness = findings.harness_share(result.pairs)
+    cost = findings.resource_cost(result.pairs, targets)
     page = TEMPLATES.get_template("overview.md.j2").render(
         profile=result.profile,
         pairs=result.pairs,
         run_links=", ".join(f"run [{r}](runs/{r}.md)" for r in run_ids),
-        head_to_head=[s for s in [findings.harness_sentence(harness)] if s] + findings.head_to_head(summary, targets),
+        head_to_head=[s for s in [findings.harness_sentence(harness)] if s]
+        + findings.head_to_head(summary, targets)
+        + findings.cost_sentences(cost),
         harness=harness,
+        cost=cost,
         fastest=findings.fastest_per_name(summary, targets).to_dict("records"),
         problems=findings.problems(result.pairs, summary, targets, suites()) + result.warnings,
-        table=wide_table(summary, targets),
+        table=wide_table(summary, targets, unsupported),
     )
     path = docs / "index.md"
+    path.write_text(page)
+    return path
+
+
+def write_scale_page(result: FolderSummary, targets: list[Target], out: Path, docs: Path) -> Path:
+    """The scale suite's page: latency against store size, the fitted exponents, the seeding."""
+    labels = {t.id: t.label for t in targets}
+    rows = scale.sized(result.summary)
+    growth = scale.growth(result.summary)
+    if not rows.empty:
+        draw.save(draw.scale_chart(rows, targets), docs / "img", "scale")
+    seeding = []
+    for pair in result.pairs:
+        csv_path = out / f"{pair.meta.stem}.csv"
+        if pair.suite == scale.SUITE and csv_path.exists():
+            seeding += [{"target": pair.target, **row} for row in scale.seeding(csv_path).to_dict("records")]
+    sizes = sorted(set(rows["size"])) if not rows.empty else []
+    page = TEMPLATES.get_template("scale.md.j2").render(
+        growth=growth,
+        sentences=scale.sentences(growth, labels),
+        sizes=sizes,
+        sizes_text=", ".join(str(s) for s in sizes) or "three sizes",
+        seeding=seeding,
+        labels=labels,
+    )
+    path = docs / "scale.md"
+    path.write_text(page)
+    return path
+
+
+def write_capacity_page(result: FolderSummary, targets: list[Target], out: Path, docs: Path, slo_ms: float) -> Path:
+    """The capacity suite's page: the sustained rate per target, the curve, each step."""
+    labels = {t.id: t.label for t in targets}
+    results, rates, hold = [], [], 0
+    for pair in result.pairs:
+        csv_path = out / f"{pair.meta.stem}.csv"
+        if pair.suite != capacity.SUITE or pair.missing or not csv_path.exists():
+            continue
+        rates, hold = list(pair.meta.settings.get("rates", [])), float(pair.meta.settings.get("hold", 0))
+        steps = capacity.steps(csv_path, hold, pair.meta.k6_ceiling_rps)
+        results.append(capacity.capacity(pair.meta, steps, rates, slo_ms))
+    if results:
+        rows = pd.DataFrame([{"target": c.target, **vars(s)} for c in results for s in c.steps])
+        knees = pd.DataFrame(
+            [
+                {"target": c.target, "rate": s.rate, "p95_ms": s.p95_ms}
+                for c in results
+                for s in c.steps
+                if s.rate == c.sustained_rps
+            ]
+        )
+        draw.save(draw.capacity_chart(rows, knees, slo_ms, targets), docs / "img", "capacity")
+    ceilings = {c.target: c.ceiling_text for c in results}
+    page = TEMPLATES.get_template("capacity.md.j2").render(
+        results=results,
+        labels=labels,
+        ceilings=ceilings,
+        rates_text=", ".join(str(r) for r in rates) or "rising rates",
+        hold=hold,
+        slo_ms=slo_ms,
+    )
+    path = docs / "capacity.md"
     path.write_text(page)
     return path
 

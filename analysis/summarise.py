@@ -188,6 +188,9 @@ class FolderSummary:
         """run_id, target, suite, name, quantile, latency_ms: the latency distributions."""
         return _concat([p.quantiles for p in self.pairs], QUANTILE_COLUMNS)
 
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return self.summary, self.quantiles
+
     @property
     def profile(self) -> str:
         return self.pairs[0].meta.profile if self.pairs else ""

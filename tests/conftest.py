@@ -66,7 +66,7 @@ def metadata(out: Path, target: str, suite: str) -> dict:
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """`./run.sh --profile smoke` over all 4 targets x 2 suites, into a folder of its own: the whole
+    """`./run.sh --profile smoke` over every default target x suite, into a folder of its own: the whole
     flow, benchmark, history record and site."""
     folder = tmp_path_factory.mktemp("smoke")
     out = folder / "benchmark_outputs"

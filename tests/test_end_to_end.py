@@ -1,12 +1,15 @@
-"""End to end: the smoke profile over all 4 targets x 2 suites with real servers, k6 and PostgreSQL."""
+"""End to end: the smoke profile over every default target x suite with real servers, k6 and PostgreSQL.
+(The scale and capacity suites' own checks are in test_scale_capacity.py.)"""
 
 from __future__ import annotations
+
+import html
 
 import pytest
 
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file
-from services.registry import load_registry
+from services.registry import load_registry, suites
 from tests.conftest import metadata
 
 pytestmark = pytest.mark.servers
@@ -25,7 +28,9 @@ REQUEST_NAMES = {
     },
     "retrieval": {"SearchRuns", "SearchExperiments", "MetricHistory", "GetRun", "GetExperiment"},
 }
-PAIRS = [(t, s) for t in TARGETS for s in REQUEST_NAMES]
+REGISTRY = load_registry()
+PAIRS = [(t, s) for t in TARGETS for s in REQUEST_NAMES if not REGISTRY.targets[t].unsupported(s)]
+NOT_SERVED = [(t, s) for t in TARGETS for s in suites() if REGISTRY.targets[t].unsupported(s)]
 
 
 def test_smoke_run_exits_cleanly(smoke_run):
@@ -56,7 +61,9 @@ def test_metadata_is_complete(smoke_run, target, suite):
     assert meta["target"] == target and meta["suite"] == suite and meta["profile"] == "smoke"
     assert meta["iterations_done"] == meta["iterations_expected"] == 4
     assert meta["counts"]["requests"] == 4 * len(REQUEST_NAMES[suite]) and meta["counts"]["errors"] == 0
-    assert meta["server"]["version"] == load_registry().targets[target].version
+    assert meta["server"]["version"].startswith(load_registry().targets[target].version)
+    if target.startswith("mlflow-go"):  # which MLflow it serves, beside its own version
+        assert meta["server"]["version"] == "0.2.2 (MLflow 3.17.2)"
     assert meta["k6_version"] == "1.1.0"
     assert meta["machine"]["cores"] >= 1 and meta["machine"]["cpu_model"]
     assert meta["started_at"] <= meta["ended_at"]
@@ -65,9 +72,20 @@ def test_metadata_is_complete(smoke_run, target, suite):
         assert meta["database"]["version"].split(".")[0].isdigit() and meta["database"]["embedded"] is True
 
 
+@pytest.mark.parametrize(("target", "suite"), NOT_SERVED)
+def test_a_pair_the_registry_marks_unsupported_is_not_run_and_shown_with_its_reason(smoke_run, target, suite):
+    out, result = smoke_run
+    meta = metadata(out, target, suite)
+    reason = REGISTRY.targets[target].unsupported(suite)
+    assert meta["status"] == "unsupported" and meta["error"] == reason
+    assert not (out / f"{target}_{suite}.csv").exists()
+    overview = (out.parent / "site" / "index.html").read_text()
+    assert f"{REGISTRY.targets[target].label} · {suite}: unsupported, not run: {reason}" in html.unescape(overview)
+
+
 def test_all_pairs_belong_to_one_run(smoke_run):
     out, _ = smoke_run
-    run_ids = {metadata(out, t, s)["run_id"] for t, s in PAIRS}
+    run_ids = {metadata(out, t, s)["run_id"] for t in TARGETS for s in suites()}
     assert len(run_ids) == 1
     assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
 
@@ -75,7 +93,8 @@ def test_all_pairs_belong_to_one_run(smoke_run):
 def test_the_run_records_its_history_and_builds_the_site(smoke_run):
     out, result = smoke_run
     assert len(list((out.parent / "history").glob("runs/*/*/*.json.gz"))) == 1
-    for page in ("index.html", "methodology.html", "trends.html", "regressions.html", "img/performanceReport.png"):
+    pages = ("index.html", "methodology.html", "trends.html", "regressions.html", "scale.html", "capacity.html")
+    for page in (*pages, "img/performanceReport.png"):
         assert (out.parent / "site" / page).exists(), page
     assert (out / "summary.csv").exists()
     assert "Site built" in result.stderr
@@ -88,7 +107,7 @@ def test_k6_archive_bundles_each_suite(tmp_path):
     from runner.k6 import k6_binary
     from tests.conftest import ROOT
 
-    for suite in ("logging", "retrieval"):
+    for suite in suites():
         archive = tmp_path / f"{suite}.tar"
         subprocess.run(
             [k6_binary(), "archive", str(ROOT / "k6" / f"{suite}.js"), "-O", str(archive)],

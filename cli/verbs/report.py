@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis import detect, importer, publish
+from analysis import capacity, detect, importer, publish
 from analysis.summarise import SUMMARY_FILE, FolderSummary
 from cli.main import option
 from cli.verbs import record
@@ -63,6 +63,13 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--trend-runs", default=200, type=int, help="runs shown in each trend chart (default: 200)")
     parser.add_argument(
+        "--slo-ms",
+        default=capacity.DEFAULT_SLO_MS,
+        type=float,
+        help=f"the capacity suite's latency objective: a step is sustained while its p95 is within it "
+        f"(default: {capacity.DEFAULT_SLO_MS:g}; from 1 to 60000)",
+    )
+    parser.add_argument(
         "--ab-outputs",
         default="ab_outputs",
         type=Path,
@@ -77,6 +84,7 @@ def detect_options(args: argparse.Namespace) -> detect.Options:
         ("--min-magnitude", args.min_magnitude >= 0, "not negative"),
         ("--min-runs", args.min_runs >= 1, "at least 1"),
         ("--trend-runs", args.trend_runs >= 1, "at least 1"),
+        ("--slo-ms", 1 <= args.slo_ms <= 60000, "from 1 to 60000"),
     ]
     for name, fine, rule in checks:
         if not fine:
@@ -92,6 +100,7 @@ def build(
     trend_runs: int = 200,
     summary: FolderSummary | None = None,
     ab_outputs: Path = Path("ab_outputs"),
+    slo_ms: float = capacity.DEFAULT_SLO_MS,
 ) -> int:
     """Charts and pages from the folder's summary files, trends from the history, then the site."""
     result = summary or record.summarise(out)
@@ -99,6 +108,8 @@ def build(
     docs = publish.prepare_docs()
     publish.write_overview(result, targets, docs)
     publish.write_run_pages(result, out, docs)
+    publish.write_scale_page(result, targets, out, docs)
+    publish.write_capacity_page(result, targets, out, docs, slo_ms)
     publish.write_ab_pages(ab_outputs, docs)
     for warning in publish.write_history_pages(history_dir, options, targets, docs, trend_runs):
         console.print(f"warning: {warning}", style="yellow", markup=False)
@@ -124,4 +135,4 @@ def main(args: argparse.Namespace) -> int:
                 console.print(f"imported: {written.with_suffix('.csv')} (metadata {written.name})", markup=False)
     elif args.target or args.suite:
         raise BadValue("--target and --suite go with --import")
-    return build(args.out, args.site, args.history, options, args.trend_runs, None, args.ab_outputs)
+    return build(args.out, args.site, args.history, options, args.trend_runs, None, args.ab_outputs, args.slo_ms)

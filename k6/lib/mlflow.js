@@ -27,11 +27,15 @@ function headersFor(name, headers = {}) {
 // is tagged with that side, so that both sides are measured at the same moments.
 const SERVERS = { A: BASE_URL, B: (__ENV.BASE_URL_B || '').replace(/\/+$/, '') };
 export const INTERLEAVED = SERVERS.B !== '';
-let current = { api: `${BASE_URL}/api/2.0/mlflow`, tags: {} };
+let current = { api: `${BASE_URL}/api/2.0/mlflow`, ajax: `${BASE_URL}/ajax-api/2.0/mlflow`, tags: {} };
 
 /** Send the following requests to `side` (A or B). */
 export function useSide(side) {
-  current = { api: `${SERVERS[side]}/api/2.0/mlflow`, tags: INTERLEAVED ? { side } : {} };
+  current = {
+    api: `${SERVERS[side]}/api/2.0/mlflow`,
+    ajax: `${SERVERS[side]}/ajax-api/2.0/mlflow`,
+    tags: INTERLEAVED ? { side } : {},
+  };
 }
 
 /** The sides this run measures: both when interleaved, else A (BASE_URL) alone. */
@@ -47,14 +51,29 @@ export function sideOfIteration() {
 // Profiles live in one JSON file shared with the Python runner; `k6 archive` bundles it.
 const PROFILES = JSON.parse(open('../profiles.json'));
 
-// Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
-// exactly `iterations` iterations (k6's default shared-iterations executor would split them instead).
-export function suiteOptions(suite) {
+/** The profile's settings for `suite`: its own entry under `suites` overrides the profile's VUs, and
+ * the runner's SIZES, READS, RATES and HOLD (from its options) override the entry. The scale suite
+ * runs `reads` iterations per size. */
+export function suiteProfile(suite) {
   const name = __ENV.PROFILE || 'smoke';
   const profile = PROFILES[name];
   if (!profile) {
     throw new Error(`unknown profile '${name}'; valid: ${Object.keys(PROFILES).join(', ')}`);
   }
+  const own = { ...profile, ...((profile.suites || {})[suite] || {}) };
+  const numbers = (text) => text.split(',').map(Number);
+  if (__ENV.SIZES) own.sizes = numbers(__ENV.SIZES);
+  if (__ENV.READS) own.reads = Number(__ENV.READS);
+  if (__ENV.RATES) own.rates = numbers(__ENV.RATES);
+  if (__ENV.HOLD) own.hold = Number(__ENV.HOLD);
+  if (own.sizes) own.iterations = own.sizes.length * own.reads;
+  return own;
+}
+
+// Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
+// exactly `iterations` iterations (k6's default shared-iterations executor would split them instead).
+export function suiteOptions(suite) {
+  const profile = suiteProfile(suite);
   return {
     scenarios: {
       [suite]: {
@@ -98,12 +117,14 @@ export function post(name, path, body, shape = isObject) {
   return verify(res, name, shape);
 }
 
-/** GET `path` with `query` (an object of parameters); returns the parsed response or null on any failure. */
-export function get(name, path, query, shape = isObject) {
+/** GET `path` with `query` (an object of parameters; an array value repeats its key); returns the
+ * parsed response or null on any failure. `ajax` sends it under /ajax-api, where the MLflow UI's own reads live. */
+export function get(name, path, query, shape = isObject, ajax = false) {
   const qs = Object.entries(query)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${encodeURIComponent(k)}=${encodeURIComponent(one)}`))
     .join('&');
-  const res = http.get(`${current.api}/${path}?${qs}`, { headers: headersFor(name), tags: { name, ...current.tags } });
+  const base = ajax ? current.ajax : current.api;
+  const res = http.get(`${base}/${path}?${qs}`, { headers: headersFor(name), tags: { name, ...current.tags } });
   return verify(res, name, shape);
 }
 

@@ -1,0 +1,111 @@
+"""How reads slow down as the store grows: the scale suite's latency against store size.
+
+The scale suite names each timed read `<read>@<size>` (size: runs in the store) and each untimed
+request that grows the store `Seed@<size>/<request>`. From a summary this module takes, per target
+and read, the p50 at each size, and fits the growth exponent b of p50 ~ size^b by least squares on
+log-log scale: b near 0 is flat (the read does not look at more data as the store grows), near 1 is
+linear (it reads all of it), above 1 worse than linear. From the raw CSV it counts the seeding:
+requests and seconds per size, and the request that failed, if one did.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.k6csv import SEED_PREFIX, milliseconds
+
+SUITE = "scale"
+_SIZED = re.compile(r"^(?P<read>[^@/]+)@(?P<size>\d+)$")
+
+
+@dataclass(frozen=True)
+class Growth:
+    """One read on one target: its p50 at each size and the fitted exponent."""
+
+    target: str
+    read: str
+    sizes: tuple[int, ...]
+    p50_ms: tuple[float, ...]
+    exponent: float
+
+    @property
+    def shape(self) -> str:
+        """The exponent in words, as the findings say it."""
+        b = self.exponent
+        if b < 0.2:
+            return "~flat"
+        if b < 0.8:
+            return "sublinearly"
+        if b < 1.2:
+            return "~linearly"
+        return "faster than linearly"
+
+
+def sized(summary: pd.DataFrame) -> pd.DataFrame:
+    """The scale suite's complete rows with their read and size split out of the request name."""
+    rows = summary[(summary["suite"] == SUITE) & (summary["status"] == "ok") & summary["p50_ms"].notna()]
+    parts = rows["name"].astype(str).str.extract(_SIZED)
+    rows = rows.assign(read=parts["read"], size=pd.to_numeric(parts["size"], errors="coerce"))
+    return rows.dropna(subset=["read", "size"]).astype({"size": int})
+
+
+def growth(summary: pd.DataFrame) -> list[Growth]:
+    """Per target and read with two sizes or more: p50 against size and the fitted exponent."""
+    found = []
+    for (target, read), group in sized(summary).groupby(["target", "read"], sort=True):
+        group = group.sort_values("size")
+        if group["size"].nunique() < 2 or (group["p50_ms"] <= 0).any():
+            continue
+        slope = np.polyfit(np.log(group["size"]), np.log(group["p50_ms"]), 1)[0]
+        found.append(
+            Growth(target, read, tuple(group["size"]), tuple(group["p50_ms"].round(3)), round(float(slope), 2))
+        )
+    return found
+
+
+def seeding(csv_path: Path) -> pd.DataFrame:
+    """How the store was grown, from the raw CSV: per size, the requests sent, the seconds from the
+    first to the last of them, and the request that failed (empty when none did)."""
+    columns = ["metric_name", "timestamp", "name", "metric_value"]
+    frame = pd.read_csv(csv_path, usecols=columns, dtype={"name": "string", "metric_name": "string"})
+    frame = frame[frame["name"].str.startswith(SEED_PREFIX).fillna(False)]
+    if frame.empty:
+        return pd.DataFrame(columns=["size", "requests", "seconds", "failed"])
+    frame = frame.assign(
+        size=frame["name"].str.extract(r"^Seed@(\d+)", expand=False).astype(int),
+        request=frame["name"].str.split("/", n=1).str[1],
+        timestamp=milliseconds(frame["timestamp"]),
+    )
+    rows = []
+    for size, group in frame.groupby("size", sort=True):
+        requests = group[group["metric_name"] == "http_reqs"]
+        failures = group[group["metric_name"] == "seed_failures"]
+        rows.append(
+            {
+                "size": int(size),
+                "requests": len(requests),
+                "seconds": round((requests["timestamp"].max() - requests["timestamp"].min()) / 1000, 1),
+                "failed": "" if failures.empty else str(failures["request"].iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def sentences(found: list[Growth], labels: dict[str, str]) -> list[str]:
+    """Per read, how it grows on each target: "SearchRuns grows ~linearly on MLflow (SQLite) (b = 0.97), ..."."""
+    by_read: dict[str, list[Growth]] = {}
+    for g in found:
+        by_read.setdefault(g.read, []).append(g)
+    out = []
+    for read, group in sorted(by_read.items()):
+        parts = [
+            f"{g.shape} on {labels.get(g.target, g.target)} (b = {g.exponent:.2f})"
+            for g in sorted(group, key=lambda g: g.exponent)
+        ]
+        out.append(f"{read} grows " + ", ".join(parts) + ".")
+    return out

@@ -1,0 +1,86 @@
+"""Small HTTP proxies in front of a real server, for the tests that need a server to misbehave in a
+known way: one that returns fewer rows than it holds, one that serves at most a known rate."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+Rewrite = Callable[[str, bytes], bytes]  # (path, response body) -> the body the client gets
+
+
+@contextmanager
+def proxy(upstream: str, rewrite: Rewrite | None = None, rate: float | None = None) -> Iterator[str]:
+    """A proxy to `upstream` on a free port of 127.0.0.1; yields its URL. `rewrite` changes response
+    bodies; `rate` serves one request at a time, each taking 1/rate seconds at least, so that no more
+    than `rate` requests per second get through and the rest queue."""
+    target = urlsplit(upstream)
+    gate = threading.Lock()
+    local = threading.local()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+            self.forward()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.forward()
+
+        def forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if rate:
+                with gate:
+                    started = time.monotonic()
+                    status, answer = self.upstream(body)
+                    time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
+            else:
+                status, answer = self.upstream(body)
+            if rewrite and status == 200:
+                answer = rewrite(self.path, answer)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def upstream(self, body: bytes) -> tuple[int, bytes]:
+            if getattr(local, "connection", None) is None:
+                local.connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+            headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+            try:
+                local.connection.request(self.command, self.path, body=body or None, headers=headers)
+                response = local.connection.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException):
+                local.connection = None
+                return 502, b'{"error_code": "BAD_GATEWAY"}'
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def drop_last_run(path: str, body: bytes) -> bytes:
+    """A server that does less: every page of SearchRuns loses its last run."""
+    if not path.endswith("/runs/search"):
+        return body
+    answer = json.loads(body)
+    if len(answer.get("runs", [])) > 1:
+        answer["runs"] = answer["runs"][:-1]
+    return json.dumps(answer).encode()
