@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import jinja2
@@ -108,12 +109,11 @@ def write_scale_page(result: FolderSummary, targets: list[Target], out: Path, do
     if not rows.empty:
         draw.save(draw.scale_chart(rows, targets), docs / "img", "scale")
     seeding = []
-    for pair in result.pairs:
-        csv_path = out / f"{pair.meta.stem}.csv"
-        if pair.suite == scale.SUITE and csv_path.exists():
-            seeding += [{"target": pair.target, **row} for row in scale.seeding(csv_path).to_dict("records")]
+    for pair, csv_path in _raw_csvs(result, out, scale.SUITE):
+        seeding += [{"target": pair.target, **row} for row in scale.seeding(csv_path).to_dict("records")]
     sizes = sorted(set(rows["size"])) if not rows.empty else []
-    page = TEMPLATES.get_template("scale.md.j2").render(
+    return _render(
+        docs / "scale.md",
         growth=growth,
         sentences=scale.sentences(growth, labels),
         sizes=sizes,
@@ -121,8 +121,19 @@ def write_scale_page(result: FolderSummary, targets: list[Target], out: Path, do
         seeding=seeding,
         labels=labels,
     )
-    path = docs / "scale.md"
-    path.write_text(page)
+
+
+def _raw_csvs(result: FolderSummary, out: Path, suite: str) -> Iterator[tuple[PairSummary, Path]]:
+    """The pairs of `suite` with timed samples, and their raw CSVs in `out`."""
+    for pair in result.pairs:
+        csv_path = out / f"{pair.meta.stem}.csv"
+        if pair.suite == suite and not pair.missing and csv_path.exists():
+            yield pair, csv_path
+
+
+def _render(path: Path, **values: object) -> Path:
+    """Write the page `path` from its template (`<page name>.md.j2`)."""
+    path.write_text(TEMPLATES.get_template(f"{path.stem}.md.j2").render(**values))
     return path
 
 
@@ -130,10 +141,7 @@ def write_capacity_page(result: FolderSummary, targets: list[Target], out: Path,
     """The capacity suite's page: the sustained rate per target, the curve, each step."""
     labels = {t.id: t.label for t in targets}
     results, rates, hold = [], [], 0
-    for pair in result.pairs:
-        csv_path = out / f"{pair.meta.stem}.csv"
-        if pair.suite != capacity.SUITE or pair.missing or not csv_path.exists():
-            continue
+    for pair, csv_path in _raw_csvs(result, out, capacity.SUITE):
         rates, hold = list(pair.meta.settings.get("rates", [])), float(pair.meta.settings.get("hold", 0))
         steps = capacity.steps(csv_path, hold, pair.meta.k6_ceiling_rps)
         results.append(capacity.capacity(pair.meta, steps, rates, slo_ms))
@@ -148,18 +156,15 @@ def write_capacity_page(result: FolderSummary, targets: list[Target], out: Path,
             ]
         )
         draw.save(draw.capacity_chart(rows, knees, slo_ms, targets), docs / "img", "capacity")
-    ceilings = {c.target: c.ceiling_text for c in results}
-    page = TEMPLATES.get_template("capacity.md.j2").render(
+    return _render(
+        docs / "capacity.md",
         results=results,
         labels=labels,
-        ceilings=ceilings,
+        ceilings={c.target: c.ceiling_text for c in results},
         rates_text=", ".join(str(r) for r in rates) or "rising rates",
         hold=hold,
         slo_ms=slo_ms,
     )
-    path = docs / "capacity.md"
-    path.write_text(page)
-    return path
 
 
 def write_run_pages(result: FolderSummary, out: Path, docs: Path) -> list[Path]:
