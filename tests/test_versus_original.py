@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from analysis import history, original, publish
+from analysis.findings import times
 from analysis.summarise import summarise_folder
-from tests.conftest import output_folder
+from tests.conftest import FIXTURES, output_folder
 
 
 def _history(tmp_path: Path, profile: str) -> Path:
@@ -38,3 +40,25 @@ def test_each_cell_sets_both_ratios_side_by_side_with_reasons_where_they_differ(
     docs.mkdir()
     page = publish.write_versus_original(store, docs).read_text()
     assert "| SearchRuns | SQLite | 225× | 1.00× |" in page and "### SearchRuns on SQLite" in page
+
+
+def test_a_real_standard_run_sets_every_cell_beside_the_original_and_explains_each_large_difference(tmp_path):
+    """The history record of a real standard-profile run (FastTrackML and MLflow on both databases,
+    both suites, this machine) is the fixture: every cell has our ratio, and every difference over
+    2x has its reasons on the page."""
+    runs = tmp_path / "history" / "runs" / "2026" / "11"
+    runs.mkdir(parents=True)
+    shutil.copy(FIXTURES / "history_standard.json.gz", runs)
+    run = history.load(tmp_path / "history").latest(profile="standard")
+    found = original.cells(run)
+    assert len(found) == 16 and all(c.ours_p50 and c.ours_mean for c in found)
+    different = [c for c in found if (c.difference or 0) > original.DIFFERENCE]
+    assert different and all(c.reasons for c in different)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = publish.write_versus_original(tmp_path / "history", docs).read_text()
+    for c in found:
+        row = f"| {c.name} | {c.database} | {times(c.original)} | {times(c.ours_p50)} |"
+        assert row in page, row
+    for c in different:
+        assert f"### {c.name} on {c.database}" in page
