@@ -94,6 +94,7 @@ def test_the_run_records_its_history_and_builds_the_site(smoke_run):
     out, result = smoke_run
     assert len(list((out.parent / "history").glob("runs/*/*/*.json.gz"))) == 1
     pages = ("index.html", "methodology.html", "trends.html", "regressions.html", "scale.html", "capacity.html")
+    pages += ("versus-original.html",)
     for page in (*pages, "img/performanceReport.png"):
         assert (out.parent / "site" / page).exists(), page
     assert (out / "summary.csv").exists()

@@ -113,6 +113,7 @@ def build(
     publish.write_ab_pages(ab_outputs, docs)
     for warning in publish.write_history_pages(history_dir, options, targets, docs, trend_runs):
         console.print(f"warning: {warning}", style="yellow", markup=False)
+    publish.write_versus_original(history_dir, docs)
     publish.build_site(site)
     console.print(f"Summary: {out / SUMMARY_FILE}", markup=False)
     console.print(f"Site built: open {(site / 'index.html').resolve()} or run ./run.sh serve", markup=False)
