@@ -7,6 +7,7 @@ Generated pages are written to `.cache/site-docs/` (never committed) together wi
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import shutil
@@ -146,15 +147,10 @@ def write_capacity_page(result: FolderSummary, targets: list[Target], out: Path,
         steps = capacity.steps(csv_path, hold, pair.meta.k6_ceiling_rps)
         results.append(capacity.capacity(pair.meta, steps, rates, slo_ms))
     if results:
-        rows = pd.DataFrame([{"target": c.target, **vars(s)} for c in results for s in c.steps])
-        knees = pd.DataFrame(
-            [
-                {"target": c.target, "rate": s.rate, "p95_ms": s.p95_ms}
-                for c in results
-                for s in c.steps
-                if s.rate == c.sustained_rps
-            ]
-        )
+        sustained = {c.target: c.sustained_rps for c in results}
+        step_columns = ["target", *(f.name for f in dataclasses.fields(capacity.Step))]
+        rows = pd.DataFrame([{"target": c.target, **vars(s)} for c in results for s in c.steps], columns=step_columns)
+        knees = rows[[rate == sustained.get(target) for target, rate in zip(rows["target"], rows["rate"], strict=True)]]
         draw.save(draw.capacity_chart(rows, knees, slo_ms, targets), docs / "img", "capacity")
     return _render(
         docs / "capacity.md",
