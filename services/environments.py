@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.errors import SetupFailed
 from core.paths import ENVIRONMENTS_DIR, ROOT
-from services.registry import Target
+from services.registry import Target, load_registry
 
 
 def environment_dir(target: Target) -> Path:
@@ -37,6 +37,8 @@ def ensure_environment(target: Target, log=print) -> Path:
         "packages": target.packages,
         "no_deps": target.server.install_without_dependencies,
         "links": target.server.links,
+        # a venv's scripts name its interpreter by absolute path: a moved folder needs a new one
+        "folder": str(env_dir.resolve()),
     }
     if marker.exists() and json.loads(marker.read_text()) == wanted and server_executable(target).exists():
         return server_executable(target)
@@ -79,7 +81,9 @@ def installed_version(target: Target) -> str:
 
 
 def served_label(package: str) -> str:
-    return {"mlflow": "MLflow"}.get(package, package)
+    """The registry's label of the server a package is (`mlflow` -> "MLflow"), else the package's name."""
+    server = load_registry().servers.get(package)
+    return server.label if server else package
 
 
 def _package_version(target: Target, package: str) -> str | None:
@@ -92,7 +96,5 @@ def _package_version(target: Target, package: str) -> str | None:
 
 
 if __name__ == "__main__":  # `python -m services.environments TARGET...`: install ahead of time
-    from services.registry import load_registry
-
     for target in load_registry().select(",".join(sys.argv[1:]) or None):
         print(ensure_environment(target))
