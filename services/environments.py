@@ -43,8 +43,9 @@ def ensure_environment(target: Target, log=print) -> Path:
     if marker.exists() and json.loads(marker.read_text()) == wanted and server_executable(target).exists():
         return server_executable(target)
     log(f"Installing {' '.join(target.packages)} into {env_dir.relative_to(ROOT)} (once) ...")
-    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    home = env_dir.resolve()  # through no symlink: the scripts pip writes name this interpreter
+    venv.EnvBuilder(with_pip=True, clear=True).create(home)
+    pip = [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if target.server.install_without_dependencies:
         pip.append("--no-deps")
     pip_log = env_dir.with_name(env_dir.name + ".pip.log")
