@@ -96,6 +96,18 @@ def seeding(csv_path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seeding_failures(csv_path: Path) -> str | None:
+    """What a run says when the store could not be grown to some size, or None when it always was."""
+    if not csv_path.exists():
+        return None
+    found = seeding(csv_path)
+    failed = found[found["failed"] != ""]
+    if failed.empty:
+        return None
+    sizes = ", ".join(f"{row.size} runs ({row.failed})" for row in failed.itertuples())
+    return f"growing the store failed at {sizes}: the reads at that size were skipped"
+
+
 def sentences(found: list[Growth], labels: dict[str, str]) -> list[str]:
     """Per read, how it grows on each target: "SearchRuns grows ~linearly on MLflow (SQLite) (b = 0.97), ..."."""
     by_read: dict[str, list[Growth]] = {}

@@ -75,6 +75,9 @@ function grow(step) {
   } catch (e) {
     store.failed[size] = String(e);
     console.error(`scale: growing the store to size ${size} failed: ${e}`);
+    // Part of a batch may have been written: the next size grows a new store from nothing, under a
+    // new name, so that its reads find exactly the data they count on.
+    Object.assign(store, { prefix: uniqueName('k6-scale'), experiments: [], runs: [] });
   }
 }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from analysis import scale
 from analysis.summarise import PairSummary, summarise_pair
 from core.errors import BenchError
 from core.paths import WORK_DIR
@@ -183,6 +184,8 @@ def _load(
         return meta.ended(
             Status.PARTIAL, f"only {result.iterations_done} of {total} iterations ran (maxDuration reached?)"
         )
+    if suite == scale.SUITE and (failed := scale.seeding_failures(staging.csv)):
+        return meta.ended(Status.PARTIAL, f"{failed}; see {staging.k6_log.name}")
     return meta.ended(Status.OK)
 
 

@@ -13,13 +13,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 Rewrite = Callable[[str, bytes], bytes]  # (path, response body) -> the body the client gets
+Fail = Callable[[str], bool]  # (path) -> answer HTTP 500 instead of forwarding
 
 
 @contextmanager
-def proxy(upstream: str, rewrite: Rewrite | None = None, rate: float | None = None) -> Iterator[str]:
-    """A proxy to `upstream` on a free port of 127.0.0.1; yields its URL. `rewrite` changes response
-    bodies; `rate` serves one request at a time, each taking 1/rate seconds at least, so that no more
-    than `rate` requests per second get through and the rest queue."""
+def proxy(
+    upstream: str, rewrite: Rewrite | None = None, rate: float | None = None, fail: Fail | None = None
+) -> Iterator[str]:
+    """A proxy to `upstream` on a free port of 127.0.0.1; yields its URL.
+
+    `rewrite` changes response bodies; `fail` picks requests to answer with an error of its own;
+    `rate` serves one request at a time, each taking 1/rate seconds at least, so that no more than
+    `rate` requests per second get through and the rest queue."""
     target = urlsplit(upstream)
     gate = threading.Lock()
     local = threading.local()
@@ -35,7 +40,9 @@ def proxy(upstream: str, rewrite: Rewrite | None = None, rate: float | None = No
 
         def forward(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if rate:
+            if fail and fail(self.path):
+                status, answer = 500, b'{"error_code": "INTERNAL_ERROR", "message": "failed by the test proxy"}'
+            elif rate:
                 with gate:
                     started = time.monotonic()
                     status, answer = self.upstream(body)
@@ -84,3 +91,19 @@ def drop_last_run(path: str, body: bytes) -> bytes:
     if len(answer.get("runs", [])) > 1:
         answer["runs"] = answer["runs"][:-1]
     return json.dumps(answer).encode()
+
+
+def nth_request(path_end: str, n: int) -> Fail:
+    """Fail the n-th request (from 1) whose path ends with `path_end`, and only that one."""
+    seen = 0
+    lock = threading.Lock()
+
+    def fail(path: str) -> bool:
+        nonlocal seen
+        if not path.endswith(path_end):
+            return False
+        with lock:
+            seen += 1
+            return seen == n
+
+    return fail

@@ -15,7 +15,7 @@ from services import launcher
 from services.environments import ensure_environment
 from services.registry import load_registry
 from tests.conftest import metadata, run_cli
-from tests.proxies import drop_last_run, proxy
+from tests.proxies import drop_last_run, nth_request, proxy
 
 pytestmark = pytest.mark.servers
 
@@ -114,6 +114,24 @@ def test_a_server_that_returns_fewer_rows_fails_the_count_check(tmp_path):
     others = stats[~stats.index.str.startswith("SearchRuns@")]
     assert (searched["errors"] > 0).all(), searched["errors"]  # every size: a run short
     assert (others["errors"] == 0).all(), others["errors"]
+
+
+def test_a_seeding_failure_names_the_size_and_request_and_the_other_sizes_still_run(tmp_path):
+    # growing to 5 runs sends 6 log-batch requests (k6/scale.js): the 10th is one of size 50's
+    with _fasttrackml(tmp_path) as server, proxy(server.url, fail=nth_request("/runs/log-batch", 10)) as url:
+        result = run_cli(
+            *("run", "--profile", "smoke", "--targets", "fasttrackml-sqlite", "--suites", "scale"),
+            *("--server-url", url, "--out", str(tmp_path / "out"), "--no-report"),
+        )
+    assert result.returncode == 1, result.stderr[-3000:]
+    meta = metadata(tmp_path / "out", "fasttrackml-sqlite", "scale")
+    assert meta["status"] == "partial"
+    assert meta["error"].startswith("growing the store failed at 50 runs (LogBatch): the reads at that size were")
+    seeding = scale.seeding(tmp_path / "out" / "fasttrackml-sqlite_scale.csv")
+    assert dict(zip(seeding["size"], seeding["failed"], strict=True)) == {5: "", 50: "LogBatch", 500: ""}
+    stats = summarise_file(tmp_path / "out" / "fasttrackml-sqlite_scale.csv")
+    assert {name.split("@")[1] for name in stats.index} == {"5", "500"}
+    assert (stats["errors"] == 0).all(), stats["errors"]
 
 
 def test_capacity_finds_the_known_limit_of_a_throttled_server(tmp_path):
