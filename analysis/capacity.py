@@ -48,7 +48,7 @@ class Step:
         if self.failed >= MAX_FAILED:
             return f"{self.failed:.1%} of requests failed at {self.rate} req/s"
         if self.dropped >= MAX_DROPPED:
-            return f"k6 could not start {self.dropped:.1%} of arrivals at {self.rate} req/s (every VU waiting)"
+            return f"{self.dropped:.1%} of arrivals at {self.rate} req/s found every VU still waiting on the server"
         if not self.p95_ms <= slo_ms:
             return f"p95 {self.p95_ms:.0f} ms over the {slo_ms:g} ms SLO at {self.rate} req/s"
         if self.achieved_rps < MIN_ACHIEVED * self.rate:
