@@ -42,6 +42,7 @@ class K6Samples:
     frame: pd.DataFrame  # metric, timestamp (ms), value, ok, name, scenario, side, valid
     truncated: bool = False  # the last row is cut off
     impossible: int = 0  # latency samples excluded as impossible
+    sent: int = 0  # every HTTP request in the file, untimed ones (setup, seeding) included
 
     @property
     def empty(self) -> bool:
@@ -65,7 +66,7 @@ def read_samples(path: Path) -> K6Samples:
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
     columns = [*REQUIRED_COLUMNS, *(["extra_tags"] if "extra_tags" in _check_header(path) else [])]
-    chunks, first, last = [], np.inf, -np.inf
+    chunks, first, last, sent = [], np.inf, -np.inf, 0
     try:
         reader = pd.read_csv(
             path,
@@ -88,13 +89,15 @@ def read_samples(path: Path) -> K6Samples:
             first, last = min(first, times.min()), max(last, times.max())
             seeding = chunk["name"].astype("string").str.startswith(SEED_PREFIX).fillna(False)
             timed = chunk["scenario"].notna() & ~seeding
+            sent += int((chunk["metric_name"] == "http_reqs").sum())
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
     frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns))
     span_ms = last - first if np.isfinite(last - first) else 0.0
     frame["valid"] = ~frame["metric"].isin(LATENCY_METRICS) | _possible(frame["value"], span_ms)
-    return K6Samples(path, frame, truncated=_ends_mid_row(path), impossible=int((~frame["valid"]).sum()))
+    impossible = int((~frame["valid"]).sum())
+    return K6Samples(path, frame, truncated=_ends_mid_row(path), impossible=impossible, sent=sent)
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:

@@ -105,6 +105,7 @@ class PairSummary:
     stats: pd.DataFrame  # SUMMARY_COLUMNS, one row per request name; empty when nothing usable was timed
     quantiles: pd.DataFrame  # QUANTILE_COLUMNS
     warnings: list[str] = field(default_factory=list)
+    requests_sent: int = 0  # every HTTP request of the CSV, untimed ones included
 
     @property
     def target(self) -> str:
@@ -116,9 +117,8 @@ class PairSummary:
 
     def ended(self, meta: PairMetadata) -> PairSummary:
         """This summary under the pair's final metadata (its status on every row)."""
-        return PairSummary(
-            meta, meta.status, self.stats.assign(status=meta.status.value), self.quantiles, self.warnings
-        )
+        stats = self.stats.assign(status=meta.status.value)
+        return PairSummary(meta, meta.status, stats, self.quantiles, self.warnings, self.requests_sent)
 
     @property
     def missing(self) -> bool:
@@ -164,7 +164,7 @@ def _pair_summary(
     rows["name"] = rows["name"].astype(str)  # not k6's categories: rows of many files are concatenated
     quantiles = latency_quantiles(samples.frame).assign(**{k: ids[k] for k in ("run_id", "target", "suite")})
     quantiles["name"] = quantiles["name"].astype(str)
-    return PairSummary(meta, status, rows, quantiles[QUANTILE_COLUMNS], warnings)
+    return PairSummary(meta, status, rows, quantiles[QUANTILE_COLUMNS], warnings, samples.sent)
 
 
 def _no_quantiles() -> pd.DataFrame:

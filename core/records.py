@@ -172,6 +172,7 @@ class Counts:
     requests: int = 0
     errors: int = 0
     request_names: tuple[str, ...] = ()
+    sent: int = 0  # every HTTP request k6 made, untimed ones (setup, the scale suite's seeding) included
 
 
 # --- reading and writing -----------------------------------------------------------------------
@@ -367,10 +368,12 @@ class PairMetadata(Record):
 
     @property
     def server_cpu_per_1000(self) -> float | None:
-        """The server's CPU seconds per 1000 timed requests: what a request costs it, whatever the pace."""
-        if self.server_cpu_seconds is None or not self.counts.requests:
+        """The server's CPU seconds per 1000 requests it served while measured, untimed ones included
+        (the scale suite's seeding is most of its requests): what a request costs it, whatever the pace."""
+        served = self.counts.sent or self.counts.requests  # records made before `sent` was counted
+        if self.server_cpu_seconds is None or not served:
             return None
-        return self.server_cpu_seconds / self.counts.requests * 1000
+        return self.server_cpu_seconds / served * 1000
 
     @property
     def load_generator_bound(self) -> bool | None:

@@ -215,7 +215,8 @@ def _finish(plan: RunPlan, staging: outputs.PairFiles, meta: PairMetadata) -> Pa
     """Summarise what the CSV holds (the one time it is parsed), write the metadata, publish the files."""
     summary = summarise_pair(staging.csv, meta)
     stats = summary.stats
-    counts = Counts(int(stats["count"].sum()), int(stats["errors"].sum()), tuple(sorted(stats["name"].astype(str))))
+    names = tuple(sorted(stats["name"].astype(str)))
+    counts = Counts(int(stats["count"].sum()), int(stats["errors"].sum()), names, summary.requests_sent)
     meta = dataclasses.replace(meta, ended_at=now_iso(), counts=counts)
     if summary.status != meta.status:  # the CSV turned out truncated
         meta = meta.ended(summary.status, summary.warnings[-1] if summary.warnings else None)

@@ -49,7 +49,12 @@ def test_seeding_is_untimed_and_counted_per_size(smoke_run, target):
     seeding = scale.seeding(out / f"{target}_scale.csv")
     assert dict(zip(seeding["size"], seeding["requests"], strict=True)) == SEED_REQUESTS
     assert (seeding["seconds"] >= 0).all() and seeding["seconds"].iloc[-1] > 0 and (seeding["failed"] == "").all()
-    assert not any(name.startswith("Seed@") for name in summarise_file(out / f"{target}_scale.csv").index)
+    timed = summarise_file(out / f"{target}_scale.csv")
+    assert not any(name.startswith("Seed@") for name in timed.index)
+    # the server's CPU is spent on every request it served: seeding is counted with the timed reads
+    counts = metadata(out, target, "scale")["counts"]
+    assert counts["requests"] == timed["count"].sum()
+    assert counts["sent"] == counts["requests"] + sum(SEED_REQUESTS.values())
 
 
 def test_the_scale_page_fits_an_exponent_per_target_and_read(smoke_run):
