@@ -1,11 +1,14 @@
 """How reads slow down as the store grows: the scale suite's latency against store size.
 
 The scale suite names each timed read `<read>@<size>` (size: runs in the store) and each untimed
-request that grows the store `Seed@<size>/<request>`. From a summary this module takes, per target
-and read, the p50 at each size, and fits the growth exponent b of p50 ~ size^b by least squares on
-log-log scale: b near 0 is flat (the read does not look at more data as the store grows), near 1 is
-linear (it reads all of it), above 1 worse than linear. From the raw CSV it counts the seeding:
-requests and seconds per size, and the request that failed, if one did.
+request that grows the store `Seed@<size>/<request>`. A read that pages (SearchRuns through every
+result, MetricHistory where the server pages) is several requests of the same name, and servers page
+differently: the time of one read is its p50 per request times the requests one read made (its count
+over the count of the read at that size that made fewest, GetRun's one each). From a summary this
+module takes, per target and read, that time at each size, and fits the growth exponent b of
+time ~ size^b by least squares on log-log scale: b near 0 is flat (the read does not look at more
+data as the store grows), near 1 is linear (it reads all of it), above 1 worse than linear. From the
+raw CSV it counts the seeding: requests and seconds per size, and the request that failed, if one did.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ _SIZED = re.compile(r"^(?P<read>[^@/]+)@(?P<size>\d+)$")
 
 @dataclass(frozen=True)
 class Growth:
-    """One read on one target: its p50 at each size and the fitted exponent."""
+    """One read on one target: its time at each size (all its pages) and the fitted exponent."""
 
     target: str
     read: str
     sizes: tuple[int, ...]
-    p50_ms: tuple[float, ...]
+    read_ms: tuple[float, ...]  # p50 per request x requests per read
+    requests_per_read: tuple[int, ...]
     exponent: float
 
     @property
@@ -47,23 +51,34 @@ class Growth:
 
 
 def sized(summary: pd.DataFrame) -> pd.DataFrame:
-    """The scale suite's complete rows with their read and size split out of the request name."""
+    """The scale suite's complete rows with their read and size split out of the request name, and
+    the requests one read made and the time of one read (`requests_per_read`, `read_ms`)."""
     rows = summary[(summary["suite"] == SUITE) & (summary["status"] == "ok") & summary["p50_ms"].notna()]
     parts = rows["name"].astype(str).str.extract(_SIZED)
     rows = rows.assign(read=parts["read"], size=pd.to_numeric(parts["size"], errors="coerce"))
-    return rows.dropna(subset=["read", "size"]).astype({"size": int})
+    rows = rows.dropna(subset=["read", "size"]).astype({"size": int})
+    reads = rows.groupby(["target", "size"])["count"].transform("min")
+    per_read = (rows["count"] / reads).round().clip(lower=1).astype(int)
+    return rows.assign(requests_per_read=per_read, read_ms=rows["p50_ms"] * per_read)
 
 
 def growth(summary: pd.DataFrame) -> list[Growth]:
-    """Per target and read with two sizes or more: p50 against size and the fitted exponent."""
+    """Per target and read with two sizes or more: its time against size and the fitted exponent."""
     found = []
     for (target, read), group in sized(summary).groupby(["target", "read"], sort=True):
         group = group.sort_values("size")
-        if group["size"].nunique() < 2 or (group["p50_ms"] <= 0).any():
+        if group["size"].nunique() < 2 or (group["read_ms"] <= 0).any():
             continue
-        slope = np.polyfit(np.log(group["size"]), np.log(group["p50_ms"]), 1)[0]
+        slope = np.polyfit(np.log(group["size"]), np.log(group["read_ms"]), 1)[0]
         found.append(
-            Growth(target, read, tuple(group["size"]), tuple(group["p50_ms"].round(3)), round(float(slope), 2))
+            Growth(
+                target,
+                read,
+                sizes=tuple(group["size"]),
+                read_ms=tuple(group["read_ms"].round(3)),
+                requests_per_read=tuple(int(n) for n in group["requests_per_read"]),
+                exponent=round(float(slope), 2),
+            )
         )
     return found
 

@@ -9,9 +9,9 @@ from analysis import capacity, scale
 from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source
 
 
-def _summary(target: str, read: str, p50_at: dict[int, float]) -> pd.DataFrame:
+def _summary(target: str, read: str, p50_at: dict[int, float], count: int = 10) -> pd.DataFrame:
     return pd.DataFrame(
-        {"suite": "scale", "status": "ok", "target": target, "name": f"{read}@{size}", "p50_ms": p50}
+        {"suite": "scale", "status": "ok", "target": target, "name": f"{read}@{size}", "p50_ms": p50, "count": count}
         for size, p50 in p50_at.items()
     )
 
@@ -24,6 +24,25 @@ def test_the_exponent_of_a_power_law_is_found(exponent, shape):
     [found] = scale.growth(summary)
     assert found.exponent == pytest.approx(exponent, abs=0.01) and found.shape == shape
     assert found.sizes == (100, 1000, 10000)
+
+
+def test_a_read_that_pages_is_timed_as_all_of_its_pages():
+    """10 reads at each size; at 10,000 runs one server answers a read in 4 pages of 100 ms, the other
+    in 1 page of 300 ms: the first is the slower read, whatever its p50 per request says."""
+    sizes = {100: 1.0, 1000: 10.0}
+    summary = pd.concat(
+        [
+            _summary("paged", "GetRun", {**sizes, 10000: 1.0}),
+            _summary("paged", "MetricHistory", sizes),
+            _summary("paged", "MetricHistory", {10000: 100.0}, count=40),
+            _summary("whole", "GetRun", {**sizes, 10000: 1.0}),
+            _summary("whole", "MetricHistory", {**sizes, 10000: 300.0}),
+        ]
+    )
+    history = {g.target: g for g in scale.growth(summary) if g.read == "MetricHistory"}
+    assert history["paged"].read_ms == (1.0, 10.0, 400.0) and history["paged"].requests_per_read == (1, 1, 4)
+    assert history["whole"].read_ms == (1.0, 10.0, 300.0) and history["whole"].requests_per_read == (1, 1, 1)
+    assert history["paged"].exponent > history["whole"].exponent
 
 
 def test_seeding_rows_and_other_suites_are_not_reads():
