@@ -30,6 +30,7 @@ SUCCESS_METRIC = "successful_request_duration"
 LATENCY_METRICS = ["http_req_duration", SUCCESS_METRIC]
 KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
 SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
+SEED_FAILURE_METRIC = "seed_failures"  # one row per seeding request that failed, named Seed@<size>/<request>
 K6_REQUEST_TIMEOUT_MS = 60_000  # k6's default: no request it times can last longer than this
 CHUNK_ROWS = 2_000_000
 
@@ -43,6 +44,7 @@ class K6Samples:
     truncated: bool = False  # the last row is cut off
     impossible: int = 0  # latency samples excluded as impossible
     sent: int = 0  # every HTTP request in the file, untimed ones (setup, seeding) included
+    seeding_failed: tuple[str, ...] = ()  # the names of failed seeding requests, Seed@<size>/<request>
 
     @property
     def empty(self) -> bool:
@@ -66,7 +68,7 @@ def read_samples(path: Path) -> K6Samples:
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
     columns = [*REQUIRED_COLUMNS, *(["extra_tags"] if "extra_tags" in _check_header(path) else [])]
-    chunks, first, last, sent = [], np.inf, -np.inf, 0
+    chunks, first, last, sent, seeding_failed = [], np.inf, -np.inf, 0, []
     try:
         reader = pd.read_csv(
             path,
@@ -90,6 +92,7 @@ def read_samples(path: Path) -> K6Samples:
             seeding = chunk["name"].astype("string").str.startswith(SEED_PREFIX).fillna(False)
             timed = chunk["scenario"].notna() & ~seeding
             sent += int((chunk["metric_name"] == "http_reqs").sum())
+            seeding_failed += chunk.loc[chunk["metric_name"] == SEED_FAILURE_METRIC, "name"].astype(str).tolist()
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
@@ -97,7 +100,14 @@ def read_samples(path: Path) -> K6Samples:
     span_ms = last - first if np.isfinite(last - first) else 0.0
     frame["valid"] = ~frame["metric"].isin(LATENCY_METRICS) | _possible(frame["value"], span_ms)
     impossible = int((~frame["valid"]).sum())
-    return K6Samples(path, frame, truncated=_ends_mid_row(path), impossible=impossible, sent=sent)
+    return K6Samples(
+        path,
+        frame,
+        truncated=_ends_mid_row(path),
+        impossible=impossible,
+        sent=sent,
+        seeding_failed=tuple(dict.fromkeys(seeding_failed)),
+    )
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:

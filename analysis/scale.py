@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.k6csv import SEED_PREFIX, milliseconds
+from analysis.k6csv import SEED_FAILURE_METRIC, SEED_PREFIX, milliseconds
 
 SUITE = "scale"
 _SIZED = re.compile(r"^(?P<read>[^@/]+)@(?P<size>\d+)$")
@@ -99,7 +99,7 @@ def seeding(csv_path: Path) -> pd.DataFrame:
     rows = []
     for size, group in frame.groupby("size", sort=True):
         requests = group[group["metric_name"] == "http_reqs"]
-        failures = group[group["metric_name"] == "seed_failures"]
+        failures = group[group["metric_name"] == SEED_FAILURE_METRIC]
         rows.append(
             {
                 "size": int(size),
@@ -111,15 +111,10 @@ def seeding(csv_path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def seeding_failures(csv_path: Path) -> str | None:
-    """What a run says when the store could not be grown to some size, or None when it always was."""
-    if not csv_path.exists():
-        return None
-    found = seeding(csv_path)
-    failed = found[found["failed"] != ""]
-    if failed.empty:
-        return None
-    sizes = ", ".join(f"{row.size} runs ({row.failed})" for row in failed.itertuples())
+def seeding_failure(failed: tuple[str, ...]) -> str:
+    """What a run says when the store could not be grown to some sizes, from the names of the failed
+    seeding requests (`Seed@50/LogBatch`): "growing the store failed at 50 runs (LogBatch): ..."."""
+    sizes = ", ".join(f"{name.removeprefix(SEED_PREFIX).replace('/', ' runs (', 1)})" for name in failed)
     return f"growing the store failed at {sizes}: the reads at that size were skipped"
 
 

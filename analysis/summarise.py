@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -106,6 +106,7 @@ class PairSummary:
     quantiles: pd.DataFrame  # QUANTILE_COLUMNS
     warnings: list[str] = field(default_factory=list)
     requests_sent: int = 0  # every HTTP request of the CSV, untimed ones included
+    seeding_failed: tuple[str, ...] = ()  # failed seeding requests (the scale suite), Seed@<size>/<request>
 
     @property
     def target(self) -> str:
@@ -118,7 +119,7 @@ class PairSummary:
     def ended(self, meta: PairMetadata) -> PairSummary:
         """This summary under the pair's final metadata (its status on every row)."""
         stats = self.stats.assign(status=meta.status.value)
-        return PairSummary(meta, meta.status, stats, self.quantiles, self.warnings, self.requests_sent)
+        return replace(self, meta=meta, status=meta.status, stats=stats)
 
     @property
     def missing(self) -> bool:
@@ -164,7 +165,7 @@ def _pair_summary(
     rows["name"] = rows["name"].astype(str)  # not k6's categories: rows of many files are concatenated
     quantiles = latency_quantiles(samples.frame).assign(**{k: ids[k] for k in ("run_id", "target", "suite")})
     quantiles["name"] = quantiles["name"].astype(str)
-    return PairSummary(meta, status, rows, quantiles[QUANTILE_COLUMNS], warnings, samples.sent)
+    return PairSummary(meta, status, rows, quantiles[QUANTILE_COLUMNS], warnings, samples.sent, samples.seeding_failed)
 
 
 def _no_quantiles() -> pd.DataFrame:

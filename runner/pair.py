@@ -184,8 +184,6 @@ def _load(
         return meta.ended(
             Status.PARTIAL, f"only {result.iterations_done} of {total} iterations ran (maxDuration reached?)"
         )
-    if suite == scale.SUITE and (failed := scale.seeding_failures(staging.csv)):
-        return meta.ended(Status.PARTIAL, f"{failed}; see {staging.k6_log.name}")
     return meta.ended(Status.OK)
 
 
@@ -222,6 +220,8 @@ def _finish(plan: RunPlan, staging: outputs.PairFiles, meta: PairMetadata) -> Pa
         meta = meta.ended(summary.status, summary.warnings[-1] if summary.warnings else None)
     if meta.status == Status.OK and counts.requests == 0:
         meta = dataclasses.replace(meta, status=Status.FAILED, error="k6 finished but recorded no timed request")
+    if meta.status == Status.OK and summary.seeding_failed:
+        meta = meta.ended(Status.PARTIAL, f"{scale.seeding_failure(summary.seeding_failed)}; see {staging.k6_log.name}")
     meta.write(staging.metadata)
     outputs.publish(staging, plan.out)
     colour = "green" if meta.status == Status.OK else "red"
