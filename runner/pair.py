@@ -24,7 +24,7 @@ from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo
 from runner import outputs
 from runner.k6 import THRESHOLDS_CROSSED, Profile, k6_version, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
-from runner.resources import TreeMeter, core_split
+from runner.resources import CgroupMeter, TreeMeter, core_split
 from services import environments, launcher
 from services.postgres import Postgres, postgres
 from services.registry import Target
@@ -46,6 +46,7 @@ class RunPlan:
     progress_seconds: float = PLAIN_INTERVAL_SECONDS  # off a terminal: one plain line this often
     suite_settings: dict[str, object] = field(default_factory=dict)  # --sizes, --rates ... over the profile's
     executable: Path | None = None  # a local build of the targets' server instead of the registry's
+    server_cgroup: Path | None = None  # meters the server at server_url (its container's cgroup)
 
     def profile_for(self, suite: str) -> Profile:
         return self.profile.for_suite(suite, self.suite_settings)
@@ -57,7 +58,10 @@ class RunPlan:
 
     @property
     def needs_postgres(self) -> bool:
-        return not self.server_url and any(t.database.kind == "postgres" for t in self.targets)
+        """A pair will run on PostgreSQL here (an unsupported pair only writes its record)."""
+        return not self.server_url and any(
+            t.database.kind == "postgres" and any(not t.unsupported(s) for s in self.suites) for t in self.targets
+        )
 
 
 def run_all(plan: RunPlan) -> list[PairSummary]:
@@ -139,7 +143,7 @@ def _load(
     k6_cores = plan.cores[0] if plan.cores else None  # the probe runs where the suite's k6 will
     ceiling = probe_ceiling(served.url, profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
     console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
-    meter = TreeMeter(served.pid) if served.pid else None
+    meter = _meter(plan, served)
     if meter:
         meter.begin()
 
@@ -185,6 +189,13 @@ def _load(
             Status.PARTIAL, f"only {result.iterations_done} of {total} iterations ran (maxDuration reached?)"
         )
     return meta.ended(Status.OK)
+
+
+def _meter(plan: RunPlan, served: launcher.Served) -> CgroupMeter | TreeMeter | None:
+    """The server's cgroup when given (a container), else the tree of a server launched here, else none."""
+    if plan.server_cgroup:
+        return CgroupMeter(plan.server_cgroup)
+    return TreeMeter(served.pid) if served.pid else None
 
 
 def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:

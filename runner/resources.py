@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 
 from core.errors import BadValue
+from runner.cgroups import v1_sibling
 
 
 class TreeMeter:
@@ -64,22 +65,25 @@ class TreeMeter:
 
 
 class CgroupMeter:
-    """CPU and memory of a cgroup: a container's, e.g. /sys/fs/cgroup/system.slice/docker-<id>.scope.
+    """CPU and memory of a cgroup: a container's, as `./run.sh cgroup PID` finds it (runner/cgroups.py).
 
-    Reads cgroup v2 (`cpu.stat` usage_usec, `memory.current`) or v1 (`cpuacct.usage` in ns,
-    `memory.usage_in_bytes`, where v1 keeps memory in a sibling hierarchy of the same path)."""
+    Reads cgroup v2 (`cpu.stat` usage_usec, `memory.current`) or v1 (`cpuacct.usage` in ns, and
+    `memory.usage_in_bytes` of the same cgroup in the hierarchy holding the memory controller, found
+    from this process's mounts). Memory is None when the cgroup has no memory account to read."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        if (self.path / "cpu.stat").exists():
+        self._memory_file: Path | None
+        if (self.path / "cpu.stat").is_file():
             self._cpu_file, self._memory_file = self.path / "cpu.stat", self.path / "memory.current"
-        elif (self.path / "cpuacct.usage").exists():
+        elif (self.path / "cpuacct.usage").is_file():
             self._cpu_file = self.path / "cpuacct.usage"
-            self._memory_file = _v1_memory(self.path) / "memory.usage_in_bytes"
+            memory = v1_sibling(self.path, "memory")
+            self._memory_file = memory / "memory.usage_in_bytes" if memory else None
         else:
             raise BadValue(f"{self.path} is not a cgroup folder (no cpu.stat or cpuacct.usage in it)")
         self.start = 0.0
-        self.peak = 0
+        self.peak: int | None = None
 
     def _cpu(self) -> float:
         text = self._cpu_file.read_text()
@@ -90,25 +94,20 @@ class CgroupMeter:
 
     def begin(self) -> None:
         self.start = self._cpu()
-        self.peak = 0
+        self.peak = None
         self.sample()
 
     def sample(self) -> None:
+        if self._memory_file is None:
+            return
         with contextlib.suppress(OSError, ValueError):
-            self.peak = max(self.peak, int(self._memory_file.read_text()))
+            memory = int(self._memory_file.read_text())
+            self.peak = memory if self.peak is None else max(self.peak, memory)
 
-    def end(self) -> tuple[float, float]:
+    def end(self) -> tuple[float, float | None]:
+        """CPU seconds the cgroup used since `begin`, and its peak memory in MiB (None if unreadable)."""
         self.sample()
-        return max(self._cpu() - self.start, 0.0), self.peak / 2**20
-
-
-def _v1_memory(cpu_path: Path) -> Path:
-    """cgroup v1 keeps each controller in its own tree: the memory folder of a cpuacct folder."""
-    parts = cpu_path.parts
-    for i, part in enumerate(parts):
-        if part.startswith(("cpuacct", "cpu,cpuacct")):
-            return Path(*parts[:i], "memory", *parts[i + 1 :])
-    return cpu_path
+        return max(self._cpu() - self.start, 0.0), None if self.peak is None else self.peak / 2**20
 
 
 def core_split() -> tuple[frozenset[int], frozenset[int]] | None:

@@ -21,6 +21,12 @@ from tests.conftest import output_folder, run_cli
         (["--suites", "training"], "--suites: unknown suite training; valid: capacity, logging, retrieval, scale"),
         (["--targets", "all", "--server-url", "http://127.0.0.1:9"], "--server-url: name exactly one target"),
         (["--server-url", "127.0.0.1:9"], "--server-url: expected http://host:port"),
+        (["--server-cgroup", "/"], "--server-cgroup: goes with --server-url"),
+        (
+            ["--server-url", "http://127.0.0.1:9", "--server-cgroup", "/"],
+            "--server-cgroup: / is not a cgroup folder (no cpu.stat or cpuacct.usage in it)",
+        ),
+        (["--server-url", "http://127.0.0.1:9", "--server-cgroup", ""], "--server-cgroup: is empty"),
         (["--postgres-url", "mysql://x"], "--postgres-url: expected postgresql://"),
         (
             ["--server-version", "oracle=1"],

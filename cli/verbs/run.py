@@ -21,6 +21,7 @@ from core.records import Status, check_run_id, new_run_id
 from runner.k6 import profiles, select_profile
 from runner.pair import RunPlan, run_all
 from runner.progress import PLAIN_INTERVAL_SECONDS, console
+from runner.resources import CgroupMeter
 from services.postgres import external
 from services.registry import load_registry, parse_versions, select_suites, suites
 
@@ -48,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--server-url",
         help="benchmark an already running server at this URL instead of launching one "
         "(needs exactly one target, to label the results)",
+    )
+    parser.add_argument(
+        "--server-cgroup",
+        metavar="DIR",
+        help="with --server-url: meter the server as this cgroup folder (its container's, which "
+        "`./run.sh cgroup PID` prints), so its CPU and memory are recorded (default: none for a URL)",
     )
     parser.add_argument(
         "--server-executable",
@@ -150,6 +157,10 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
             raise BadValue("name exactly one target with --targets, to label the results")
         if args.server_url and not args.server_url.startswith(("http://", "https://")):
             raise BadValue(f"expected http://host:port, got {args.server_url!r}")
+    server_cgroup = None
+    if args.server_cgroup is not None:
+        with option("--server-cgroup"):
+            server_cgroup = check_cgroup(args.server_cgroup, args.server_url)
     if args.server_executable:
         with option("--server-executable"):
             check_executable(args.server_executable, targets, args.server_url)
@@ -182,6 +193,7 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
         args.progress_seconds,
         suite_settings,
         args.server_executable.resolve() if args.server_executable else None,
+        server_cgroup,
     )
 
 
@@ -192,6 +204,16 @@ def check_executable(path: Path, targets: list, server_url: str | None) -> None:
         raise BadValue(f"{path} is not an executable file")
     if len({t.server.name for t in targets}) != 1:
         raise BadValue("name --targets of one server: the build replaces that server's program")
+
+
+def check_cgroup(text: str, server_url: str | None) -> Path:
+    """The folder of --server-cgroup, checked now: a folder that is no cgroup fails before anything runs."""
+    if not server_url:
+        raise BadValue("goes with --server-url: a server launched here is metered as its process tree")
+    if not text:
+        raise BadValue("is empty: give the folder that `./run.sh cgroup PID` prints for the server's process")
+    CgroupMeter(Path(text))
+    return Path(text)
 
 
 def int_list(text: str) -> list[int]:
