@@ -222,6 +222,9 @@ def to_frame(results: list[ComparisonRow]) -> pd.DataFrame:
     return pd.DataFrame([r.__dict__ for r in results])
 
 
+CONFIRMATION = {True: " (confirmed)", False: " (not confirmed by a second measurement)"}
+
+
 def markdown(result: Comparison) -> str:
     """GitHub-flavoured markdown: the text CI posts on a pull request (`compare` and `ab` alike)."""
     icon = {
@@ -244,7 +247,7 @@ def markdown(result: Comparison) -> str:
     ]
     order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2, Verdict.NO_VERDICT: 3}
     for r in sorted(result.rows, key=lambda r: (order[r.verdict], -_or(r.ratio, 0))):
-        because = f": {r.reason}" if r.reason else ""
+        because = f": {r.reason}" if r.reason else CONFIRMATION.get(r.confirmed, "")
         lines.append(
             f"| {r.target} | {r.suite} | {r.name} | {_num(r.median_a, '.2f')} | {_num(r.median_b, '.2f')} "
             f"| {_num(r.ratio, '.3f')} | {_num(r.low, '.3f')} – {_num(r.high, '.3f')} | {icon[r.verdict]}{because} |"

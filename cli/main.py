@@ -25,8 +25,10 @@ VERBS = {
     "record": "append an output folder's runs to the history",
     "compare": "compare two runs: ratio of medians with a bootstrap interval",
     "ab": "paired A/B of two servers on this machine, in alternating rounds",
+    "gate": "judge a change from its paired A/Bs: fail on a regression that stands",
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
+    "cgroup": "print the cgroup folder that holds a process's CPU account (CI: a container's)",
 }
 
 

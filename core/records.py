@@ -15,6 +15,8 @@ suite than this code knows is a one-line error naming the file.
   ran, and how each ended.
 - `ABHistoryRecord` (`history/ab/YYYY/MM/<ab id>.json.gz`): a paired A/B's sides, provenance and
   comparison, so that the nightly's ratios form a series.
+- `Gate` (`gate.json` of `./run.sh gate`): the outcome of a change over all its paired A/Bs, which
+  a pull request's check and the nightly act on.
 """
 
 from __future__ import annotations
@@ -443,20 +445,31 @@ class HistoryRecord(Record):
 
     @property
     def complete(self) -> bool:
-        """Every pair of the run finished with status ok: a run fit to be a baseline."""
-        return bool(self.pairs) and all(p.status == Status.OK for p in self.pairs)
+        """Every pair of the run that could run finished with status ok: a run fit to be a baseline.
+        A pair the registry says cannot run (unsupported) is no gap."""
+        ran = [p for p in self.pairs if p.status != Status.UNSUPPORTED]
+        return bool(ran) and all(p.status == Status.OK for p in ran)
 
     def merged(self, other: HistoryRecord) -> HistoryRecord:
-        """This run with the pairs of `other` (the same run id) it lacks: CI's jobs each bring theirs.
-        A pair both hold keeps this record's version, so recording again changes nothing."""
-        have = {(p.target, p.suite) for p in self.pairs}
-        new = [p for p in other.pairs if (p.target, p.suite) not in have]
-        new_keys = {(p.target, p.suite) for p in new}
+        """This run with the pairs of `other` (the same run id): CI's jobs each bring theirs. A pair
+        both hold keeps this record's version, so recording again changes nothing, unless this one
+        did not finish and `other`'s did: a re-run job's good pair repairs the run."""
+        mine = {(p.target, p.suite): p for p in self.pairs}
+        taken = {
+            (p.target, p.suite)
+            for p in other.pairs
+            if (p.target, p.suite) not in mine
+            or (mine[(p.target, p.suite)].status != Status.OK and p.status == Status.OK)
+        }
+        if not taken:
+            return self
+        kept = tuple(p for p in self.pairs if (p.target, p.suite) not in taken)
         return dataclasses.replace(
             self,
             started_at=min(self.started_at, other.started_at),
-            pairs=self.pairs + tuple(new),
-            rows=self.rows + tuple(r for r in other.rows if (r.target, r.suite) in new_keys),
+            pairs=kept + tuple(p for p in other.pairs if (p.target, p.suite) in taken),
+            rows=tuple(r for r in self.rows if (r.target, r.suite) not in taken)
+            + tuple(r for r in other.rows if (r.target, r.suite) in taken),
         )
 
     @property
@@ -481,6 +494,9 @@ class ComparisonRow:
     noise: float = 0.0
     rounds: tuple[float, ...] = ()  # a paired A/B: the ratio B/A of each round
     reason: str = ""  # why there is no verdict
+    # a regression of a paired A/B run with --confirm: True when the second measurement called it
+    # too, False when it did not (then it does not fail a gate); None when it was not measured twice
+    confirmed: bool | None = None
 
     @property
     def target(self) -> str:
@@ -516,9 +532,15 @@ class Comparison(Record):
     rows: tuple[ComparisonRow, ...]
     created_at: str = ""
     resources: tuple[ResourceRow, ...] = ()
+    confirmation: str = ""  # the A/B id of the second measurement of its regressions, if any
 
     def count(self, verdict: Verdict) -> int:
         return sum(r.verdict == verdict for r in self.rows)
+
+    @property
+    def regressions(self) -> tuple[ComparisonRow, ...]:
+        """The regressions that stand: every one called, less those a second measurement did not repeat."""
+        return tuple(r for r in self.rows if r.verdict == Verdict.REGRESSION and r.confirmed is not False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -617,3 +639,34 @@ class ABHistoryRecord(Record):
     @property
     def revision(self) -> str:
         return self.provenance.get("candidate_revision", "")
+
+
+class Outcome(StrEnum):
+    """What a gate says of a change: whether the check that runs it passes."""
+
+    PASS = "pass"  # no regression stands
+    REGRESSION = "regression"  # a regression called by both measurements: the check fails
+    ACKNOWLEDGED = "acknowledged"  # such a regression, marked expected: the check passes and says so
+    NO_VERDICT = "no verdict"  # a comparison did not complete: the check fails, it cannot vouch
+
+    @property
+    def fails(self) -> bool:
+        return self in (Outcome.REGRESSION, Outcome.NO_VERDICT)
+
+
+@dataclasses.dataclass(frozen=True)
+class Gate(Record):
+    """The verdict on a change over all its paired A/Bs (one per target x suite in CI): what a pull
+    request's check and the nightly act on."""
+
+    KIND: ClassVar[str] = "gate"
+    SCHEMA: ClassVar[int] = 1
+
+    outcome: Outcome
+    reason: str  # one line: why the outcome
+    comparisons: tuple[Comparison, ...]
+    baseline_commit: str = ""  # e.g. the pull request's merge base
+    candidate_commit: str = ""  # e.g. the pull request's head
+    acknowledgement: str = ""  # why a regression is expected, as the pull request said
+    details_url: str = ""  # where the full comparisons are (the workflow run, its artifacts)
+    created_at: str = ""

@@ -1,5 +1,6 @@
 """Small HTTP proxies in front of a real server, for the tests that need a server to misbehave in a
-known way: one that returns fewer rows than it holds, one that serves at most a known rate."""
+known way: one that returns fewer rows than it holds, one that serves at most a known rate, one
+that answers every request a known time late."""
 
 from __future__ import annotations
 
@@ -18,13 +19,18 @@ Fail = Callable[[str], bool]  # (path) -> answer HTTP 500 instead of forwarding
 
 @contextmanager
 def proxy(
-    upstream: str, rewrite: Rewrite | None = None, rate: float | None = None, fail: Fail | None = None
+    upstream: str,
+    rewrite: Rewrite | None = None,
+    rate: float | None = None,
+    fail: Fail | None = None,
+    delay: float = 0.0,
 ) -> Iterator[str]:
     """A proxy to `upstream` on a free port of 127.0.0.1; yields its URL.
 
     `rewrite` changes response bodies; `fail` picks requests to answer with an error of its own;
     `rate` serves one request at a time, each taking 1/rate seconds at least, so that no more than
-    `rate` requests per second get through and the rest queue."""
+    `rate` requests per second get through and the rest queue; `delay` answers each request that
+    many seconds late (an injected slowdown)."""
     target = urlsplit(upstream)
     gate = threading.Lock()
     local = threading.local()
@@ -49,6 +55,7 @@ def proxy(
                     time.sleep(max(0.0, 1 / rate - (time.monotonic() - started)))
             else:
                 status, answer = self.upstream(body)
+            time.sleep(delay)
             if rewrite and status == 200:
                 answer = rewrite(self.path, answer)
             self.send_response(status)

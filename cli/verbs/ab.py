@@ -17,12 +17,12 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from analysis import compare, draw, paired, publish
+from analysis import compare, draw, gate, paired, publish
 from cli.main import option
 from cli.verbs.compare import print_table
 from core.errors import BadValue
 from core.options import parse_pairs
-from core.records import ABMetadata, Comparison, Status, Verdict, new_run_id
+from core.records import ABMetadata, Comparison, Status, new_run_id
 from runner.ab import ABPlan, run_ab
 from runner.k6 import profiles, select_profile
 from runner.progress import console
@@ -93,7 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", type=Path, help="write the markdown here too (default: OUT/comparison.md only)")
     parser.add_argument("--postgres-url", help="use this PostgreSQL instead of the embedded one")
     parser.add_argument(
-        "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
+        "--confirm",
+        action="store_true",
+        help="measure each suite with a regression once more (a new A/B in OUT/confirmation) and keep only the "
+        "regressions both measurements call: what CI's gate does before it fails a check",
+    )
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit with status 1 when a regression stands (with --confirm: one called by both measurements)",
     )
     for role in ("baseline", "candidate"):
         parser.add_argument(
@@ -123,6 +131,8 @@ def main(args: argparse.Namespace) -> int:
     )
     meta = run_ab(plan)
     result = publish_comparison(plan.out, meta, args.threshold)
+    if args.confirm and meta.status == Status.OK and gate.regressed_suites(result):
+        result = confirm(plan, meta, result, args.threshold)
     if args.markdown:
         args.markdown.write_text(compare.markdown(result))
     print_table(result)
@@ -130,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
     if meta.status != Status.OK:
         console.print(f"[red]the comparison did not complete: {meta.error}", markup=True)
         return 1
-    return 1 if args.fail_on_regression and result.count(Verdict.REGRESSION) else 0
+    return 1 if args.fail_on_regression and result.regressions else 0
 
 
 def plan_from(args: argparse.Namespace) -> ABPlan:
@@ -199,13 +209,34 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
     )
 
 
+def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: float) -> Comparison:
+    """Measure the suites with a regression again, as a new A/B of the same sides in OUT/confirmation,
+    and mark each regression of `first` confirmed or not; the comparison's files are written again."""
+    suites = gate.regressed_suites(first)
+    again = dataclasses.replace(plan, suites=suites, out=plan.out / "confirmation", ab_id=new_run_id())
+    again.out.mkdir()
+    console.print(f"Regression(s) called in {', '.join(suites)}: measuring again to confirm ({again.ab_id})")
+    second_meta = run_ab(again)
+    second = publish_comparison(again.out, second_meta, threshold)
+    if second_meta.status != Status.OK:  # no second verdict: the first one stands unconfirmed
+        return first
+    result = gate.confirm(first, second, again.ab_id)
+    write_comparison(plan.out, meta, result)
+    return result
+
+
 def publish_comparison(out: Path, meta: ABMetadata, threshold: float) -> Comparison:
     """rounds.csv, comparison.json and .md, and the site page with its chart, from a finished A/B."""
     rounds = paired.load_rounds(out, meta)
     rounds.to_csv(out / "rounds.csv", index=False)
     result = paired.compare_rounds(rounds, meta, threshold)
+    write_comparison(out, meta, result)
+    return result
+
+
+def write_comparison(out: Path, meta: ABMetadata, result: Comparison) -> None:
+    """The comparison as JSON, as markdown, and as the site's page with its chart."""
     result.write(out / "comparison.json")
     (out / "comparison.md").write_text(compare.markdown(result))
     draw.save(draw.ab_chart(result), out, "ab")
     (out / "ab.md").write_text(publish.ab_page(meta, result))
-    return result
