@@ -146,7 +146,8 @@ def record(result: FolderSummary, history: Path) -> list[tuple[str, str]]:
 
     A run already recorded gains the pairs it lacks (CI's jobs of one workflow run share a run
     id, and each may be recorded on its own); a pair already recorded is never rewritten, so
-    recording the same folder again changes nothing."""
+    recording the same folder again changes nothing, except that a pair which did not finish is
+    replaced by a finished one of the same run id (a re-run job repairing its run)."""
     outcomes = []
     for rec in build_records(result):
         path = run_path(history, rec.run_id)
@@ -156,11 +157,19 @@ def record(result: FolderSummary, history: Path) -> list[tuple[str, str]]:
             continue
         kept = _read(path)
         merged = kept.merged(rec)
+        if merged is kept:
+            outcomes.append((rec.run_id, "already recorded"))
+            continue
+        _write(path, merged)
         added = len(merged.pairs) - len(kept.pairs)
-        if added:
-            _write(path, merged)
-        outcomes.append((rec.run_id, f"added {added} pair(s) to {path}" if added else "already recorded"))
+        outcomes.append((rec.run_id, f"added {added} pair(s), repaired {_repaired(kept, merged)} in {path}"))
     return outcomes
+
+
+def _repaired(before: HistoryRecord, after: HistoryRecord) -> int:
+    """How many pairs that had not finished now have."""
+    status = {(p.target, p.suite): p.status for p in before.pairs}
+    return sum(p.status == Status.OK and status.get((p.target, p.suite), Status.OK) != Status.OK for p in after.pairs)
 
 
 def ab_path(history: Path, ab_id: str) -> Path:

@@ -151,6 +151,22 @@ def test_the_jobs_of_one_workflow_run_become_one_record_and_recording_again_chan
     assert {r.target for r in record.rows} == {"fasttrackml-sqlite", "mlflow-sqlite"}
 
 
+def test_a_rerun_jobs_finished_pair_repairs_the_run_and_a_failed_one_never_replaces_a_finished(tmp_path):
+    run_id = "20261126T101500Z-gh43.1"
+    store = tmp_path / "history"
+    failed = _ci_job(tmp_path, "attempt1", ["fasttrackml-sqlite_retrieval"], run_id, status="failed", error="k6 died")
+    history.record(summarise_folder(failed), store)
+    assert history.load(store).records[0].status_of("fasttrackml-sqlite", "retrieval") == "failed"
+    repaired = _ci_job(tmp_path, "attempt2", ["fasttrackml-sqlite_retrieval"], run_id)
+    outcome = history.record(summarise_folder(repaired), store)[0][1]
+    assert outcome.startswith("added 0 pair(s), repaired 1 in ")
+    (record,) = history.load(store).records
+    assert record.status_of("fasttrackml-sqlite", "retrieval") == "ok" and record.complete
+    assert {r.target for r in record.rows} == {"fasttrackml-sqlite"} and len(record.pairs) == 1
+    assert history.record(summarise_folder(failed), store)[0][1] == "already recorded"  # an old failure stays out
+    assert history.load(store).records[0].complete
+
+
 def test_the_baseline_is_the_newest_complete_main_run_of_the_same_profile_never_the_run_itself(tmp_path):
     store = tmp_path / "history"
     pair = ["fasttrackml-sqlite_retrieval"]
