@@ -1,0 +1,83 @@
+"""GitHub's own rules for workflows that the rehearsal cannot see, modelled so tests can apply them.
+
+- Nested permissions: when a workflow calls a reusable one, GitHub checks, as it loads the run and
+  whatever the jobs' `if:` says, that every job of the called workflow asks for no more than the
+  calling job grants ("The nested job 'images' is requesting 'packages: write', but is only
+  allowed 'packages: read'"); a job without `permissions:` gets the called workflow's top-level
+  ones.
+- Artifacts (upload-artifact v4): a name exists once per workflow run, across its attempts; a
+  second upload under that name fails (409) unless it says `overwrite: true`.
+"""
+
+from __future__ import annotations
+
+LEVELS = {"none": 0, "read": 1, "write": 2}
+SCOPES = (
+    "actions",
+    "attestations",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "id-token",
+    "issues",
+    "models",
+    "packages",
+    "pages",
+    "pull-requests",
+    "repository-projects",
+    "security-events",
+    "statuses",
+)
+
+
+def permissions(value: object) -> dict[str, int]:
+    """A `permissions:` value as a level per scope (`{}` is none of everything)."""
+    if value in ("read-all", "write-all"):
+        level = LEVELS[value.split("-")[0]]
+        return dict.fromkeys(SCOPES, level)
+    return {scope: LEVELS[(value or {}).get(scope, "none")] for scope in SCOPES}
+
+
+def nested_permission_errors(called: dict, grant: object, caller_job: str = "caller") -> list[str]:
+    """GitHub's load-time errors for calling workflow `called` from a job that grants `grant`."""
+    allowed = permissions(grant)
+    errors = []
+    for name, job in called["jobs"].items():
+        asked = permissions(job.get("permissions", called.get("permissions")))
+        for scope, level in asked.items():
+            if level > allowed[scope]:
+                have = {v: k for k, v in LEVELS.items()}[allowed[scope]]
+                want = {v: k for k, v in LEVELS.items()}[level]
+                errors.append(
+                    f"{caller_job}: the nested job '{name}' is requesting '{scope}: {want}', "
+                    f"but is only allowed '{scope}: {have}'"
+                )
+    return errors
+
+
+def input_errors(called: dict, given: dict) -> list[str]:
+    """What GitHub rejects in a call's `with:`: unknown inputs, missing required ones."""
+    inputs = called[True]["workflow_call"].get("inputs", {})  # YAML reads `on` as True
+    errors = [f"input '{name}' is not defined in the called workflow" for name in given if name not in inputs]
+    errors += [
+        f"input '{name}' is required but not given"
+        for name, spec in inputs.items()
+        if spec.get("required") and name not in given
+    ]
+    return errors
+
+
+def artifact_names(workflow: dict, matrices: dict[str, list[dict]]) -> list[tuple[str, str, bool]]:
+    """(job, artifact name, overwrite) of every upload-artifact step, for each entry of each job's matrix."""
+    uploads = []
+    for name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            if not step.get("uses", "").startswith("actions/upload-artifact@"):
+                continue
+            for entry in matrices.get(name, [{}]):
+                artifact = step["with"]["name"]
+                for key, value in entry.items():
+                    artifact = artifact.replace("${{ matrix." + key + " }}", str(value))
+                uploads.append((name, artifact, bool(step["with"].get("overwrite"))))
+    return uploads
