@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # ./run.sh [VERB] [OPTIONS]   benchmark (default verb: run), see ./run.sh --help
 # ./run.sh test [PYTEST ARGS] run the tests
-# Sets up what is missing first: the project's virtual environment .venv from requirements.txt.
+# Sets up what is missing first: the project's virtual environment .venv from requirements.txt, and
+# for the tests requirements-test.txt too (CI's jobs, which run no test, install only the first).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ] || ! cmp -s requirements.txt .venv/requirements.installed; then
-  echo "Setting up .venv from requirements.txt (once) ..." >&2
+install() { # install() REQUIREMENTS: into .venv, once per content of the file
+  if ! cmp -s "$1" ".venv/$1.installed"; then
+    echo "Setting up .venv from $1 (once) ..." >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$1"
+    cp "$1" ".venv/$1.installed"
+  fi
+}
+if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-  cp requirements.txt .venv/requirements.installed
 fi
+install requirements.txt
 
 if [ "${1:-}" = "test" ]; then
   shift
+  install requirements-test.txt
   exec .venv/bin/python -m cli.testing "$@"
 fi
 exec .venv/bin/python -m cli "$@"

@@ -715,3 +715,16 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
     gate_module.judge([SECOND], "expected").write(verdict / "gate.json")  # acknowledged: no issue
     quiet = _node(call, tmp_path)
     assert quiet["number"] is None and not [c for c in quiet["calls"] if c[0].startswith("issues.")]
+
+
+def test_the_comment_from_a_pull_requests_run_notifies_no_one(tmp_path):
+    """The comparison is the pull request's own output: an @name in it is broken before it is posted."""
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(root=tmp_path, artifacts=tmp_path / "artifacts")
+    (run.artifacts / "comparison").mkdir(parents=True)
+    (run.artifacts / "comparison" / "comparison.md").write_text("## Benchmark comparison\ncc @maintainer, @org/team\n")
+    head = "c" * 40
+    posted = comment(run, [_pull(7, head)], head)
+    body = next(c for c in posted["calls"] if c[0] == "issues.createComment")[1]["body"]
+    assert "@maintainer" not in body and "@\u200bmaintainer" in body and "@\u200borg/team" in body

@@ -30,7 +30,8 @@ module.exports = async ({ github, context, core, fs }) => {
     core.notice('the benchmark run left no comparison: nothing to comment');
     return null;
   }
-  const body = `${MARKER}\n${text.slice(0, 60000)}`;
+  // the markdown came from the pull request's run: an @name in it must notify no one
+  const body = `${MARKER}\n${text.slice(0, 60000).replace(/@(?=[\w-])/g, '@\u200b')}`;
   const { owner, repo } = context.repo;
   const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number: pull.number });
   const mine = comments.find((c) => c.user.type === 'Bot' && c.body.startsWith(MARKER));
