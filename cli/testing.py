@@ -1,8 +1,9 @@
 """`./run.sh test [PYTEST ARGS]`: set up what the tests need, then run pytest.
 
 The tests use the real servers, k6 and PostgreSQL, a real browser for the site (Debian's
-chromium) and node for the pull-request comment script; Debian's packages are installed with apt
-when they are missing and we may (root). Server environments are created here, before pytest
+chromium), node for the pull-request comment and nightly issue scripts, and a private Docker daemon
+(Debian's docker.io) for real containers; Debian's packages are installed with apt when they are
+missing and we may (root). Server environments are created here, before pytest
 starts, so that no test pays for a first install.
 """
 
@@ -18,7 +19,7 @@ from services.environments import ensure_environment
 from services.registry import load_registry
 
 # what the tests run, and the Debian package that provides it
-DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs"}
+DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs", "dockerd": "docker.io"}
 
 
 def ensure_debian_packages() -> None:

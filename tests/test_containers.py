@@ -1,0 +1,147 @@
+"""Real containers on a private Docker daemon (tests/dockerd.py): what CI's jobs do with their
+service containers, done here. `.github/scripts/container.sh` finds a container by its label, with
+its address, image and cgroup; a container with no address and a label no container has are one
+`::error::` line each; and `./run.sh run --server-url --server-cgroup` benchmarks FastTrackML in a
+container, metered through that container's real cgroup, as a bench job does.
+
+The FastTrackML image is built here as the registry's version from its PyPI wheel: `fml` is
+statically linked, so `FROM scratch` plus the binary is a whole server. Marked `docker`
+(`-m "not docker"` leaves them out)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.cgroups import cpu_cgroup
+from runner.resources import CgroupMeter
+from services.environments import ensure_environment, server_executable
+from services.registry import load_registry
+from tests.conftest import ROOT, run_cli
+from tests.dockerd import Daemon, private_daemon
+
+pytestmark = [pytest.mark.docker, pytest.mark.servers]
+CONTAINER_SH = ROOT / ".github" / "scripts" / "container.sh"
+REVISION = "0" * 40  # what the image says it was built from, as FastTrackML's images do
+SCRATCH_IMAGE = f"""FROM scratch
+COPY fml /fml
+WORKDIR /tmp
+LABEL org.opencontainers.image.revision={REVISION}
+ENV FML_LISTEN_ADDRESS=:5000
+ENTRYPOINT ["/fml"]
+CMD ["server"]
+"""
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    with private_daemon() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def fasttrackml(daemon: Daemon, tmp_path_factory) -> str:
+    """The registry's FastTrackML as an image, under the name the workflow uses."""
+    target = load_registry().targets["fasttrackml-sqlite"]
+    ensure_environment(target)
+    context = tmp_path_factory.mktemp("fml-image")
+    shutil.copy(server_executable(target), context / "fml")
+    (context / "Dockerfile").write_text(SCRATCH_IMAGE)
+    daemon.build(target.image, context)
+    return target.image
+
+
+@pytest.fixture(scope="module")
+def network(daemon: Daemon) -> str:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    daemon.docker("network", "create", name)
+    return name
+
+
+def _start(daemon: Daemon, image: str, network: str, *options: str) -> str:
+    """A container like a job's service: a label to find it by, the database on its own file."""
+    label = f"bench.container=test-{uuid.uuid4().hex[:12]}"
+    daemon.docker(
+        "run", "--detach", "--network", network, "--label", label, "--no-healthcheck",
+        "--env", "FML_DATABASE_URI=sqlite:///tmp/tracking.db", *options, image,
+    )  # fmt: skip
+    return label
+
+
+def _container_sh(daemon: Daemon, label: str, wait_seconds: int = 30) -> subprocess.CompletedProcess:
+    env = daemon.env | {"CONTAINER_WAIT_SECONDS": str(wait_seconds)}
+    return subprocess.run(
+        [str(CONTAINER_SH), label, "5000"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _outputs(done: subprocess.CompletedProcess) -> dict[str, str]:
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def _healthy(url: str) -> bool:
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                return answer.read() == b"OK"
+        except OSError:
+            subprocess.run(["sleep", "0.1"], check=True)
+    return False
+
+
+def test_container_sh_finds_a_real_container_its_address_image_and_cgroup(daemon, fasttrackml, network):
+    label = _start(daemon, fasttrackml, network)
+    found = _outputs(_container_sh(daemon, label))
+    assert set(found) == {"id", "url", "digest", "revision", "cgroup"}
+    assert found["url"].startswith("http://") and found["url"].endswith(":5000") and _healthy(found["url"])
+    image_id = daemon.docker("image", "inspect", "--format", "{{.Id}}", fasttrackml).stdout.strip()
+    assert found["digest"] == f"{fasttrackml}@{image_id}"  # built here: its local id stands in for a digest
+    assert found["revision"] == REVISION
+    pid = int(daemon.docker("inspect", "--format", "{{.State.Pid}}", found["id"]).stdout)
+    assert Path(found["cgroup"]) == cpu_cgroup(pid) and found["id"][:12] in found["cgroup"]
+    meter = CgroupMeter(Path(found["cgroup"]))  # the kernel's account of the container, as the runner reads it
+    meter.begin()
+    assert _healthy(found["url"])
+    cpu, memory = meter.end()
+    assert cpu >= 0 and memory is not None and memory > 1
+
+
+def test_container_sh_fails_in_one_line_for_a_container_without_address_or_without_a_container(
+    daemon, fasttrackml, network
+):
+    alone = _start(daemon, fasttrackml, "none")  # running, but on no network: no address, ever
+    waited = _container_sh(daemon, alone, wait_seconds=3)
+    assert waited.returncode == 1 and waited.stdout == ""
+    assert waited.stderr.strip().splitlines() == [
+        f"::error::the container labelled {alone} has no network address and running process after 3 s "
+        "(restarting? see the job's service logs)"
+    ]
+    gone = _start(daemon, fasttrackml, network, "--entrypoint", "/fml")  # prints its usage and exits
+    daemon.docker("wait", daemon.docker("ps", "--all", "--quiet", "--filter", f"label={gone}").stdout.strip())
+    missing = _container_sh(daemon, gone)  # it exited: no running container has the label
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.strip() == (
+        f"::error::no running service container is labelled {gone} (did it exit? see the job's service logs)"
+    )
+
+
+def test_a_bench_job_measures_a_container_through_its_cgroup(daemon, fasttrackml, network, tmp_path):
+    found = _outputs(_container_sh(daemon, _start(daemon, fasttrackml, network)))
+    result = run_cli(
+        "run", "--targets", "fasttrackml-sqlite", "--suites", "retrieval", "--profile", "smoke",
+        "--server-url", found["url"], "--server-cgroup", found["cgroup"], "--out", str(tmp_path),
+        "--no-report", "--provenance", f"server_image={found['digest']}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "fasttrackml-sqlite_retrieval.json").read_text())
+    assert meta["status"] == "ok" and meta["mode"] == "external"
+    assert meta["server_cpu_seconds"] > 0 and meta["server_rss_peak_mib"] > 1  # the container's own account
+    assert meta["provenance"]["server_image"] == found["digest"]
