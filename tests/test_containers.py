@@ -145,3 +145,44 @@ def test_a_bench_job_measures_a_container_through_its_cgroup(daemon, fasttrackml
     assert meta["status"] == "ok" and meta["mode"] == "external"
     assert meta["server_cpu_seconds"] > 0 and meta["server_rss_peak_mib"] > 1  # the container's own account
     assert meta["provenance"]["server_image"] == found["digest"]
+
+
+def test_the_ab_job_runs_on_two_real_containers_as_the_workflow_finds_them(
+    daemon, fasttrackml, network, tmp_path, tmp_path_factory, monkeypatch
+):
+    """ab.yml's A/B job with both sides as images, FastTrackML 0.5.1 against 0.6.0: the containers are
+    started under the labels the workflow gives its services, and the job's own steps (container.sh,
+    then ./run.sh ab --confirm) find and measure them, each metered through its container's cgroup."""
+    from tests.test_workflow_rehearsal import AB_WORKFLOW, REPOSITORY, Rehearsal
+
+    older = load_registry().at_version(load_registry().targets["fasttrackml-sqlite"], "0.5.1")
+    ensure_environment(older)
+    context = tmp_path_factory.mktemp("fml-0.5.1")
+    shutil.copy(server_executable(older), context / "fml")
+    (context / "Dockerfile").write_text(SCRATCH_IMAGE)
+    daemon.build(older.image, context)
+    inputs = {
+        "suite_repository": REPOSITORY,
+        "baseline_image": older.image,
+        "candidate_image": fasttrackml,
+        "targets": "fasttrackml-sqlite",
+        "suites": "retrieval",
+        "rounds": 3,
+        "round_seconds": 1,
+    }
+    run = Rehearsal("schedule", tmp_path, tmp_path / "remote.git", 1, inputs=inputs, workflow=AB_WORKFLOW)
+    prefix = f"bench.container={run.github['run_id']}-{run.github['run_attempt']}-fasttrackml-sqlite-retrieval"
+    for side, image in (("baseline", older.image), ("candidate", fasttrackml)):
+        daemon.docker("run", "--detach", "--network", network, "--label", f"{prefix}-{side}", "--no-healthcheck",
+                      "--env", "FML_DATABASE_URI=sqlite:///tmp/tracking.db", image)  # fmt: skip
+    monkeypatch.setenv("DOCKER_HOST", daemon.env["DOCKER_HOST"])  # the job's steps talk to this daemon
+    run.job("plan")
+    run.job("ab")
+    folder = run.artifacts / "ab-fasttrackml-sqlite-retrieval" / "fasttrackml-sqlite-retrieval"
+    meta = json.loads((folder / "ab.json").read_text())
+    assert meta["status"] == "ok" and meta["baseline"]["mode"] == meta["candidate"]["mode"] == "external"
+    assert meta["provenance"]["baseline_image"].startswith(f"{older.image}@sha256:")
+    assert meta["provenance"]["candidate_revision"] == REVISION
+    cost = json.loads((folder / "comparison.json").read_text())["resources"][0]
+    assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0 and cost["rss_a_mib"] > 1  # each container's own account
+    assert (folder / "baseline.container.log").read_text()  # the job kept both servers' logs
