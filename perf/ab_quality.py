@@ -11,8 +11,9 @@ each factor f, the candidate's proxy delays every answer of a name by f times th
 the baseline's (its p50 slows by f; both wait a common base, so that a sleep's lateness is on both
 sides), and the share of comparisons that called a regression is reported per request name, with
 the ratio measured. AB OPTIONS go
-to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup ...). Run it on
-a quiet machine: nothing else heavy beside it.
+to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup, --confirm ...).
+With --confirm, `stands` is the share of comparisons whose regression a second measurement
+confirmed: what fails CI's gate. Run it on a quiet machine: nothing else heavy beside it.
 """
 
 from __future__ import annotations
@@ -138,10 +139,13 @@ def main() -> None:
     frame = pd.concat(results)
     frame["regression"] = frame["verdict"] == "regression"
     frame["called"] = frame["verdict"].isin(["regression", "improvement"])
+    confirmed = frame["confirmed"] if "confirmed" in frame else pd.Series(None, index=frame.index)
+    frame["stands"] = frame["regression"] & (confirmed.astype(object) != False)  # noqa: E712 (None: not re-measured)
     table = frame.groupby(["factor", "suite", "name"]).agg(
         ratio=("ratio", "median"),
         half_width=("half_width", "median"),
         regression=("regression", "mean"),
+        stands=("stands", "mean"),
         called=("called", "mean"),
     )
     print(table.round(3).to_string())
