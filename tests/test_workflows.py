@@ -4,6 +4,7 @@ is a project command whose options parse and which works on real inputs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -375,3 +376,25 @@ def test_the_ab_services_pass_registry_credentials_for_ghcr_images_only():
         credentials = services[side]["credentials"]
         assert f"startsWith(inputs.{side}_image, 'ghcr.io/')" in credentials["username"]
         assert "github.token" in credentials["password"]
+
+
+@pytest.mark.parametrize("workflow", ["benchmark.yml", "ab.yml"])
+def test_act_reads_each_workflow_and_orders_its_jobs_as_needs_says(workflow):
+    """act (from PyPI, as docs/ci.md uses it) parses the workflow and plans its jobs in stages that
+    follow `needs:`; what it rejects (e.g. `command:` on a service) would fail here first."""
+    done = subprocess.run(
+        [str(BIN / "act"), "--list", "--workflows", f".github/workflows/{workflow}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    stages = {line.split()[1]: int(line.split()[0]) for line in done.stdout.splitlines()[1:] if line.strip()}
+    jobs = _load(ROOT / ".github/workflows" / workflow)["jobs"]
+    assert set(stages) == set(jobs)
+    for name, job in jobs.items():
+        needs = job.get("needs", [])
+        for needed in [needs] if isinstance(needs, str) else needs:
+            assert stages[needed] < stages[name], f"{workflow}: {name} is planned before {needed}"
