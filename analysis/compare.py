@@ -222,17 +222,17 @@ def to_frame(results: list[ComparisonRow]) -> pd.DataFrame:
     return pd.DataFrame([r.__dict__ for r in results])
 
 
+VERDICT_LABEL = {
+    Verdict.REGRESSION: "🔴 regression",
+    Verdict.IMPROVEMENT: "🟢 improvement",
+    Verdict.NO_CHANGE: "⚪ no change",
+    Verdict.NO_VERDICT: "⚠️ no verdict",
+}
 CONFIRMATION = {True: " (confirmed)", False: " (not confirmed by a second measurement)"}
 
 
 def markdown(result: Comparison) -> str:
     """GitHub-flavoured markdown: the text CI posts on a pull request (`compare` and `ab` alike)."""
-    icon = {
-        Verdict.REGRESSION: "🔴 regression",
-        Verdict.IMPROVEMENT: "🟢 improvement",
-        Verdict.NO_CHANGE: "⚪ no change",
-        Verdict.NO_VERDICT: "⚠️ no verdict",
-    }
     no_verdict = result.count(Verdict.NO_VERDICT)
     lines = [
         "## Benchmark comparison",
@@ -246,11 +246,12 @@ def markdown(result: Comparison) -> str:
         "|---|---|---|---:|---:|---:|---|---|",
     ]
     order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2, Verdict.NO_VERDICT: 3}
-    for r in sorted(result.rows, key=lambda r: (order[r.verdict], -_or(r.ratio, 0))):
+    for r in sorted(result.rows, key=lambda r: (order[r.verdict], -finite_or(r.ratio, 0))):
         because = f": {r.reason}" if r.reason else CONFIRMATION.get(r.confirmed, "")
         lines.append(
-            f"| {r.target} | {r.suite} | {r.name} | {_num(r.median_a, '.2f')} | {_num(r.median_b, '.2f')} "
-            f"| {_num(r.ratio, '.3f')} | {_num(r.low, '.3f')} – {_num(r.high, '.3f')} | {icon[r.verdict]}{because} |"
+            f"| {r.target} | {r.suite} | {r.name} | {number(r.median_a, '.2f')} | {number(r.median_b, '.2f')} "
+            f"| {number(r.ratio, '.3f')} | {number(r.low, '.3f')} – {number(r.high, '.3f')} "
+            f"| {VERDICT_LABEL[r.verdict]}{because} |"
         )
     if result.resources:
         lines += [
@@ -262,16 +263,18 @@ def markdown(result: Comparison) -> str:
         ]
         for c in result.resources:
             lines.append(
-                f"| {c.suite} | {_num(c.cpu_a, '.2f')} | {_num(c.cpu_b, '.2f')} | {_num(c.ratio, '.3f')} "
-                f"| {_num(c.low, '.3f')} – {_num(c.high, '.3f')} | {_num(c.rss_a_mib, '.0f')} "
-                f"| {_num(c.rss_b_mib, '.0f')} |"
+                f"| {c.suite} | {number(c.cpu_a, '.2f')} | {number(c.cpu_b, '.2f')} | {number(c.ratio, '.3f')} "
+                f"| {number(c.low, '.3f')} – {number(c.high, '.3f')} | {number(c.rss_a_mib, '.0f')} "
+                f"| {number(c.rss_b_mib, '.0f')} |"
             )
     return "\n".join(lines) + "\n"
 
 
-def _num(value: float | None, fmt: str) -> str:
+def number(value: float | None, fmt: str) -> str:
+    """A value for a table: formatted, or a dash when it is missing or not finite."""
     return "–" if value is None or not np.isfinite(value) else format(value, fmt)
 
 
-def _or(value: float | None, default: float) -> float:
+def finite_or(value: float | None, default: float) -> float:
+    """The value, or `default` when it is missing or not finite (for sorting)."""
     return default if value is None or not np.isfinite(value) else value

@@ -20,9 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import numpy as np
-
-from analysis.compare import CONFIRMATION
+from analysis.compare import CONFIRMATION, VERDICT_LABEL, finite_or, number
 from core.records import Comparison, ComparisonRow, Gate, Outcome, Verdict, now_iso
 
 MARKER = "<!-- tracking-server-benchmark:gate -->"  # finds the comment again on the next push
@@ -32,7 +30,6 @@ HEADLINE = {
     Outcome.ACKNOWLEDGED: "🟡 regression, acknowledged as expected",
     Outcome.NO_VERDICT: "⚠️ no verdict",
 }
-ICON = {Verdict.REGRESSION: "🔴 regression", Verdict.IMPROVEMENT: "🟢 improvement", Verdict.NO_VERDICT: "⚠️ no verdict"}
 
 
 def _key(row: ComparisonRow) -> tuple[str, str, str, str]:
@@ -103,15 +100,19 @@ def comment(gate: Gate) -> str:
     if changed:
         lines += ["", "| target | suite | request | B/A | interval | verdict |", "|---|---|---|---:|---|---|"]
         lines += [
-            f"| {r.target} | {r.suite} | {r.name} | {_num(r.ratio)} | {_num(r.low)} – {_num(r.high)} "
-            f"| {ICON[r.verdict]}{f': {r.reason}' if r.reason else CONFIRMATION.get(r.confirmed, '')} |"
-            for r in sorted(changed, key=lambda r: (r.verdict != Verdict.REGRESSION, -_finite(r.ratio)))
+            f"| {r.target} | {r.suite} | {r.name} | {number(r.ratio, '.3f')} "
+            f"| {number(r.low, '.3f')} – {number(r.high, '.3f')} "
+            f"| {VERDICT_LABEL[r.verdict]}{f': {r.reason}' if r.reason else CONFIRMATION.get(r.confirmed, '')} |"
+            for r in sorted(changed, key=lambda r: (r.verdict != Verdict.REGRESSION, -finite_or(r.ratio, 0.0)))
         ]
     lines += ["", f"{len(rows) - len(changed)} request name(s) unchanged."]
     cost = [(c, x) for c in gate.comparisons for x in c.resources if x.ratio is not None]
     if cost:
         lines += ["", "| server CPU per request | suite | B/A | interval |", "|---|---|---:|---|"]
-        lines += [f"| {_side(c)} | {x.suite} | {_num(x.ratio)} | {_num(x.low)} – {_num(x.high)} |" for c, x in cost]
+        lines += [
+            f"| {_side(c)} | {x.suite} | {number(x.ratio, '.3f')} | {number(x.low, '.3f')} – {number(x.high, '.3f')} |"
+            for c, x in cost
+        ]
     body = neutralise_mentions("\n".join(lines))
     link = f"\n\n[Full comparison]({gate.details_url})" if gate.details_url else ""
     return f"{MARKER}\n{body}{link}\n"
@@ -124,11 +125,3 @@ def neutralise_mentions(text: str) -> str:
 
 def _side(comparison: Comparison) -> str:
     return comparison.rows[0].target if comparison.rows else comparison.candidate
-
-
-def _num(value: float | None) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.3f}"
-
-
-def _finite(value: float | None) -> float:
-    return value if value is not None and np.isfinite(value) else 0.0
