@@ -2,7 +2,8 @@
 # ./run.sh [VERB] [OPTIONS]   benchmark (default verb: run), see ./run.sh --help
 # ./run.sh test [PYTEST ARGS] run the tests
 # Sets up what is missing first: the project's virtual environment .venv from requirements.txt, and
-# for the tests requirements-test.txt too (CI's jobs, which run no test, install only the first).
+# for the tests requirements-test.txt too (CI's jobs, which run no test, install only the first);
+# for `./run.sh act`, requirements-act.txt (act itself).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,5 +24,8 @@ if [ "${1:-}" = "test" ]; then
   shift
   install requirements-test.txt
   exec .venv/bin/python -m cli.testing "$@"
+fi
+if [ "${1:-}" = "act" ]; then
+  install requirements-act.txt
 fi
 exec .venv/bin/python -m cli "$@"

@@ -29,6 +29,7 @@ VERBS = {
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
     "cgroup": "print the cgroup folder that holds a process's CPU account (CI: a container's)",
+    "act": "run a workflow on this machine with act: private Docker daemon, images built here",
 }
 
 

@@ -9,32 +9,16 @@ starts, so that no test pays for a first install.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 
 from core.errors import SetupFailed
+from localci.debian import ensure_programs
+from localci.images import RIG_PROGRAMS
 from services.environments import ensure_environment
 from services.registry import load_registry
 
-# what the tests run, and the Debian package that provides it
-DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs", "dockerd": "docker.io"}
-
-
-def ensure_debian_packages() -> None:
-    missing = [package for program, package in DEBIAN_PACKAGES.items() if not shutil.which(program)]
-    if not missing:
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        print(
-            f"note: {', '.join(missing)} missing and cannot be installed here; their tests will fail", file=sys.stderr
-        )
-        return
-    print(f"Installing Debian's {', '.join(missing)} for the tests (once) ...", file=sys.stderr)
-    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, **quiet)
+# programs the tests use, and their Debian packages (the act rig's included: see localci/)
+DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs", **RIG_PROGRAMS}
 
 
 def main(argv: list[str]) -> int:
@@ -44,7 +28,7 @@ def main(argv: list[str]) -> int:
     except SetupFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    ensure_debian_packages()
+    ensure_programs(DEBIAN_PACKAGES, required=False)
     import pytest
 
     code = pytest.main(argv)

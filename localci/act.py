@@ -26,6 +26,7 @@ from localci.images import RUNNER_IMAGE
 
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 ACTIONS_DIR = ROOT / ".github" / "act" / "actions"
+CALLERS_DIR = ROOT / ".github" / "act" / "workflows"  # callers of the reusable workflows
 RUNS_ON = ("ubuntu-24.04", "ubuntu-latest")
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(actions/[\w.-]+)@([0-9a-f]{40})", re.MULTILINE)
 
@@ -59,7 +60,7 @@ class ActRun:
 
 def stand_ins(workflows: list[Path]) -> list[str]:
     """`--local-repository` values: each action the workflows and the stand-ins use, to its stand-in."""
-    sources = [*workflows, *ACTIONS_DIR.glob("*/action.yml")]
+    sources = [*workflows, *ACTIONS_DIR.glob("*/action.yml"), *CALLERS_DIR.glob("*.yml")]
     mapping: dict[str, str] = {}
     for source in sources:
         for action, sha in USES.findall(source.read_text()):

