@@ -34,6 +34,9 @@ BUILD_DIR = CACHE_DIR / "act" / "build"
 INPUTS_LABEL = "bench.act.inputs"
 BASE_IMAGE = "bench-act/base:bookworm"
 RUNNER_IMAGE = "bench-act/runner:bookworm"
+# A server base is also tagged under ghcr.io/: ab.yml gives a service credentials only for ghcr
+# images, and act, unlike GitHub, refuses a service whose credentials are empty.
+GHCR = "ghcr.io/"
 # what the jobs' steps and the stand-in actions use: ./run.sh (python3.11, venv), git, node
 BASE_PACKAGES = ("python3", "python3-venv", "python3-pip", "git", "ca-certificates", "nodejs", "procps")
 # what building them takes on the host: {program: Debian package}
@@ -100,7 +103,10 @@ def server_base(daemon: Daemon, target: Target, log=print) -> str:
     context = _context(target.server.name, f"{target.server.name}-{target.version}")
     ensure_environment(target, log=lambda message: log(f"act: {message}"))
     shutil.copy2(server_executable(target), context / target.server.executable)
-    return _build(daemon, image, context, log)
+    _build(daemon, image, context, log)
+    if not image.startswith(GHCR):
+        daemon.docker("tag", image, GHCR + image)
+    return image
 
 
 def base_image_of(target: Target) -> str:

@@ -1,4 +1,4 @@
-"""`./run.sh act [EVENT] [-- ACT OPTIONS]`: run a workflow on this machine with act, as GitHub would.
+"""`./run.sh act [OPTIONS] [EVENT] [ACT OPTIONS]`: run a workflow on this machine with act, as GitHub would.
 
 A private Docker daemon is started (root; or the daemon DOCKER_HOST names, left running), every
 image the workflow names is built here from Debian, PyPI and npm (the runner, PostgreSQL, each
@@ -7,8 +7,8 @@ server's base image), and act runs the workflow with a stand-in for each of GitH
 in `--out/RUN/`; the history's repository (`--history`) is kept across runs as the data branch is.
 The daemon is stopped at the end, every container and network removed. See docs/ci.md.
 
-    ./run.sh act push --targets fasttrackml-sqlite,fasttrackml-postgres --suites logging --profile smoke
-    ./run.sh act workflow_call --workflow ab.yml -- --input suite_repository=nektos/act ...
+    ./run.sh act --targets fasttrackml-sqlite,fasttrackml-postgres --suites logging --profile smoke push
+    ./run.sh act --workflow .github/act/workflows/ab.yml workflow_dispatch --input rounds=10
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from services.registry import Target, load_registry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("event", nargs="?", default="push", help="the event to run (default: push)")
     parser.add_argument(
-        "--workflow", default="benchmark.yml", help="a file of .github/workflows, or a path from the repository's root (default: benchmark.yml)"
+        "--workflow",
+        default="benchmark.yml",
+        help="a file of .github/workflows, or a path from the repository's root (default: benchmark.yml)",
     )
     parser.add_argument(
         "--targets", default="fasttrackml-sqlite,fasttrackml-postgres",
@@ -49,10 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--worktree", action="store_true", help="check out the working tree (act's copy), not the commit"
     )
-    parser.add_argument("act_args", nargs=argparse.REMAINDER, help="after --: options passed to act as they are")
+    parser.add_argument(
+        "act_args", nargs=argparse.REMAINDER, metavar="[EVENT] [ACT OPTIONS]",
+        help="after this verb's options: the event (default: push), then options passed to act as they are",
+    )  # fmt: skip
 
 
 def main(args: argparse.Namespace) -> int:
+    event, passed = _event(args.act_args)
     workflow = act.ROOT / args.workflow if "/" in args.workflow else act.WORKFLOWS_DIR / args.workflow
     if not workflow.is_file():
         raise BadValue(f"--workflow: no file {args.workflow} (a name in .github/workflows, or a path)")
@@ -64,9 +69,9 @@ def main(args: argparse.Namespace) -> int:
     binary = _act_binary()
     with _daemon() as daemon:
         images.build_images(daemon, targets, log=lambda message: print(message, file=sys.stderr))
-        command = act.command(args.event, workflow, run, daemon, worktree=args.worktree, extra=_act_args(args))
+        command = act.command(event, workflow, run, daemon, worktree=args.worktree, extra=_act_args(args, passed))
         command[0] = binary
-        print(f"act: {args.event} of {args.workflow}; artifacts in {run.artifacts}", file=sys.stderr)
+        print(f"act: {event} of {args.workflow}; artifacts in {run.artifacts}", file=sys.stderr)
         code = subprocess.run(command, cwd=act.ROOT, env=daemon.env).returncode
     print(f"act: exit {code}; artifacts in {run.artifacts}, history in {run.history}", file=sys.stderr)
     return code
@@ -83,11 +88,18 @@ def _history(args: argparse.Namespace) -> Path:
     return (args.history or args.out / "history.git").resolve()
 
 
-def _act_args(args: argparse.Namespace) -> tuple[str, ...]:
+def _event(rest: list[str]) -> tuple[str, list[str]]:
+    """The event (the first word after this verb's options, default push) and act's own options."""
+    rest = rest[1:] if rest[:1] == ["--"] else rest
+    if rest and not rest[0].startswith("-"):
+        return rest[0], rest[1:]
+    return "push", rest
+
+
+def _act_args(args: argparse.Namespace, passed: list[str]) -> tuple[str, ...]:
     """act's own options: the push matrix as repository variables, then what the user passed."""
     variables = {"BENCHMARK_TARGETS": args.targets, "BENCHMARK_SUITES": args.suites, "BENCHMARK_PROFILE": args.profile}
     pairs = [("--var", f"{name}={value}") for name, value in variables.items() if value]
-    passed = args.act_args[1:] if args.act_args[:1] == ["--"] else args.act_args
     return (*[item for pair in pairs for item in pair], *passed)
 
 

@@ -1,0 +1,84 @@
+"""act runs this repository's workflows end to end on a private Docker daemon (`./run.sh act`):
+images built here from Debian, PyPI and npm under the workflows' own names, real service containers
+(PostgreSQL 18 and the server), stand-ins for GitHub's actions, and the history pushed to a local
+bare repository as `record` pushes the data branch on GitHub. Marked `docker`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from localci.dockerd import Daemon, private_daemon
+from tests.conftest import ROOT, run_cli
+
+pytestmark = [pytest.mark.docker, pytest.mark.servers]
+PAIRS = {("fasttrackml-sqlite", "logging"), ("fasttrackml-postgres", "logging")}
+
+
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[Daemon]:
+    with private_daemon() as running:
+        yield running
+    left = [p.pid for p in psutil.process_iter(["cmdline"]) if str(running.socket) in " ".join(p.info["cmdline"] or [])]
+    assert left == [], f"the daemon's processes outlived it: {left}"
+
+
+def _act(daemon: Daemon, out: Path, *args: str) -> subprocess.CompletedProcess:
+    done = run_cli("act", "--out", str(out), *args, env={"DOCKER_HOST": daemon.host}, timeout=1800)
+    assert done.returncode == 0, (done.stdout[-4000:], done.stderr[-2000:])
+    return done
+
+
+def _left_behind(daemon: Daemon) -> list[str]:
+    """Containers, and networks beyond the daemon's own (host, none), that a run left."""
+    containers = daemon.docker("ps", "--all", "--format", "{{.Names}}").stdout.split()
+    networks = set(daemon.docker("network", "ls", "--format", "{{.Name}}").stdout.split()) - {"host", "none"}
+    return containers + sorted(networks)
+
+
+def _records(history: Path) -> list[dict]:
+    files = subprocess.run(
+        ["git", "-C", str(history), "ls-tree", "-r", "--name-only", "benchmark-data"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    shown = [
+        subprocess.run(["git", "-C", str(history), "show", f"benchmark-data:{f}"], capture_output=True) for f in files
+    ]
+    return [json.loads(gzip.decompress(done.stdout)) for done in shown]
+
+
+def _image_id(daemon: Daemon, reference: str) -> str:
+    """`NAME@sha256:ID` as container.sh records an image built here: its local id stands in."""
+    name, _, digest = reference.partition("@")
+    assert daemon.docker("image", "inspect", "--format", "{{.Id}}", name).stdout.strip() == digest
+    return name
+
+
+def test_act_runs_the_benchmark_workflow_on_push_into_one_history_record_and_a_site(daemon, tmp_path):
+    _act(daemon, tmp_path, "--targets", "fasttrackml-sqlite,fasttrackml-postgres", "--suites", "logging",
+         "--profile", "smoke", "push")  # fmt: skip
+    [record] = _records(tmp_path / "history.git")  # record pushed it as it pushes the data branch
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert record["commit"] == head and record["profile"] == "smoke"  # checkout's stand-in: the commit
+    assert {(p["target"], p["suite"]) for p in record["pairs"]} == PAIRS
+    for pair in record["pairs"]:
+        assert pair["status"] == "ok" and pair["mode"] == "external"  # the server is a service container
+        # measured through the container's cgroup: an external server has no other CPU account
+        assert pair["server_cpu_seconds"] > 0 and pair["server_rss_peak_mib"] > 1
+        server = _image_id(daemon, pair["provenance"]["server_image"])
+        assert server.startswith("ghcr.io/") and "/fasttrackml:0.6.0-" in server  # the images job built it
+    [postgres] = [p for p in record["pairs"] if p["target"] == "fasttrackml-postgres"]
+    assert _image_id(daemon, postgres["provenance"]["postgres_image"]) == "postgres:18"
+    [run] = [folder for folder in tmp_path.iterdir() if folder.name != "history.git"]
+    site = run / "artifacts" / "site" / "index.html"
+    assert "FastTrackML" in site.read_text()  # report built the site and uploaded it
+    assert {p.name for p in (run / "artifacts").iterdir()} == {
+        "bench-fasttrackml-sqlite-logging", "bench-fasttrackml-postgres-logging", "comparison", "site",
+    }  # fmt: skip
+    assert _left_behind(daemon) == []
