@@ -110,3 +110,27 @@ def _git_dir() -> Path:
     if done.returncode != 0:
         raise SetupFailed(f"{ROOT.name} is not a git repository: act runs a commit of one")
     return (ROOT / done.stdout.strip()).resolve()
+
+
+def remove_leftovers(daemon: Daemon, before: set[str]) -> list[str]:
+    """Containers and networks act made (named act-...) and left behind, e.g. a failed job's in a
+    called workflow; removed. Returns their names; what existed before the run is never touched."""
+    left = []
+    for line in daemon.docker("ps", "--all", "--format", "{{.ID}} {{.Names}}").stdout.splitlines():
+        container, name = line.split(" ", 1)
+        if container not in before and name.startswith("act-"):
+            daemon.docker("rm", "--force", "--volumes", container, check=False)
+            left.append(name)
+    for line in daemon.docker("network", "ls", "--format", "{{.ID}} {{.Name}}").stdout.splitlines():
+        network, name = line.split(" ", 1)
+        if network not in before and name.startswith("act-"):
+            daemon.docker("network", "rm", network, check=False)
+            left.append(name)
+    return left
+
+
+def existing(daemon: Daemon) -> set[str]:
+    """The ids of every container and network on the daemon now."""
+    containers = daemon.docker("ps", "--all", "--quiet", "--no-trunc").stdout.split()
+    networks = daemon.docker("network", "ls", "--quiet", "--no-trunc").stdout.split()
+    return {*containers, *(c[:12] for c in containers), *networks, *(n[:12] for n in networks)}

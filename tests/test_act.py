@@ -29,10 +29,12 @@ def daemon() -> Iterator[Daemon]:
     assert left == [], f"the daemon's processes outlived it: {left}"
 
 
-def _act(daemon: Daemon, out: Path, *args: str) -> subprocess.CompletedProcess:
+def _act(daemon: Daemon, out: Path, *args: str, exit_code: int = 0) -> Path:
+    """`./run.sh act` on the test's daemon; the run's artifacts folder."""
     done = run_cli("act", "--out", str(out), *args, env={"DOCKER_HOST": daemon.host}, timeout=1800)
-    assert done.returncode == 0, (done.stdout[-4000:], done.stderr[-2000:])
-    return done
+    assert done.returncode == exit_code, (done.stdout[-4000:], done.stderr[-2000:])
+    [run] = [folder for folder in out.iterdir() if folder.name != "history.git"]
+    return run / "artifacts"
 
 
 def _left_behind(daemon: Daemon) -> list[str]:
@@ -61,8 +63,8 @@ def _image_id(daemon: Daemon, reference: str) -> str:
 
 
 def test_act_runs_the_benchmark_workflow_on_push_into_one_history_record_and_a_site(daemon, tmp_path):
-    _act(daemon, tmp_path, "--targets", "fasttrackml-sqlite,fasttrackml-postgres", "--suites", "logging",
-         "--profile", "smoke", "push")  # fmt: skip
+    artifacts = _act(daemon, tmp_path, "--targets", "fasttrackml-sqlite,fasttrackml-postgres", "--suites", "logging",
+                     "--profile", "smoke", "push")  # fmt: skip
     [record] = _records(tmp_path / "history.git")  # record pushed it as it pushes the data branch
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     assert record["commit"] == head and record["profile"] == "smoke"  # checkout's stand-in: the commit
@@ -75,10 +77,36 @@ def test_act_runs_the_benchmark_workflow_on_push_into_one_history_record_and_a_s
         assert server.startswith("ghcr.io/") and "/fasttrackml:0.6.0-" in server  # the images job built it
     [postgres] = [p for p in record["pairs"] if p["target"] == "fasttrackml-postgres"]
     assert _image_id(daemon, postgres["provenance"]["postgres_image"]) == "postgres:18"
-    [run] = [folder for folder in tmp_path.iterdir() if folder.name != "history.git"]
-    site = run / "artifacts" / "site" / "index.html"
-    assert "FastTrackML" in site.read_text()  # report built the site and uploaded it
-    assert {p.name for p in (run / "artifacts").iterdir()} == {
+    assert "FastTrackML" in (artifacts / "site" / "index.html").read_text()  # report built and uploaded the site
+    assert {p.name for p in artifacts.iterdir()} == {
         "bench-fasttrackml-sqlite-logging", "bench-fasttrackml-postgres-logging", "comparison", "site",
     }  # fmt: skip
+    assert _left_behind(daemon) == []
+
+
+def _verdicts(folder: Path) -> dict[str, str]:
+    rows = json.loads((folder / "comparison.json").read_text())["rows"]
+    return {row["name"]: row["verdict"] for row in rows}
+
+
+def test_act_runs_the_ab_workflow_on_two_real_containers_with_the_native_ab_s_verdicts(daemon, tmp_path):
+    """ab.yml called as FastTrackML's pull request calls it, both sides as service containers
+    (FastTrackML 0.5.1 against 0.6.0): its verdicts are those of the same A/B run natively."""
+    rounds = ("--rounds", "20", "--round-seconds", "2")
+    artifacts = _act(daemon, tmp_path / "act", "--workflow", ".github/act/workflows/ab.yml", "workflow_dispatch",
+                     "--input", "rounds=20", "--input", "round_seconds=2", exit_code=1)  # fmt: skip
+    gate = json.loads((artifacts / "benchmark-verdict" / "gate.json").read_text())
+    assert gate["outcome"] == "regression"  # the gate job failed the run: a regression that stands
+    in_containers = artifacts / "ab-fasttrackml-sqlite-logging" / "fasttrackml-sqlite-logging"
+    meta = json.loads((in_containers / "ab.json").read_text())
+    assert meta["baseline"]["mode"] == meta["candidate"]["mode"] == "external"
+    cost = json.loads((in_containers / "comparison.json").read_text())["resources"][0]
+    assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0  # each side metered through its container's cgroup
+    native = run_cli("ab", "--baseline", "fasttrackml-0.5.1-sqlite", "--candidate", "fasttrackml-sqlite",
+                     "--suites", "logging", *rounds, "--out", str(tmp_path / "native"), timeout=900)  # fmt: skip
+    assert native.returncode == 0, native.stderr[-2000:]
+    [native_folder] = [p.parent for p in (tmp_path / "native").rglob("comparison.json")]
+    contained, served_here = _verdicts(in_containers), _verdicts(native_folder)
+    assert contained["LogMetricBatch100"] == served_here["LogMetricBatch100"] == "regression"
+    assert contained["UpdateRun"] == served_here["UpdateRun"] == "improvement"
     assert _left_behind(daemon) == []

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from localci import images
 from localci.dockerd import Daemon, private_daemon
-from localci.images import base, server_base
+from localci.images import base, base_image_of, server_base
 from runner.cgroups import cpu_cgroup
 from runner.resources import CgroupMeter
 from services.registry import load_registry
@@ -41,7 +42,7 @@ def _image(daemon: Daemon, version: str, context: Path) -> str:
     """FastTrackML at `version` under the registry's image name, labelled with its revision."""
     target = load_registry().at_version(load_registry().targets["fasttrackml-sqlite"], version)
     base(daemon)
-    image = server_base(daemon, target)
+    image = server_base(daemon, base_image_of(target), [target])
     (context / "Dockerfile").write_text(f"FROM {image}\nLABEL org.opencontainers.image.revision={REVISION}\n")
     daemon.build(image, context)
     return image
@@ -81,8 +82,8 @@ def _outputs(done: subprocess.CompletedProcess) -> dict[str, str]:
     return dict(line.split("=", 1) for line in done.stdout.splitlines())
 
 
-def _healthy(url: str) -> bool:
-    for _ in range(100):
+def _healthy(url: str, attempts: int = 100) -> bool:
+    for _ in range(attempts):
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
                 return answer.read() == b"OK"
@@ -125,6 +126,31 @@ def test_container_sh_fails_in_one_line_for_a_container_without_address_or_witho
     assert missing.stderr.strip() == (
         f"::error::no running service container is labelled {gone} (did it exit? see the job's service logs)"
     )
+
+
+def test_container_sh_finds_a_server_that_restarts_until_its_database_is_up(daemon, fasttrackml, network):
+    """As ab.yml starts a published image: no wait for its database, restarted by Docker until it is
+    up. Its address and cgroup are the container's, the same across restarts, so what container.sh
+    finds while it restarts is where the server answers, and is metered, once its database is up."""
+    database = f"db-{uuid.uuid4().hex[:8]}"
+    label = f"bench.container=test-{uuid.uuid4().hex[:12]}"
+    daemon.docker(
+        "run", "--detach", "--network", network, "--label", label, "--no-healthcheck", "--restart", "on-failure:30",
+        "--env", f"FML_DATABASE_URI=postgres://postgres:bench@{database}:5432/bench?sslmode=disable", fasttrackml,
+    )  # fmt: skip
+    container = daemon.docker("ps", "--all", "--quiet", "--filter", f"label={label}").stdout.strip()
+    for _ in range(150):  # the server exits without its database, and Docker starts it again
+        if int(daemon.docker("inspect", "--format", "{{.RestartCount}}", container).stdout) > 0:
+            break
+        subprocess.run(["sleep", "0.2"], check=True)
+    found = _outputs(_container_sh(daemon, label, wait_seconds=120))
+    images.postgres(daemon, "postgres:18")
+    daemon.docker("run", "--detach", "--network", network, "--network-alias", database,
+                  "--env", "POSTGRES_PASSWORD=bench", "--env", "POSTGRES_DB=bench", "postgres:18")  # fmt: skip
+    assert _healthy(found["url"], attempts=600)  # Docker's restart back-off grows: up to a minute
+    assert int(daemon.docker("inspect", "--format", "{{.RestartCount}}", container).stdout) > 0
+    pid = int(daemon.docker("inspect", "--format", "{{.State.Pid}}", container).stdout)
+    assert Path(found["cgroup"]) == cpu_cgroup(pid)  # the running server's account, after its restarts
 
 
 def test_a_bench_job_measures_a_container_through_its_cgroup(daemon, fasttrackml, network, tmp_path):
@@ -175,3 +201,32 @@ def test_the_ab_job_runs_on_two_real_containers_as_the_workflow_finds_them(
     cost = json.loads((folder / "comparison.json").read_text())["resources"][0]
     assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0 and cost["rss_a_mib"] > 1  # each container's own account
     assert (folder / "baseline.container.log").read_text()  # the job kept both servers' logs
+
+
+@pytest.mark.parametrize("target_id", ["mlflow-sqlite", "mlflow-go-sqlite"])
+def test_a_python_server_s_image_builds_on_its_stand_in_base_and_serves(daemon, network, target_id):
+    """MLflow's and MLflow-Go's service images, built by the images job's own command from
+    services/SERVER/Dockerfile on the rig's stand-in of its base (their packages from PyPI wheels),
+    answer once started, and container.sh finds them."""
+    target = load_registry().targets[target_id]
+    base(daemon)
+    server_base(daemon, base_image_of(target), [target])
+    image = f"bench-test/{target.server.name}:{target.version}"
+    daemon.docker(
+        "build", "--quiet", "--file", str(ROOT / target.server.dockerfile), "--tag", image,
+        "--build-arg", f"VERSION={target.version}", "--build-arg", f"PACKAGES={' '.join(target.packages)}",
+        str(ROOT / "services"),
+    )  # fmt: skip
+    label = f"bench.container=test-{uuid.uuid4().hex[:12]}"
+    daemon.docker("run", "--detach", "--network", network, "--label", label, "--no-healthcheck",
+                  "--env", f"MLFLOW_BACKEND_STORE_URI={target.container_database_uri}", image)  # fmt: skip
+    found = _outputs(_container_sh(daemon, label))
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"{found['url']}{target.server.health_path}", timeout=2) as answer:
+                assert answer.status == 200
+                break
+        except OSError:
+            subprocess.run(["sleep", "0.2"], check=True)
+    else:
+        pytest.fail(f"{image} did not answer: {daemon.docker('logs', found['id'], check=False).stderr[-2000:]}")

@@ -63,6 +63,7 @@ def main(args: argparse.Namespace) -> int:
         raise BadValue(f"--workflow: no file {args.workflow} (a name in .github/workflows, or a path)")
     with option("--targets"):
         targets = _with_every_version(load_registry().select(args.targets))
+        images.check_stand_ins(targets)
     run = act.ActRun(args.out.resolve() / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), _history(args))
     run.prepare()
     ensure_programs(images.RIG_PROGRAMS)
@@ -72,7 +73,13 @@ def main(args: argparse.Namespace) -> int:
         command = act.command(event, workflow, run, daemon, worktree=args.worktree, extra=_act_args(args, passed))
         command[0] = binary
         print(f"act: {event} of {args.workflow}; artifacts in {run.artifacts}", file=sys.stderr)
-        code = subprocess.run(command, cwd=act.ROOT, env=daemon.env).returncode
+        before = act.existing(daemon)
+        try:
+            code = subprocess.run(command, cwd=act.ROOT, env=daemon.env).returncode
+        finally:
+            left = act.remove_leftovers(daemon, before)
+        if left:
+            print(f"act: removed what act left behind: {', '.join(left)}", file=sys.stderr)
     print(f"act: exit {code}; artifacts in {run.artifacts}, history in {run.history}", file=sys.stderr)
     return code
 
