@@ -99,6 +99,7 @@ def _imports(package: str) -> set[str]:
         ("services", {"runner", "analysis", "cli"}),
         ("analysis", {"runner", "cli"}),
         ("runner", {"cli"}),
+        ("localci", {"runner", "analysis", "cli"}),
     ],
 )
 def test_layers_import_only_the_layers_below(package, forbidden):
