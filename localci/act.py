@@ -28,6 +28,7 @@ WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 ACTIONS_DIR = ROOT / ".github" / "act" / "actions"
 CALLERS_DIR = ROOT / ".github" / "act" / "workflows"  # callers of the reusable workflows
 RUNS_ON = ("ubuntu-24.04", "ubuntu-latest")
+LOCAL_REPOSITORY = "local/benchmark"  # github.repository when the clone's origin is not on GitHub
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(actions/[\w.-]+)@([0-9a-f]{40})", re.MULTILINE)
 
 
@@ -90,6 +91,7 @@ def command(
         "--env", "ACT_ARTIFACTS=/act/artifacts", "--env", "ACT_PAGES=/act/pages",
         "--env", "ACT_GITHUB_API=/act/github-api.jsonl", "--env", "ACT_REPOSITORY=/act-repository.git",
         "--var", "BENCHMARK_HISTORY_REMOTE=file:///act-history.git",
+        "--env", f"GITHUB_REPOSITORY={repository()}", "--env", f"GITHUB_REPOSITORY_OWNER={repository().split('/')[0]}",
         # github.token: a value, since a service's credentials must interpolate; it opens nothing here
         "--secret", "GITHUB_TOKEN=act-has-no-token",
     ]  # fmt: skip
@@ -134,3 +136,11 @@ def existing(daemon: Daemon) -> set[str]:
     containers = daemon.docker("ps", "--all", "--quiet", "--no-trunc").stdout.split()
     networks = daemon.docker("network", "ls", "--quiet", "--no-trunc").stdout.split()
     return {*containers, *(c[:12] for c in containers), *networks, *(n[:12] for n in networks)}
+
+
+def repository() -> str:
+    """owner/name of the origin remote when it is on GitHub, else `local/benchmark`: act would take a
+    remote that is a path (a clone of a local folder) for the repository's name."""
+    done = subprocess.run(["git", "remote", "get-url", "origin"], cwd=ROOT, capture_output=True, text=True)
+    found = re.search(r"github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", done.stdout.strip())
+    return f"{found.group(1)}/{found.group(2)}" if found else LOCAL_REPOSITORY

@@ -13,6 +13,7 @@ import yaml
 
 from localci.act import ACTIONS_DIR, WORKFLOWS_DIR, ActRun, command, stand_ins
 from localci.dockerd import Daemon
+from tests.conftest import run_cli
 
 INPUT = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
 
@@ -102,3 +103,16 @@ def test_download_artifact_by_name_by_pattern_and_merged(tmp_path):
     assert nothing.returncode == 0 and list((tmp_path / "n").iterdir()) == []  # as v4: no match, no error
     missing = run_action("download-artifact", tmp_path, {"name": "benchmark-verdict"}, ACT_ARTIFACTS=str(store))
     assert missing.returncode == 1 and "Artifact not found for name: benchmark-verdict" in missing.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--workflow", "nope.yml"), "error: --workflow: no file nope.yml (a name in .github/workflows, or a path)"),
+        (("--targets", "nope"), "error: --targets: unknown target nope; valid: fasttrackml-sqlite"),
+    ],
+)
+def test_act_refuses_a_workflow_or_target_it_cannot_run_in_one_line(args, message):
+    done = run_cli("act", *args)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[0].startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1
