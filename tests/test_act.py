@@ -32,7 +32,8 @@ def daemon() -> Iterator[Daemon]:
 def _act(daemon: Daemon, out: Path, *args: str, exit_code: int = 0) -> Path:
     """`./run.sh act` on the test's daemon; the run's artifacts folder."""
     done = run_cli("act", "--out", str(out), *args, env={"DOCKER_HOST": daemon.host}, timeout=1800)
-    assert done.returncode == exit_code, (done.stdout[-4000:], done.stderr[-2000:])
+    failures = [line for line in done.stdout.splitlines() if "❌" in line or "::error" in line or "Error" in line]
+    assert done.returncode == exit_code, "\n".join([*failures[-20:], done.stderr[-2000:]])
     [run] = [folder for folder in out.iterdir() if folder.name != "history.git"]
     return run / "artifacts"
 
