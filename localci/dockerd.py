@@ -7,9 +7,10 @@ this daemon creates; the host reaches them at their bridge address, and they rea
 each other and the host. No registry is reachable, so every image is built here (`localci.images`).
 
 When it stops, every container and network it made is removed, the daemon is ended (SIGTERM, then
-SIGKILL), the run-time folders it made outside `.cache/` are removed, and the host's network is
-compared with what it was before: an iptables rule, a link or a forwarding setting left behind is
-an error naming it.
+SIGKILL), the mounts it leaves under its folders (its network namespace's, `exec/netns/default`)
+are undone, the run-time folders it made outside `.cache/` are removed, and the host's network is
+compared with what it was before: an iptables rule, a link, a forwarding setting or a mount left
+behind is an error naming it.
 """
 
 from __future__ import annotations
@@ -107,13 +108,17 @@ def private_daemon(folder: Path = FOLDER) -> Iterator[Daemon]:
     finally:
         _stop(running, daemon)
         log.close()
+        _unmount_under(folder)
         for path, was in existed.items():
             if not was and path.exists():
+                _unmount_under(path)
                 shutil.rmtree(path, ignore_errors=True)
     after = host_network()
     changed = [key for key in before if before[key] != after[key]]
     if changed:
         raise SetupFailed(f"the Docker daemon left the host changed: {', '.join(changed)} ({before} -> {after})")
+    if mounts_under(folder):
+        raise SetupFailed(f"the Docker daemon left mounts behind: {', '.join(map(str, mounts_under(folder)))}")
 
 
 def _wait_until_up(running: Daemon, daemon: subprocess.Popen, log: Path) -> None:
@@ -150,3 +155,21 @@ def _stop(running: Daemon, daemon: subprocess.Popen) -> None:
         daemon.wait(timeout=10)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(daemon.pid, signal.SIGKILL)  # its containerd and shims, if any outlived it
+
+
+def mounts_under(folder: Path) -> list[Path]:
+    """Mount points at or below `folder`, deepest first (from /proc/self/mountinfo)."""
+    root = folder.resolve()
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = Path(line.split()[4].encode().decode("unicode_escape"))
+        if point == root or root in point.parents:
+            points.append(point)
+    return sorted(points, key=lambda p: len(p.parts), reverse=True)
+
+
+def _unmount_under(folder: Path) -> None:
+    """The daemon leaves its network namespace's bind mount (exec/netns/default) when it stops: undo it."""
+    for point in mounts_under(folder):
+        if subprocess.run(["umount", str(point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(point)], capture_output=True)

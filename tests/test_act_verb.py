@@ -10,7 +10,7 @@ import sys
 import psutil
 import pytest
 
-from localci.dockerd import FOLDER, host_network
+from localci.dockerd import FOLDER, host_network, mounts_under
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.servers]
@@ -30,4 +30,4 @@ def test_act_starts_its_own_daemon_runs_the_plan_job_and_stops_the_daemon(tmp_pa
     socket = str(FOLDER / "docker.sock")
     left = [p.pid for p in psutil.process_iter(["cmdline"]) if socket in " ".join(p.info["cmdline"] or [])]
     assert left == [] and not (FOLDER / "docker.sock").exists()
-    assert host_network() == before
+    assert host_network() == before and mounts_under(FOLDER) == []  # dockerd itself leaves its netns mounted
