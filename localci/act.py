@@ -132,10 +132,9 @@ def remove_leftovers(daemon: Daemon, before: set[str]) -> list[str]:
 
 
 def existing(daemon: Daemon) -> set[str]:
-    """The ids of every container and network on the daemon now."""
-    containers = daemon.docker("ps", "--all", "--quiet", "--no-trunc").stdout.split()
-    networks = daemon.docker("network", "ls", "--quiet", "--no-trunc").stdout.split()
-    return {*containers, *(c[:12] for c in containers), *networks, *(n[:12] for n in networks)}
+    """The (short) ids of every container and network on the daemon now."""
+    containers = daemon.docker("ps", "--all", "--quiet").stdout.split()
+    return {*containers, *daemon.docker("network", "ls", "--quiet").stdout.split()}
 
 
 def repository() -> str:

