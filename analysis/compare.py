@@ -253,6 +253,23 @@ def markdown(result: Comparison) -> str:
             f"| {number(r.ratio, '.3f')} | {number(r.low, '.3f')} – {number(r.high, '.3f')} "
             f"| {VERDICT_LABEL[r.verdict]}{because} |"
         )
+    cpu = [r for r in result.rows if r.cpu is not None]
+    if cpu:
+        lines += [
+            "",
+            f"Server CPU per request, each request name measured on its own segment of every round (CPU ms per "
+            f"request = CPU seconds per 1000 requests; threshold {result.cpu_threshold:.0%}):",
+            "",
+            "| suite | request | CPU A (ms) | CPU B (ms) | B/A | interval | verdict |",
+            "|---|---|---:|---:|---:|---|---|",
+        ]
+        for r in sorted(cpu, key=lambda r: (order[r.cpu.verdict], -finite_or(r.cpu.ratio, 0))):
+            c = r.cpu
+            lines.append(
+                f"| {r.suite} | {r.name} | {number(c.cpu_a, '.3f')} | {number(c.cpu_b, '.3f')} "
+                f"| {number(c.ratio, '.3f')} | {number(c.low, '.3f')} – {number(c.high, '.3f')} "
+                f"| {VERDICT_LABEL[c.verdict]}{f': {c.reason}' if c.reason else ''} |"
+            )
     if result.resources:
         lines += [
             "",

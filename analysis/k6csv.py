@@ -5,7 +5,8 @@ tag each check with the request's name), `successful_request_duration` (the late
 request whose checks all passed: our scripts' own metric) and k6's `http_req_duration` (the latency
 of every request, used only for CSVs from scripts without the metric above). Setup
 requests have no scenario tag and are left out: they prepare data and are not timed; so are requests
-named `Seed@...`, with which the scale suite grows its store between the sizes it times.
+named `Seed@...`, with which the scale suite grows its store between the sizes it times, and
+`Segment@...`, with which the VUs of an isolated A/B round meet between request names.
 The file is read in chunks so that a multi-GB CSV needs memory for the kept rows only.
 
 Impossible values never become statistics. A latency that is negative, not finite, or longer
@@ -30,6 +31,7 @@ SUCCESS_METRIC = "successful_request_duration"
 LATENCY_METRICS = ["http_req_duration", SUCCESS_METRIC]
 KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
 SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
+SEGMENT_PREFIX = "Segment@"  # untimed: an isolated A/B round's VUs meeting at the runner's barrier
 SEED_FAILURE_METRIC = "seed_failures"  # one row per seeding request that failed, named Seed@<size>/<request>
 K6_REQUEST_TIMEOUT_MS = 60_000  # k6's default: no request it times can last longer than this
 CHUNK_ROWS = 2_000_000
@@ -89,7 +91,7 @@ def read_samples(path: Path) -> K6Samples:
         for chunk in reader:
             times = milliseconds(chunk["timestamp"])
             first, last = min(first, times.min()), max(last, times.max())
-            seeding = chunk["name"].astype("string").str.startswith(SEED_PREFIX).fillna(False)
+            seeding = chunk["name"].astype("string").str.startswith((SEED_PREFIX, SEGMENT_PREFIX)).fillna(False)
             timed = chunk["scenario"].notna() & ~seeding
             sent += int((chunk["metric_name"] == "http_reqs").sum())
             seeding_failed += chunk.loc[chunk["metric_name"] == SEED_FAILURE_METRIC, "name"].astype(str).tolist()

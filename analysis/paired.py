@@ -31,6 +31,7 @@ This module knows nothing of how rounds were run: it takes the rounds' samples a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +41,17 @@ from scipy import stats as scipy_stats
 from analysis.compare import verdict
 from analysis.k6csv import read_samples
 from analysis.summarise import successful_durations, summarise_samples
-from core.records import ABMetadata, Comparison, ComparisonRow, ResourceRow, Status, Verdict, now_iso
+from core.records import ABMetadata, Comparison, ComparisonRow, CpuCost, ResourceRow, Status, Verdict, now_iso
 
 MIN_PAIRS = 3
 FAMILY_ERROR = 0.01  # the chance that an A/A comparison calls anything, over all its request names
 METHOD = "paired rounds on one machine: geometric mean of the per-round ratios of medians B/A, t-interval"
+ISOLATED = "each request name in a segment of its own in every round"
+DEFAULT_CPU_THRESHOLD = 0.02
+TREND_P = 0.001  # a trend this unlikely between equal servers (measured: see the methodology page)
+NORMAL_P = 0.001
+CALLS = (Verdict.REGRESSION, Verdict.IMPROVEMENT)
+SIDES = ("A", "B")
 ROUND_COLUMNS = ["suite", "round", "side", "status", "name", "count", "errors", "median_ms", "requests"]
 
 
@@ -103,12 +110,21 @@ def load_rounds(out: Path, meta: ABMetadata) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROUND_COLUMNS)
 
 
-def compare_rounds(rounds: pd.DataFrame, meta: ABMetadata, threshold: float) -> Comparison:
+@dataclass(frozen=True)
+class Thresholds:
+    """The smallest change called: of latency, and of CPU per request (an isolated A/B)."""
+
+    latency: float
+    cpu: float = DEFAULT_CPU_THRESHOLD
+
+
+def compare_rounds(rounds: pd.DataFrame, meta: ABMetadata, threshold: float | Thresholds) -> Comparison:
     """The comparison of every request name of every suite, and the servers' cost per suite.
 
     The intervals hold together for the whole comparison: each is at confidence 1 - FAMILY_ERROR / k
     for its k request names (Bonferroni), so an A/A comparison calls a change on any of them at most
     FAMILY_ERROR of the time, however many request names it has."""
+    threshold = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
     names = [(suite, name) for suite in meta.suites for name in _names(rounds, suite)]
     confidence = 1 - FAMILY_ERROR / max(len(names), 1)
     rows = []
@@ -122,7 +138,16 @@ def compare_rounds(rounds: pd.DataFrame, meta: ABMetadata, threshold: float) -> 
     resources = tuple(_resources(meta, rounds, suite) for suite in meta.suites)
     together = f"{1 - FAMILY_ERROR:.0%} for the whole comparison (Bonferroni over {len(names)} request names)"
     method = f"{METHOD} holding at {together}"
-    return Comparison(meta.baseline.spec, meta.candidate.spec, threshold, method, tuple(rows), now_iso(), resources)
+    return Comparison(
+        meta.baseline.spec,
+        meta.candidate.spec,
+        threshold.latency,
+        method + (f"; {ISOLATED}" if meta.isolated else ""),
+        tuple(rows),
+        now_iso(),
+        resources,
+        cpu_threshold=threshold.cpu if meta.isolated else None,
+    )
 
 
 def _names(rounds: pd.DataFrame, suite: str) -> list[str]:
@@ -143,7 +168,7 @@ def _broken_rounds(meta: ABMetadata, suite: str) -> str:
 
 
 def _compare_name(
-    frame: pd.DataFrame, meta: ABMetadata, suite: str, name: str, broken: str, threshold: float, confidence: float
+    frame: pd.DataFrame, meta: ABMetadata, suite: str, name: str, broken: str, threshold: Thresholds, confidence: float
 ) -> ComparisonRow:
     wide = frame.pivot_table(index="round", columns="side", values=["median_ms", "errors"], aggfunc="first")
     a, b = wide["median_ms"].get("A"), wide["median_ms"].get("B")
@@ -153,14 +178,97 @@ def _compare_name(
     if not reason and len(pairs) < MIN_PAIRS:
         reason = f"{len(pairs)} complete pair(s) of rounds, fewer than {MIN_PAIRS}"
     ids = (meta.baseline.target, meta.candidate.target, suite, name)
+    cpu = _cpu_cost(meta, frame, name, reason, threshold.cpu, confidence) if meta.isolated else None
     if reason:
-        return ComparisonRow(*ids, *_medians(a, b), np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason)
-    ratio, low, high = paired_interval(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), confidence)
-    per_round = tuple(float(x) for x in pairs.iloc[:, 1] / pairs.iloc[:, 0])
+        return ComparisonRow(*ids, *_medians(a, b), np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason, cpu=cpu)
+    judged = judge(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold.latency, confidence)
     median_a, median_b = _medians(a, b)
     return ComparisonRow(
-        *ids, median_a, median_b, ratio, low, high, verdict(ratio, low, high, threshold), rounds=per_round
+        *ids,
+        median_a,
+        median_b,
+        judged.ratio,
+        judged.low,
+        judged.high,
+        judged.verdict,
+        rounds=judged.rounds,
+        reason=judged.reason,
+        cpu=cpu,
     )
+
+
+def _cpu_cost(
+    meta: ABMetadata, frame: pd.DataFrame, name: str, broken: str, threshold: float, confidence: float
+) -> CpuCost:
+    """CPU milliseconds per request of `name` on each side, round by round, judged as latency is."""
+    counts = frame.set_index(["round", "side"])["count"]
+    per_request = {}
+    for r in meta.results:
+        seconds, count = r.cpu_by_name.get(name), counts.get((r.round, r.side), 0)
+        if r.suite == frame["suite"].iloc[0] and seconds is not None and count:
+            per_request[(r.round, r.side)] = seconds / count * 1000
+    wide = pd.Series(per_request, dtype=float).unstack() if per_request else pd.DataFrame()
+    a, b = (wide.get(side) for side in SIDES)
+    pairs = pd.concat([a, b], axis=1).dropna() if a is not None and b is not None else pd.DataFrame()
+    pairs = pairs[(pairs > 0).all(axis=1)]
+    if not broken and len(pairs) < MIN_PAIRS:
+        broken = f"CPU of {len(pairs)} pair(s) of rounds, fewer than {MIN_PAIRS}"
+    medians = _medians(a, b)
+    if broken:
+        return CpuCost(*medians, np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=broken)
+    j = judge(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold, confidence)
+    return CpuCost(*medians, j.ratio, j.low, j.high, j.verdict, j.rounds, j.reason)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """B/A from paired rounds: the ratio, its interval, the verdict, each round's ratio, and why no verdict."""
+
+    ratio: float
+    low: float
+    high: float
+    verdict: Verdict
+    rounds: tuple[float, ...]
+    reason: str = ""
+
+
+def judge(a: np.ndarray, b: np.ndarray, threshold: float, confidence: float) -> Judgement:
+    """The paired interval and verdict of `compare`, withheld when the rounds say the interval cannot
+    be trusted (see `anomaly`)."""
+    ratio, low, high = paired_interval(a, b, confidence)
+    ratios = np.asarray(b, float) / np.asarray(a, float)
+    called = verdict(ratio, low, high, threshold)
+    reason = anomaly(ratios, called, threshold, 1 - confidence) if called in CALLS else ""
+    return Judgement(ratio, low, high, Verdict.NO_VERDICT if reason else called, tuple(map(float, ratios)), reason)
+
+
+def anomaly(ratios: np.ndarray, called: Verdict, threshold: float, alpha: float) -> str:
+    """Why a call from these per-round ratios B/A would mislead, or '' when it would not.
+
+    - A trend across the rounds (least-squares slope of the log ratio on the round number, p < TREND_P)
+      whose fitted line reaches past the threshold on the other side of 1 than the call: B faster early
+      and slower late (or the reverse), as when a change's cost grows with the store. One ratio for the
+      whole comparison would hide that; the reason gives the fitted ratio at the first and last round.
+    - Ratios far from normal (Shapiro-Wilk p < NORMAL_P: a few rounds far from the rest), when the
+      rounds' signs do not carry the call by themselves (a sign test at the interval's own level): the
+      t-interval assumes a normal spread, and a few stalled rounds can pull its mean past 1."""
+    d = np.log(ratios)
+    rounds = np.arange(d.size)
+    fit = scipy_stats.linregress(rounds, d)
+    first, last = np.exp(fit.intercept), np.exp(fit.intercept + fit.slope * rounds[-1])
+    against = 1 / (1 + threshold) if called == Verdict.REGRESSION else 1 + threshold
+    crosses = min(first, last) < against if called == Verdict.REGRESSION else max(first, last) > against
+    if fit.pvalue < TREND_P and crosses:
+        return f"B/A trends from {first:.2f} to {last:.2f} over the rounds (p={fit.pvalue:.0e}): no one ratio holds"
+    normal_p = scipy_stats.shapiro(d).pvalue if d.size >= 3 else 1.0
+    above = int((d > 0).sum()) if called == Verdict.REGRESSION else int((d < 0).sum())
+    sign_p = scipy_stats.binomtest(above, d.size, alternative="greater").pvalue
+    if normal_p < NORMAL_P and sign_p > alpha / 2:
+        return (
+            f"per-round ratios far from normal (Shapiro-Wilk p={normal_p:.0e}) and only {above} of {d.size} "
+            "rounds on the side called"
+        )
+    return ""
 
 
 def _medians(a: pd.Series | None, b: pd.Series | None) -> tuple[float, float]:

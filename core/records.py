@@ -478,6 +478,21 @@ class HistoryRecord(Record):
 
 
 @dataclasses.dataclass(frozen=True)
+class CpuCost:
+    """A paired A/B's CPU per request of one request name, measured on its own segment of each round:
+    CPU milliseconds per request (the same number as CPU seconds per 1000 requests), B/A with its interval."""
+
+    cpu_a: float
+    cpu_b: float
+    ratio: float
+    low: float
+    high: float
+    verdict: Verdict
+    rounds: tuple[float, ...] = ()  # the ratio B/A of each round
+    reason: str = ""  # why there is no verdict
+
+
+@dataclasses.dataclass(frozen=True)
 class ComparisonRow:
     """B against A for one request name: medians, ratio B/A with its 95% interval, and the verdict."""
 
@@ -497,6 +512,7 @@ class ComparisonRow:
     # a regression of a paired A/B run with --confirm: True when the second measurement called it
     # too, False when it did not (then it does not fail a gate); None when it was not measured twice
     confirmed: bool | None = None
+    cpu: CpuCost | None = None  # an isolated paired A/B: the server's CPU per request of this name
 
     @property
     def target(self) -> str:
@@ -533,6 +549,7 @@ class Comparison(Record):
     created_at: str = ""
     resources: tuple[ResourceRow, ...] = ()
     confirmation: str = ""  # the A/B id of the second measurement of its regressions, if any
+    cpu_threshold: float | None = None  # the smallest change of CPU per request called (an isolated A/B)
 
     def count(self, verdict: Verdict) -> int:
         return sum(r.verdict == verdict for r in self.rows)
@@ -573,6 +590,8 @@ class ABRound:
     cpu_seconds: float | None = None
     rss_peak_mib: float | None = None
     iterations: int | None = None  # per VU of this side (None: written before rounds were re-sized)
+    # an isolated round: CPU seconds of the server on each request name's segment (see runner/segments.py)
+    cpu_by_name: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -603,6 +622,7 @@ class ABMetadata(Record):
     interleaved: bool = False  # both sides in each round's one k6 process, iteration by iteration
     round_seconds: float | None = None
     round_iterations: dict[str, int] = dataclasses.field(default_factory=dict)  # per suite: its first round's
+    isolated: bool = False  # each request name in a segment of its own in every round (runner/segments.py)
 
     def iterations_range(self, suite: str) -> tuple[int, int] | None:
         """The fewest and most iterations per VU and side a round of `suite` ran (rounds are re-sized

@@ -3,17 +3,58 @@
 import {
   createExperiment,
   createRun,
+  iterate,
   metricBatch,
   paramBatch,
   post,
-  sideOfIteration,
   sides,
   suiteOptions,
   uniqueName,
   useSide,
 } from './lib/mlflow.js';
 
-export const options = suiteOptions('logging');
+// The requests of one iteration, in order: CreateRun makes the run the others log to.
+const STEPS = [
+  [
+    'CreateRun',
+    ({ data, state }) => {
+      state.runId = createRun(data, 'CreateRun');
+    },
+  ],
+  logTo('LogMetricSingle', 'runs/log-metric', (runId) => ({
+    run_id: runId,
+    key: 'loss',
+    value: Math.random(),
+    timestamp: Date.now(),
+    step: 0,
+  })),
+  logTo('LogMetricBatch10', 'runs/log-batch', (runId) => ({ run_id: runId, metrics: metricBatch('m10', 10, 4) })),
+  logTo('LogMetricBatch100', 'runs/log-batch', (runId) => ({ run_id: runId, metrics: metricBatch('m100', 100, 4) })),
+  // 500 keys x 2 steps = 1000 metrics: MLflow's cap on one log-batch request.
+  logTo('LogMetricBatch500', 'runs/log-batch', (runId) => ({ run_id: runId, metrics: metricBatch('m500', 500, 2) })),
+  logTo('LogParamBatch10', 'runs/log-batch', (runId) => ({ run_id: runId, params: paramBatch('p10', 10) })),
+  logTo('LogParamBatch100', 'runs/log-batch', (runId) => ({ run_id: runId, params: paramBatch('p100', 100) })),
+  logTo(
+    'UpdateRun',
+    'runs/update',
+    (runId) => ({ run_id: runId, status: 'FINISHED', end_time: Date.now() }),
+    (b) => b.run_info !== undefined && b.run_info.status === 'FINISHED',
+  ),
+];
+
+export const options = suiteOptions('logging', STEPS.length);
+
+/** The step `name`: post `body(runId)` to `path`; nothing when CreateRun failed (already counted against it). */
+function logTo(name, path, body, shape = undefined) {
+  return [
+    name,
+    ({ state }) => {
+      if (state.runId) {
+        post(name, path, body(state.runId), shape);
+      }
+    },
+  ];
+}
 
 export function setup() {
   const experiments = {};
@@ -25,29 +66,5 @@ export function setup() {
 }
 
 export default function (experiments) {
-  const side = sideOfIteration();
-  useSide(side);
-  const runId = createRun(experiments[side], 'CreateRun');
-  if (runId === null) {
-    return; // nothing to log to; the failure is already counted against CreateRun
-  }
-  post('LogMetricSingle', 'runs/log-metric', {
-    run_id: runId,
-    key: 'loss',
-    value: Math.random(),
-    timestamp: Date.now(),
-    step: 0,
-  });
-  post('LogMetricBatch10', 'runs/log-batch', { run_id: runId, metrics: metricBatch('m10', 10, 4) });
-  post('LogMetricBatch100', 'runs/log-batch', { run_id: runId, metrics: metricBatch('m100', 100, 4) });
-  // 500 keys x 2 steps = 1000 metrics: MLflow's cap on one log-batch request.
-  post('LogMetricBatch500', 'runs/log-batch', { run_id: runId, metrics: metricBatch('m500', 500, 2) });
-  post('LogParamBatch10', 'runs/log-batch', { run_id: runId, params: paramBatch('p10', 10) });
-  post('LogParamBatch100', 'runs/log-batch', { run_id: runId, params: paramBatch('p100', 100) });
-  post(
-    'UpdateRun',
-    'runs/update',
-    { run_id: runId, status: 'FINISHED', end_time: Date.now() },
-    (b) => b.run_info !== undefined && b.run_info.status === 'FINISHED',
-  );
+  iterate(STEPS, experiments);
 }

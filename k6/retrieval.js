@@ -6,15 +6,13 @@ import {
   createExperiment,
   createRun,
   get,
+  iterate,
   post,
-  sideOfIteration,
   sides,
   suiteOptions,
   uniqueName,
   useSide,
 } from './lib/mlflow.js';
-
-export const options = suiteOptions('retrieval');
 
 const EXPERIMENTS = 3;
 const RUNS_PER_EXPERIMENT = 10;
@@ -94,37 +92,63 @@ function findDataset(prefix) {
 
 const EVEN_RUNS = EXPERIMENTS * Math.ceil(RUNS_PER_EXPERIMENT / 2);
 
-export default function (datasets) {
-  const side = sideOfIteration();
-  useSide(side);
-  const data = datasets[side];
-  const pick = (list) => list[Math.floor(Math.random() * list.length)];
-  const experimentId = pick(data.experimentIds);
-  const runId = pick(data.runIds);
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
-  post(
+// The reads of one iteration, in order, each of a random experiment or run of the dataset.
+const STEPS = [
+  [
     'SearchExperiments',
-    'experiments/search',
-    { filter: `name LIKE '${data.prefix}-%'`, max_results: 100 },
-    (b) => Array.isArray(b.experiments) && b.experiments.length === EXPERIMENTS,
-  );
-  get('GetExperiment', 'experiments/get', { experiment_id: experimentId }, (b) => b.experiment.experiment_id === experimentId);
-  post(
+    ({ data }) =>
+      post(
+        'SearchExperiments',
+        'experiments/search',
+        { filter: `name LIKE '${data.prefix}-%'`, max_results: 100 },
+        (b) => Array.isArray(b.experiments) && b.experiments.length === EXPERIMENTS,
+      ),
+  ],
+  [
+    'GetExperiment',
+    ({ data }) => {
+      const experimentId = pick(data.experimentIds);
+      get('GetExperiment', 'experiments/get', { experiment_id: experimentId }, (b) => b.experiment.experiment_id === experimentId);
+    },
+  ],
+  [
     'SearchRuns',
-    'runs/search',
-    { experiment_ids: data.experimentIds, filter: "params.group = 'even'", max_results: 100 },
-    (b) => Array.isArray(b.runs) && b.runs.length === EVEN_RUNS,
-  );
-  get(
+    ({ data }) =>
+      post(
+        'SearchRuns',
+        'runs/search',
+        { experiment_ids: data.experimentIds, filter: "params.group = 'even'", max_results: 100 },
+        (b) => Array.isArray(b.runs) && b.runs.length === EVEN_RUNS,
+      ),
+  ],
+  [
     'GetRun',
-    'runs/get',
-    { run_id: runId },
-    (b) => b.run.info.run_id === runId && b.run.data.metrics.length === METRIC_KEYS.length,
-  );
-  get(
+    ({ data }) => {
+      const runId = pick(data.runIds);
+      get(
+        'GetRun',
+        'runs/get',
+        { run_id: runId },
+        (b) => b.run.info.run_id === runId && b.run.data.metrics.length === METRIC_KEYS.length,
+      );
+    },
+  ],
+  [
     'MetricHistory',
-    'metrics/get-history',
-    { run_id: runId, metric_key: 'loss' },
-    (b) => Array.isArray(b.metrics) && b.metrics.length === HISTORY_STEPS,
-  );
+    ({ data }) =>
+      get(
+        'MetricHistory',
+        'metrics/get-history',
+        { run_id: pick(data.runIds), metric_key: 'loss' },
+        (b) => Array.isArray(b.metrics) && b.metrics.length === HISTORY_STEPS,
+      ),
+  ],
+];
+
+export const options = suiteOptions('retrieval', STEPS.length);
+
+export default function (datasets) {
+  iterate(STEPS, datasets);
 }

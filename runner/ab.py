@@ -35,6 +35,7 @@ from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, Ser
 from runner.k6 import Profile, k6_version, run_suite
 from runner.progress import console
 from runner.resources import CgroupMeter, TreeMeter, core_split
+from runner.segments import SegmentBarrier, serve_barrier
 from services import environments, launcher
 from services.postgres import Postgres, database_name, postgres
 from services.registry import Spec
@@ -59,6 +60,7 @@ class ABPlan:
     ab_id: str
     postgres_url: str | None = None
     interleave: bool = False  # both sides in one k6 process per round, alternating iteration by iteration
+    isolate: bool = False  # each request name in a segment of its own in every round (runner/segments.py)
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
     provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests and revision
     cgroups: dict[str, Path] = field(default_factory=dict)  # side -> the cgroup that meters its server (CI)
@@ -285,14 +287,22 @@ def _round(
         env["BASE_URL_B"] = servers["B"].served.url
     url = servers[sides[0]].served.url
     cpus = split[0] if split else None
-    result = run_suite(suite, url, plan.profile, csv_path, log_path, should_stop=should_stop, script_env=env, cpus=cpus)
-    expected = plan.profile.vus * per_vu
+    barrier = SegmentBarrier(plan.profile.vus, meters) if plan.isolate else None
+    with serve_barrier(barrier) if barrier else contextlib.nullcontext() as segment_url:
+        if segment_url:
+            env |= {"ISOLATE": "1", "SEGMENT_URL": segment_url}
+        result = run_suite(
+            suite, url, plan.profile, csv_path, log_path, should_stop=should_stop, script_env=env, cpus=cpus
+        )
+    expected = plan.profile.vus * per_vu * (len(barrier.segments) if barrier else 1)
     status, error = Status.OK, None
     if problem():
         status, error = Status.PARTIAL, problem()
     elif result.exit_code != 0 or result.iterations_done < expected:
         status = Status.PARTIAL
         error = f"k6 exit code {result.exit_code}, {result.iterations_done} of {expected} iterations"
+    elif barrier and not barrier.complete:
+        status, error = Status.PARTIAL, "not every VU reached the end of the round's segments"
     label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
     colour = "green" if status == Status.OK else "red"
     console.print(
@@ -302,7 +312,8 @@ def _round(
     for side in sides:
         cpu, rss = meters[side].end() if side in meters else (None, None)
         seconds = round(result.seconds, 3)
-        rounds.append(ABRound(suite, round_no, side, position, status, error, seconds, cpu, rss, iterations))
+        by_name = barrier.cpu_by_name(side) if barrier else {}
+        rounds.append(ABRound(suite, round_no, side, position, status, error, seconds, cpu, rss, iterations, by_name))
     return rounds
 
 
@@ -326,6 +337,7 @@ def start_metadata(plan: ABPlan) -> ABMetadata:
         warmup=plan.warmup,
         pinned=plan.pin and core_split() is not None,
         interleaved=plan.interleave,
+        isolated=plan.isolate,
         k6_version=k6_version(),
         source=Source.here(),
         machine=Machine.here(),

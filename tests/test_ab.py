@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ import pandas as pd
 import psutil
 import pytest
 
-from analysis import paired
+from analysis import compare, paired
 from analysis.k6csv import read_samples
 from core.records import ABMetadata, ABRound, Status, Verdict
 from runner.ab import round_order
@@ -113,6 +114,51 @@ def test_incomplete_rounds_or_failed_requests_give_no_verdict(statuses, errors, 
     assert row.verdict == Verdict.NO_VERDICT and reason in row.reason and np.isnan(row.ratio)
 
 
+def test_cpu_per_request_name_is_paired_by_round_and_judged_on_its_own_threshold():
+    """An isolated A/B: B's server spends 5% more CPU on each GetRun; its latency is unchanged."""
+    rng = np.random.default_rng(3)
+    meta = _meta({}, rounds=10)
+    results = tuple(
+        dataclasses.replace(r, cpu_by_name={"GetRun": 0.02 * (1.05 if r.side == "B" else 1) * rng.lognormal(0, 0.005)})
+        for r in meta.results
+    )
+    meta = dataclasses.replace(meta, results=results, isolated=True)
+    result = paired.compare_rounds(_rounds(1.0, rounds=10), meta, paired.Thresholds(0.10, cpu=0.02))
+    [row] = result.rows
+    assert row.verdict == Verdict.NO_CHANGE and result.cpu_threshold == 0.02
+    assert row.cpu.verdict == Verdict.REGRESSION and row.cpu.ratio == pytest.approx(1.05, rel=0.01)
+    assert row.cpu.cpu_a == pytest.approx(0.5, rel=0.02)  # 20 ms over 40 requests
+    assert "| retrieval | GetRun | 0.50" in compare.markdown(result).replace("0.499", "0.50")
+    # a round without its CPU per request name (a broken barrier) leaves the others paired
+    results = tuple(dataclasses.replace(r, cpu_by_name={}) if r.round == 2 else r for r in results)
+    again = paired.compare_rounds(_rounds(1.0, rounds=10), dataclasses.replace(meta, results=results), 0.10)
+    assert len(again.rows[0].cpu.rounds) == 9 and again.rows[0].cpu.verdict == Verdict.REGRESSION
+
+
+def test_a_trend_that_crosses_to_the_other_side_withholds_the_call():
+    """B faster on an empty store, far slower on a full one (as FastTrackML 0.6.0's LogMetricBatch100
+    against 0.5.1): no one ratio holds, and the reason says how it went."""
+    rng = np.random.default_rng(8)
+    ratios = np.geomspace(0.7, 2.8, 20) * rng.lognormal(0, 0.05, 20)
+    a = 10 * rng.lognormal(0, 0.2, 20)
+    judged = paired.judge(a, a * ratios, threshold=0.03, confidence=0.99)
+    assert judged.verdict == Verdict.NO_VERDICT and "trends from 0.6" in judged.reason
+    # a trend that stays on the side called keeps its call: the change only grows
+    steady = np.geomspace(1.3, 2.8, 20) * rng.lognormal(0, 0.05, 20)
+    assert paired.judge(a, a * steady, 0.03, 0.99).verdict == Verdict.REGRESSION
+
+
+def test_rounds_far_from_normal_are_called_only_when_their_signs_agree():
+    a = np.full(20, 10.0)
+    stalled = np.full(20, 0.99) * np.linspace(0.999, 1.001, 20)
+    stalled[[2, 5, 9, 12, 15, 18]] = 1.5  # 6 stalled rounds among 14 a little faster
+    judged = paired.judge(a, a * stalled, threshold=0.03, confidence=0.95)
+    assert judged.verdict == Verdict.NO_VERDICT and "far from normal" in judged.reason, judged
+    # a skewed spread whose every round is slower is still a regression
+    slower = 1.1 * np.r_[np.full(17, 1.0), [1.5, 1.8, 2.0]] * np.linspace(0.99, 1.01, 20)
+    assert paired.judge(a, a * slower, 0.03, 0.95).verdict == Verdict.REGRESSION
+
+
 def _burn(seconds: float) -> tuple[float, float]:
     """CPU and memory the meter sees of a process whose child burns `seconds` of CPU (after a pause)."""
     child = "\n".join(
@@ -146,6 +192,21 @@ def test_the_meter_counts_the_whole_tree_and_more_work_is_more_cpu():
     light, rss = _burn(0.2)
     heavy, _ = _burn(0.8)
     assert 0.15 < light < 0.5 and 0.7 < heavy < 1.2 and rss > 5
+
+
+def test_the_meter_counts_to_the_nanosecond_and_its_laps_add_up():
+    """Thread by thread from schedstat: 25 ms of work is measured as such, not in 10 ms ticks."""
+    meter = TreeMeter(os.getpid())
+    meter.begin()
+    laps = []
+    for seconds in (0.025, 0.005, 0.06):
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+        laps.append(meter.lap())
+    total, _ = meter.end()
+    assert laps[0] == pytest.approx(0.025, abs=0.004) and laps[1] == pytest.approx(0.005, abs=0.004)
+    assert sum(laps) == pytest.approx(total, abs=0.002)
 
 
 def _machine_cgroup() -> Path:
@@ -342,6 +403,33 @@ def test_a_side_that_does_not_start_gives_no_verdict_and_leaves_nothing_running(
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
     assert meta["status"] == "partial" and "B" in meta["error"]
     assert watcher.left_behind() == []
+
+
+@pytest.mark.servers
+def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path):
+    result, comparison = _ab(
+        tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--suites", "logging", size=("--round-seconds", "1")
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
+    assert meta["isolated"] is True
+    order = ["CreateRun", "LogMetricSingle", "LogMetricBatch10", "LogMetricBatch100", "LogMetricBatch500"]
+    order += ["LogParamBatch10", "LogParamBatch100", "UpdateRun"]
+    for r in meta["results"]:  # each side's server CPU on each request name's segment
+        assert set(r["cpu_by_name"]) == set(order) and all(s > 0 for s in r["cpu_by_name"].values()), r
+    for k in range(1, 5):  # a segment starts when every request of the one before it has ended
+        frame = read_samples(tmp_path / "ab" / "logging" / f"AB-{k:02d}.csv").frame
+        frame = frame[frame["metric"] == "successful_request_duration"]
+        ends = frame.groupby("name", observed=True)["timestamp"].max()[order]
+        starts = (frame["timestamp"] - frame["value"]).groupby(frame["name"], observed=True).min()[order]
+        assert (ends.to_numpy()[:-1] <= starts.to_numpy()[1:] + 1).all(), (starts, ends)
+        n = next(r["iterations"] for r in meta["results"] if r["round"] == k)
+        assert set(frame.groupby(["name", "side"], observed=True).size()) == {2 * n}  # 2 VUs, n a side
+    rows = {r["name"]: r for r in comparison["rows"]}
+    assert list(sorted(rows)) == sorted(order) and {r["verdict"] for r in rows.values()} <= {"no change"}
+    assert all(r["cpu"]["cpu_a"] > 0 and len(r["cpu"]["rounds"]) == 4 for r in rows.values())
+    assert comparison["cpu_threshold"] == paired.DEFAULT_CPU_THRESHOLD
+    assert "Server CPU per request" in (tmp_path / "c.md").read_text()
 
 
 def test_an_interleaved_round_is_split_by_its_side_tag():

@@ -71,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "interval measures the noise, so a smaller change than compare's 10%% can be called)",
     )
     parser.add_argument(
+        "--cpu-threshold",
+        type=float,
+        default=paired.DEFAULT_CPU_THRESHOLD,
+        help=f"smallest change of the servers' CPU per request called, per request name of an isolated A/B "
+        f"(default: {paired.DEFAULT_CPU_THRESHOLD})",
+    )
+    parser.add_argument(
         "--warmup",
         type=float,
         default=DEFAULT_WARMUP,
@@ -88,6 +95,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="run both sides in each round's one k6 process, alternating iteration by iteration (default: on; "
         "--no-interleave runs each side's round in a k6 process of its own, in the order A B, B A, ...)",
+    )
+    parser.add_argument(
+        "--isolate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run each request name in a segment of its own in every round, so that no request waits behind "
+        "another kind's work, and measure each server's CPU per request name (default: on; --no-isolate runs "
+        "the suite's mixed iteration, as `run` does)",
     )
     parser.add_argument("--out", type=Path, help="output folder (default: ab_outputs/<comparison id>)")
     parser.add_argument("--markdown", type=Path, help="write the markdown here too (default: OUT/comparison.md only)")
@@ -130,9 +145,10 @@ def main(args: argparse.Namespace) -> int:
         + " per round"
     )
     meta = run_ab(plan)
-    result = publish_comparison(plan.out, meta, args.threshold)
+    thresholds = paired.Thresholds(args.threshold, args.cpu_threshold)
+    result = publish_comparison(plan.out, meta, thresholds)
     if args.confirm and meta.status == Status.OK and gate.regressed_suites(result):
-        result = confirm(plan, meta, result, args.threshold)
+        result = confirm(plan, meta, result, thresholds)
     if args.markdown:
         args.markdown.write_text(compare.markdown(result))
     print_table(result)
@@ -168,6 +184,7 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         ("--round-iterations", args.round_iterations is None or args.round_iterations >= 1, "at least 1"),
         ("--round-seconds", 0.5 <= args.round_seconds <= 600, "from 0.5 to 600"),
         ("--threshold", 0 < args.threshold < 10, "a fraction such as 0.05"),
+        ("--cpu-threshold", 0 < args.cpu_threshold < 10, "a fraction such as 0.02"),
         ("--warmup", 0 <= args.warmup < 0.9, "a share from 0 to 0.9"),
     ):
         if not fine:
@@ -191,25 +208,26 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
             raise BadValue(f"{out} is not empty (an A/B never overwrites an earlier one)")
     out.mkdir(parents=True, exist_ok=True)
     return ABPlan(
-        baseline,
-        candidate,
-        tuple(chosen),
-        profile,
-        args.rounds,
-        args.round_iterations,
-        args.warmup,
-        args.pin,
-        out,
-        ab_id,
-        args.postgres_url,
-        args.interleave,
-        args.round_seconds,
-        provenance,
-        cgroups,
+        baseline=baseline,
+        candidate=candidate,
+        suites=tuple(chosen),
+        profile=profile,
+        rounds=args.rounds,
+        round_iterations=args.round_iterations,
+        warmup=args.warmup,
+        pin=args.pin,
+        out=out,
+        ab_id=ab_id,
+        postgres_url=args.postgres_url,
+        interleave=args.interleave,
+        isolate=args.isolate,
+        round_seconds=args.round_seconds,
+        provenance=provenance,
+        cgroups=cgroups,
     )
 
 
-def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: float) -> Comparison:
+def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: paired.Thresholds) -> Comparison:
     """Measure the suites with a regression again, as a new A/B of the same sides in OUT/confirmation,
     and mark each regression of `first` confirmed or not; the comparison's files are written again."""
     suites = gate.regressed_suites(first)
@@ -225,7 +243,7 @@ def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: float)
     return result
 
 
-def publish_comparison(out: Path, meta: ABMetadata, threshold: float) -> Comparison:
+def publish_comparison(out: Path, meta: ABMetadata, threshold: paired.Thresholds) -> Comparison:
     """rounds.csv, comparison.json and .md, and the site page with its chart, from a finished A/B."""
     rounds = paired.load_rounds(out, meta)
     rounds.to_csv(out / "rounds.csv", index=False)

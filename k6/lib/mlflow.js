@@ -48,6 +48,53 @@ export function sideOfIteration() {
   return INTERLEAVED && (__ITER + __VU) % 2 === 1 ? 'B' : 'A';
 }
 
+// A paired A/B can isolate each request name (ISOLATE=1). A suite's iteration is then cut into its
+// requests: every VU first runs ITERATIONS iterations of the first request only, then of the second
+// ..., so that no request waits behind another kind's work on the server. What one request leaves for
+// the next (the run that CreateRun made) is kept per VU and side, so each run receives the very
+// requests of a mixed iteration, in the same order. Before each request name's segment and after the
+// last, the VUs meet at the runner's barrier (SEGMENT_URL): the runner reads both servers' CPU there.
+export const ISOLATED = __ENV.ISOLATE === '1';
+const SEGMENT_URL = (__ENV.SEGMENT_URL || '').replace(/\/+$/, '');
+const carried = { A: [], B: [] }; // isolated: per side, what iteration k of a segment passes to iteration k of the next
+
+/**
+ * Run one iteration of a suite made of `steps`, a list of [request name, step], on this iteration's
+ * side. A step is called with { data: setup()'s data of the side, state: an object it may fill for the
+ * steps after it }. Mixed (the default): every step, in order. Isolated: the step of this iteration's segment.
+ */
+export function iterate(steps, data) {
+  const side = sideOfIteration();
+  useSide(side);
+  if (!ISOLATED) {
+    const state = {};
+    for (const [, step] of steps) {
+      step({ data: data[side], state });
+    }
+    return;
+  }
+  const perSegment = Number(__ENV.ITERATIONS);
+  const segment = Math.floor(__ITER / perSegment);
+  const index = __ITER % perSegment;
+  const [name, step] = steps[segment];
+  if (index === 0) {
+    meet(name);
+  }
+  const k = INTERLEAVED ? Math.floor(index / 2) : index;
+  carried[side][k] = carried[side][k] || {};
+  step({ data: data[side], state: carried[side][k] });
+  if (segment === steps.length - 1 && index === perSegment - 1) {
+    meet('end');
+  }
+}
+
+/** Wait at the runner's barrier `label` until every VU is there (no-op without SEGMENT_URL). */
+function meet(label) {
+  if (SEGMENT_URL) {
+    http.get(`${SEGMENT_URL}/${encodeURIComponent(label)}`, { tags: { name: `Segment@${label}` }, timeout: '300s' });
+  }
+}
+
 // Profiles live in one JSON file shared with the Python runner; `k6 archive` bundles it.
 const PROFILES = JSON.parse(open('../profiles.json'));
 
@@ -71,15 +118,16 @@ export function suiteProfile(suite) {
 }
 
 // Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
-// exactly `iterations` iterations (k6's default shared-iterations executor would split them instead).
-export function suiteOptions(suite) {
+// exactly `iterations` iterations (k6's default shared-iterations executor would split them instead);
+// isolated, that many of each of its `segments` request names.
+export function suiteOptions(suite, segments = 1) {
   const profile = suiteProfile(suite);
   return {
     scenarios: {
       [suite]: {
         executor: 'per-vu-iterations',
         vus: Number(__ENV.VUS || profile.vus),
-        iterations: Number(__ENV.ITERATIONS || profile.iterations),
+        iterations: Number(__ENV.ITERATIONS || profile.iterations) * (ISOLATED ? segments : 1),
         maxDuration: profile.maxDuration,
       },
     },
