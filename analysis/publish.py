@@ -245,11 +245,12 @@ def build_site(site_dir: Path) -> Path:
     return site_dir
 
 
-def ab_page(meta: ABMetadata, result: Comparison, image: str = "ab.png") -> str:
-    """The site page of one paired A/B: its chart, its comparison table, both sides and the machine."""
+def ab_page(meta: ABMetadata, result: Comparison, image: str = "ab.png", profiles: str = "") -> str:
+    """The site page of one paired A/B: its chart, its comparison table, where the CPU went (with
+    --profile-servers), both sides and the machine."""
     body = compare.markdown(result).split("\n", 2)[2]  # without its own heading
     return TEMPLATES.get_template("ab.md.j2").render(
-        meta=meta, markdown=body, image=image, title="ratio B/A per request name, one dot per round"
+        meta=meta, markdown=body, image=image, title="ratio B/A per request name, one dot per round", profiles=profiles
     )
 
 
@@ -261,6 +262,9 @@ def write_ab_pages(ab_outputs: Path, docs: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         name = page.parent.name
         text = page.read_text().replace("](ab.png)", f"]({name}.png)")
+        for svg in page.parent.glob("profile-*.svg"):  # flame graphs of --profile-servers
+            text = text.replace(f"]({svg.name})", f"]({name}-{svg.name})")
+            shutil.copyfile(svg, folder / f"{name}-{svg.name}")
         (folder / f"{name}.md").write_text(text)
         if (page.parent / "ab.png").exists():
             shutil.copyfile(page.parent / "ab.png", folder / f"{name}.png")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 
+from core.debian import ensure_programs
 from core.errors import SetupFailed
-from localci.debian import ensure_programs
 from localci.images import RIG_PROGRAMS
 from services.environments import ensure_environment
 from services.registry import load_registry

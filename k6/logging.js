@@ -20,6 +20,7 @@ const STEPS = [
     ({ data, state }) => {
       state.runId = createRun(data, 'CreateRun');
     },
+    { feeds: true },
   ],
   logTo('LogMetricSingle', 'runs/log-metric', (runId) => ({
     run_id: runId,
@@ -42,7 +43,7 @@ const STEPS = [
   ),
 ];
 
-export const options = suiteOptions('logging', STEPS.length);
+export const options = suiteOptions('logging', STEPS);
 
 /** The step `name`: post `body(runId)` to `path`; nothing when CreateRun failed (already counted against it). */
 function logTo(name, path, body, shape = undefined) {

@@ -147,7 +147,7 @@ const STEPS = [
   ],
 ];
 
-export const options = suiteOptions('retrieval', STEPS.length);
+export const options = suiteOptions('retrieval', STEPS);
 
 export default function (datasets) {
   iterate(STEPS, datasets);

@@ -2,6 +2,8 @@
 
     .venv/bin/python -m perf.ab_quality aa --target fasttrackml-sqlite [--repeats 3] [-- AB OPTIONS]
     .venv/bin/python -m perf.ab_quality slowdown --target fasttrackml-sqlite [--factors 0.05,0.1,0.2] [-- AB OPTIONS]
+    .venv/bin/python -m perf.ab_quality cpu --target fasttrackml-sqlite [--factors 0.03] [-- AB OPTIONS]
+    .venv/bin/python -m perf.ab_quality throttle --target fasttrackml-sqlite [--factors 0.7,0.5] [-- AB OPTIONS]
 
 `aa` compares a target with itself: every call is a false one, and the interval's half-width
 (log scale, median over request names) is the noise the verdict must beat. `slowdown` puts a
@@ -10,7 +12,13 @@ through both proxies at zero strength measures each request name's median on thi
 each factor f, the candidate's proxy delays every answer of a name by f times that median more than
 the baseline's (its p50 slows by f; both wait a common base, so that a sleep's lateness is on both
 sides), and the share of comparisons that called a regression is reported per request name, with
-the ratio measured. AB OPTIONS go
+the ratio measured. `throttle` holds the candidate
+server to a share of one core (`--factors 0.7,0.5`: CFS quotas, as a container's --cpus; root
+only): a slower server that must never be called faster. `cpu` does the same as `slowdown` with CPU
+instead of time: each side's server runs under
+perf/cpu_wrapper.py, whose proxy is metered with it, and the candidate's spends f times each
+name's CPU per request more (measured by a first A/B at zero strength); the share of CPU verdicts
+that called a regression is reported per request name. AB OPTIONS go
 to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup, --confirm ...).
 With --confirm, `stands` is the share of comparisons whose regression a second measurement
 confirmed: what fails CI's gate. Run it on a quiet machine: nothing else heavy beside it.
@@ -19,6 +27,7 @@ confirmed: what fails CI's gate. Run it on a quiet machine: nothing else heavy b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -30,10 +39,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from core.paths import ROOT
 from services import launcher, processes
-from services.environments import ensure_environment
+from services.environments import ensure_environment, server_executable
 from services.registry import load_registry
 
 
@@ -56,6 +66,9 @@ def comparison_rows(path: Path) -> pd.DataFrame:
     (sd / sqrt(n) of the per-round log ratios): the noise, whatever the interval's confidence."""
     rows = pd.DataFrame(json.loads(path.read_text())["rows"])
     rows["half_width"] = np.log(rows["high"] / rows["low"]) / 2
+    cpu = pd.DataFrame([c or {} for c in rows.get("cpu", [None] * len(rows))], index=rows.index)
+    for column in ("cpu_a", "cpu_b", "ratio", "verdict"):
+        rows[column if column.startswith("cpu") else f"cpu_{column}"] = cpu.get(column, np.nan)
     rows["se"] = [np.std(np.log(r), ddof=1) / np.sqrt(len(r)) if len(r) > 1 else np.nan for r in rows["rounds"]]
     return rows
 
@@ -88,13 +101,72 @@ def slowed_pair(target_id: str, extra: dict[str, float], work: Path):
         yield urls
 
 
-def calibrate(target_id: str, work: Path, options: list[str]) -> dict[str, float]:
-    """Each request name's median latency (ms) through the proxies, from an A/B at zero strength."""
-    with slowed_pair(target_id, {}, work / "servers") as (a, b):
+@contextmanager
+def burning_pair(target_id: str, extra: dict[str, float], work: Path):
+    """Two specs of the target served through perf/cpu_wrapper.py: B spends `extra` ms of CPU per
+    request name more than A, metered with its server."""
+    target = load_registry().targets[target_id]
+    ensure_environment(target)
+    real = server_executable(target)
+    specs = []
+    for side, burns in (("A", {}), ("B", extra)):
+        folder = work / side
+        folder.mkdir(parents=True)
+        (folder / "burn.json").write_text(json.dumps(burns))
+        script = folder / "server"
+        wrapper = f"{sys.executable} -m perf.cpu_wrapper {real} {folder / 'burn.json'}"
+        script.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {wrapper} "$@"\n')
+        script.chmod(0o755)
+        specs.append(f"{target_id}@{script}")
+    yield specs
+
+
+CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller (root only)
+
+
+@contextmanager
+def throttled_pair(target_id: str, quota: float, work: Path):
+    """Two fresh servers of the target, B's held to `quota` of one core by a CFS bandwidth limit (a
+    cgroup v1 `cpu` group of its own: cfs_quota_us per 100 ms period), as a container's --cpus does."""
+    target = load_registry().targets[target_id]
+    ensure_environment(target)
+    group = CPU_CGROUPS / f"bench-throttle-{os.getpid()}"
+    group.mkdir()
+    try:
+        (group / "cpu.cfs_period_us").write_text("100000")
+        (group / "cpu.cfs_quota_us").write_text(str(int(quota * 100000)))
+        with ExitStack() as stack:
+            urls = []
+            for side in "AB":
+                folder = work / side
+                folder.mkdir(parents=True)
+                served = stack.enter_context(launcher.serve(target, side, folder, folder / "server.log", None))
+                if side == "B":
+                    for pid in [served.pid, *(c.pid for c in psutil.Process(served.pid).children(recursive=True))]:
+                        (group / "cgroup.procs").write_text(str(pid))
+                urls.append(f"{target_id}@{served.url}")
+            yield urls
+    finally:
+        for pid in (group / "cgroup.procs").read_text().split():  # back to the root group, then remove it
+            with contextlib.suppress(OSError):
+                (CPU_CGROUPS / "cgroup.procs").write_text(pid)
+        group.rmdir()
+
+
+PAIRS = {"slowdown": slowed_pair, "cpu": burning_pair}
+
+
+def calibrate(mode: str, target_id: str, work: Path, options: list[str]) -> dict[str, float]:
+    """Each request name's median latency (ms; `slowdown`) or CPU per request (ms; `cpu`) through the
+    proxies, from an A/B at zero strength."""
+    with PAIRS[mode](target_id, {}, work / "servers") as (a, b):
         rows, seconds = run_ab(work / "ab", a, b, options)
-    medians = {row.name: (row.median_a + row.median_b) / 2 for row in rows.itertuples()}
-    print(f"calibration ({seconds:.0f} s): " + ", ".join(f"{n} {m:.3f} ms" for n, m in medians.items()), flush=True)
-    return medians
+    if mode == "cpu":
+        values = {row.name: (row.cpu_a + row.cpu_b) / 2 for row in rows.itertuples()}
+    else:
+        values = {row.name: (row.median_a + row.median_b) / 2 for row in rows.itertuples()}
+    print(f"calibration ({seconds:.0f} s): " + ", ".join(f"{n} {m:.3f} ms" for n, m in values.items()), flush=True)
+    return values
 
 
 def _proxy_port(log: Path) -> str:
@@ -108,7 +180,7 @@ def _proxy_port(log: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["aa", "slowdown"])
+    parser.add_argument("mode", choices=["aa", "slowdown", "cpu", "throttle"])
     parser.add_argument("--target", default="fasttrackml-sqlite")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--factors", default="0.05,0.10,0.20")
@@ -117,21 +189,25 @@ def main() -> None:
     args, options = parser.parse_args(argv[:split]), argv[split + 1 :]
     work = Path(tempfile.mkdtemp(prefix="ab-quality-"))
     results = []
-    factors = [0.0] if args.mode == "aa" else [float(f) for f in args.factors.split(",")]
-    medians = calibrate(args.target, work / "calibration", options) if args.mode == "slowdown" else {}
+    factors = [0.0] if args.mode == "aa" else [float(f) for f in args.factors.split(",")]  # throttle: quotas
+    medians = calibrate(args.mode, args.target, work / "calibration", options) if args.mode in PAIRS else {}
     for factor in factors:
         for repeat in range(args.repeats):
             out = work / f"{factor}-{repeat}"
             if args.mode == "aa":
                 rows, seconds = run_ab(out / "ab", args.target, args.target, options)
+            elif args.mode == "throttle":  # factor: the share of one core B may use
+                with throttled_pair(args.target, factor, out / "servers") as (a, b):
+                    rows, seconds = run_ab(out / "ab", a, b, options)
             else:
                 delays = {name: factor * median for name, median in medians.items()}
-                with slowed_pair(args.target, delays, out / "servers") as (a, b):
+                with PAIRS[args.mode](args.target, delays, out / "servers") as (a, b):
                     rows, seconds = run_ab(out / "ab", a, b, options)
-            called = rows[rows["verdict"].isin(["regression", "improvement"])]
+            verdicts = rows["cpu_verdict"] if args.mode == "cpu" else rows["verdict"]
+            called = rows[verdicts.isin(["regression", "improvement"])]
             print(
                 f"factor {factor:.2f} repeat {repeat + 1}: {seconds:.0f} s, {len(called)} of {len(rows)} called "
-                f"({', '.join(called['name'] + ' ' + called['verdict'])}), median half-width "
+                f"({', '.join(called['name'] + ' ' + verdicts[called.index])}), median half-width "
                 f"{rows['half_width'].median():.3f}, median se {rows['se'].median():.4f}",
                 flush=True,
             )
@@ -141,12 +217,17 @@ def main() -> None:
     frame["called"] = frame["verdict"].isin(["regression", "improvement"])
     confirmed = frame["confirmed"] if "confirmed" in frame else pd.Series(None, index=frame.index)
     frame["stands"] = frame["regression"] & (confirmed.astype(object) != False)  # noqa: E712 (None: not re-measured)
+    frame["cpu_regression"] = frame["cpu_verdict"] == "regression"
+    frame["cpu_called"] = frame["cpu_verdict"].isin(["regression", "improvement"])
     table = frame.groupby(["factor", "suite", "name"]).agg(
         ratio=("ratio", "median"),
         half_width=("half_width", "median"),
         regression=("regression", "mean"),
         stands=("stands", "mean"),
         called=("called", "mean"),
+        cpu_ratio=("cpu_ratio", "median"),
+        cpu_regression=("cpu_regression", "mean"),
+        cpu_called=("cpu_called", "mean"),
     )
     print(table.round(3).to_string())
     print(f"wall time per comparison: median {frame.groupby(['factor', 'repeat'])['seconds'].first().median():.0f} s")

@@ -83,7 +83,14 @@ async def to_server(reader, writer, delays: dict[str, float], connection: Connec
         writer.close()
 
 
-async def to_client(reader, writer, connection: Connection) -> None:
+def burn(seconds: float) -> None:
+    """Spend `seconds` of this thread's CPU time: work a server would do, as a CPU meter sees it."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def to_client(reader, writer, connection: Connection, work=time.sleep) -> None:
     loop = asyncio.get_running_loop()
     buffer = b""
     try:
@@ -92,7 +99,7 @@ async def to_client(reader, writer, connection: Connection) -> None:
             while (end := response_end(buffer)) is not None:
                 delay = connection.delays.pop(0) if connection.delays else 0.0
                 # asyncio's timers round up to whole milliseconds: a worker thread's sleep is precise
-                await loop.run_in_executor(WAITER, time.sleep, delay)
+                await loop.run_in_executor(WAITER, work, delay)
                 writer.write(buffer[:end])
                 await writer.drain()
                 buffer = buffer[end:]
@@ -105,17 +112,20 @@ async def to_client(reader, writer, connection: Connection) -> None:
         writer.close()
 
 
-async def serve(upstream_port: int, delays: dict[str, float]) -> None:
+async def serve(upstream_port: int, delays: dict[str, float], port: int = 0, work=time.sleep) -> None:
+    """Proxy 127.0.0.1:`port` (0: a free one, printed) to the upstream, each answer held by `work(delay)`."""
+
     async def handle(client_reader, client_writer):
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
         connection = Connection()
         await asyncio.gather(
             to_server(client_reader, upstream_writer, delays, connection),
-            to_client(upstream_reader, client_writer, connection),
+            to_client(upstream_reader, client_writer, connection, work),
         )
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    if not port:
+        print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
 

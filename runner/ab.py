@@ -7,8 +7,12 @@ iteration so that rounds can be sized in seconds), then `rounds` rounds of the s
 iterations per side. By default (`interleave`) a round is one k6 process that runs both sides,
 every VU alternating A and B iteration by iteration, so that a moment's slowdown of the machine
 hits both alike; otherwise each side's round is a k6 process of its own, in the order A B, B A,
-A B ... Around every round each server's process tree is metered (CPU seconds, peak memory), and
-after it PostgreSQL's statistics are refreshed on both sides' databases.
+A B ... By default (`isolate`) a round does not run the suite's mixed iteration: it runs each
+request name in a segment of its own, one name after the other, the VUs meeting at a barrier
+between segments (runner/segments.py), so that no request waits behind another kind's work and
+each server's CPU is read per request name. Around every round each server's process tree is
+metered (CPU seconds, peak memory), and after it PostgreSQL's statistics are refreshed on both
+sides' databases.
 
 The raw CSV of every round is kept untouched as `<out>/<suite>/<AB|A|B>-<round>.csv`, with its k6
 log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome.
@@ -25,13 +29,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from rich.markup import escape
 
-from analysis.k6csv import read_samples
-from analysis.paired import round_files
+from analysis.k6csv import SUCCESS_METRIC, read_samples
+from analysis.paired import round_files, side_statistics
 from core.errors import BenchError, InputError
 from core.paths import WORK_DIR
 from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, ServerInfo, Source, Status, now_iso
+from runner import profiling
 from runner.k6 import Profile, k6_version, run_suite
 from runner.progress import console
 from runner.resources import CgroupMeter, TreeMeter, core_split
@@ -44,6 +51,9 @@ SIDES = ("A", "B")
 WARMUP_ROUND = 0
 WARMUP_ITERATIONS = 10  # per VU and side: also how long an iteration takes is measured on it
 MIN_ROUND_ITERATIONS = 5
+MAX_SEGMENT_GROWTH = 20  # a segment grows at most this many times from one round to the next
+NOISE_ROUNDS = 4  # rounds measured before segments are sized by their noise
+MIN_SHARE = 0.03  # of a round, for any request name's segment
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class ABPlan:
     postgres_url: str | None = None
     interleave: bool = False  # both sides in one k6 process per round, alternating iteration by iteration
     isolate: bool = False  # each request name in a segment of its own in every round (runner/segments.py)
+    profile_servers: bool = False  # sample both servers' stacks over the measured rounds (runner/profiling.py)
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
     provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests and revision
     cgroups: dict[str, Path] = field(default_factory=dict)  # side -> the cgroup that meters its server (CI)
@@ -191,25 +202,40 @@ def _run_suite(
     the warm-up on an empty database took 12 s instead of 4. Both sides of a round always run the
     same number of iterations, which is what pairing needs."""
     results: list[ABRound] = []
+    warmup = RoundSize(WARMUP_ITERATIONS)
     if plan.interleave:
-        _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, WARMUP_ITERATIONS)
+        planner = SegmentPlanner(plan, len(SIDES)) if plan.isolate else None
+        _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, warmup)
         after_round()
-        first = n = _round_size(plan, suite, "AB", WARMUP_ROUND, WARMUP_ITERATIONS)
-        for k in range(1, plan.rounds + 1):
-            results += _round(plan, suite, SIDES, k, k - 1, servers, split, n)
-            after_round()
-            n = _round_size(plan, suite, "AB", k, n)
-        return first, results
+        fresh = SegmentPlanner(plan, len(SIDES)) if planner else None  # the warm-up teaches it nothing
+        first = size = _round_size(plan, suite, "AB", WARMUP_ROUND, warmup, fresh)
+        with _profiled(plan, suite, servers):
+            for k in range(1, plan.rounds + 1):
+                results += _round(plan, suite, SIDES, k, k - 1, servers, split, size)
+                after_round()
+                size = _round_size(plan, suite, "AB", k, size, planner)
+        return first.most, results
+    planner = SegmentPlanner(plan, 1) if plan.isolate else None
     for side in SIDES:
-        _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, WARMUP_ITERATIONS)
+        _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warmup)
     after_round()
-    first = n = _round_size(plan, suite, "A", WARMUP_ROUND, WARMUP_ITERATIONS)
-    for position, (round_no, side) in enumerate(round_order(plan.rounds)):
-        results += _round(plan, suite, (side,), round_no, position, servers, split, n)
-        after_round()
-        if position % 2 == 1:  # both sides of the round done (A B or B A): the next round is re-sized
-            n = _round_size(plan, suite, side, round_no, n)
-    return first, results
+    first = size = _round_size(plan, suite, "A", WARMUP_ROUND, warmup, planner)
+    with _profiled(plan, suite, servers):
+        for position, (round_no, side) in enumerate(round_order(plan.rounds)):
+            results += _round(plan, suite, (side,), round_no, position, servers, split, size)
+            after_round()
+            if position % 2 == 1:  # both sides of the round done (A B or B A): the next round is re-sized
+                size = _round_size(plan, suite, side, round_no, size, planner)
+    return first.most, results
+
+
+def _profiled(plan: ABPlan, suite: str, servers: dict[str, _Server]) -> contextlib.AbstractContextManager:
+    """Sample both servers' stacks over the measured rounds of `suite`, with --profile-servers."""
+    launched = {side: s.served for side, s in servers.items() if s.served and s.served.pid}
+    if not plan.profile_servers or not launched:
+        return contextlib.nullcontext()
+    names = {side: plan.specs[side].target.server.name for side in launched}
+    return profiling.sampling({side: (names[side], served.pid) for side, served in launched.items()}, plan.out / suite)
 
 
 def _analyzer(plan: ABPlan, pg: Postgres | None) -> Callable[[], None]:
@@ -237,20 +263,102 @@ def _database_label(plan: ABPlan, side: str) -> str:
     return f"ab_{plan.ab_id[:15]}_{side}"
 
 
-def _round_size(plan: ABPlan, suite: str, side: str, round_no: int, iterations: int) -> int:
-    """Iterations per VU and side for the next round: as given, or as many as fill `round_seconds`
-    at the pace of round `round_no` (its timed samples' span over the `iterations` it ran)."""
+@dataclass(frozen=True)
+class RoundSize:
+    """Iterations per VU and side of a round; isolated, of each request name's segment (others: `iterations`)."""
+
+    iterations: int
+    segments: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def most(self) -> int:
+        return max([self.iterations, *self.segments.values()]) if self.segments else self.iterations
+
+    def script_env(self, sides: int) -> dict[str, str]:
+        """ITERATIONS (and SEGMENT_ITERATIONS) per VU, as k6/lib/mlflow.js reads them."""
+        env = {"ITERATIONS": str(self.iterations * sides)}
+        if self.segments:
+            env["SEGMENT_ITERATIONS"] = ",".join(f"{name}:{n * sides}" for name, n in self.segments.items())
+        return env
+
+
+def _round_size(
+    plan: ABPlan, suite: str, side: str, round_no: int, size: RoundSize, planner: SegmentPlanner | None = None
+) -> RoundSize:
+    """The size of the next round: as given, or as fills `round_seconds` at the pace of round `round_no`.
+
+    Mixed, its iterations: the round's timed samples' span over the iterations it ran. Isolated,
+    each request name's segment gets a share of the time (`SegmentPlanner`), at the pace of its own
+    segment: with equal iterations instead, FastTrackML's LogMetricBatch500 (about 90 ms) took most
+    of a round and CreateRun (2 ms) had 44 samples a side, whose median scattered by 15% from round to
+    round."""
     if plan.round_iterations:
-        return plan.round_iterations
+        return RoundSize(plan.round_iterations)
     csv_path, _ = round_files(plan.out, suite, side, round_no)
     try:
-        times = read_samples(csv_path).frame["timestamp"]
-        per_iteration = (times.max() - times.min()) / 1000 / iterations
-    except (InputError, ValueError):
-        per_iteration = float("nan")
+        samples = read_samples(csv_path).frame
+    except InputError:
+        return size
+    if planner:
+        return planner.next_size(samples, size)
+    times = samples["timestamp"]
+    per_iteration = (times.max() - times.min()) / 1000 / size.iterations if len(times) else float("nan")
     if not per_iteration > 0:
-        return iterations
-    return max(MIN_ROUND_ITERATIONS, round(plan.round_seconds / per_iteration))
+        return size
+    return RoundSize(max(MIN_ROUND_ITERATIONS, round(plan.round_seconds / per_iteration)))
+
+
+class SegmentPlanner:
+    """Sizes each request name's segment of the next isolated round, so that every name's ratio comes
+    out about equally precise in the time a round has.
+
+    A name's per-round ratio varies as k / t, t the time its segment ran and k its own noise (the
+    spread of its latencies and how many fit in a second). Until NOISE_ROUNDS rounds have been
+    measured, every name gets an equal share of `round_seconds`; from then on a share in proportion
+    to its k, measured as the variance of its per-round log ratios so far times its segment's mean
+    time (Neyman's allocation for the worst name), with at least MIN_SHARE of the round each. On
+    FastTrackML/SQLite's logging with equal shares, LogMetricBatch10's ratios scattered twice as much
+    as LogParamBatch100's (0.099 against 0.053, log scale); allotted by noise, each would scatter
+    about 0.071."""
+
+    def __init__(self, plan: ABPlan, sides: int) -> None:
+        self.plan, self.sides = plan, sides
+        self.ratios: dict[str, list[float]] = {}
+        self.seconds: dict[str, list[float]] = {}
+
+    def next_size(self, samples: pd.DataFrame, size: RoundSize) -> RoundSize:
+        timed = samples[samples["metric"] == SUCCESS_METRIC]
+        names = timed["name"].astype(str)
+        paces, spans = {}, {}
+        for name, rows in timed.groupby(names):
+            spans[name] = (rows["timestamp"].max() - (rows["timestamp"] - rows["value"]).min()) / 1000
+            ran = len(rows) / (self.plan.profile.vus * self.sides)  # iterations per VU and side
+            if spans[name] > 0:
+                paces[name] = spans[name] / ran
+        self._learn(samples, spans)
+        shares = self._shares(sorted(paces))
+        sizes = {}
+        for name, pace in paces.items():
+            wanted = max(MIN_ROUND_ITERATIONS, round(shares[name] * self.plan.round_seconds / pace))
+            sizes[name] = min(wanted, MAX_SEGMENT_GROWTH * size.segments.get(name, size.iterations))
+        return RoundSize(size.iterations, sizes or size.segments)
+
+    def _learn(self, samples: pd.DataFrame, spans: dict[str, float]) -> None:
+        """Keep this round's log ratio and segment time per name (interleaved rounds hold both sides)."""
+        if self.sides != 2:
+            return
+        a, b = (side_statistics(samples[samples["side"] == side]).set_index("name")["typical_ms"] for side in SIDES)
+        for name, ratio in np.log(b / a).dropna().items():
+            self.ratios.setdefault(name, []).append(float(ratio))
+            self.seconds.setdefault(name, []).append(spans.get(name, 0.0))
+
+    def _shares(self, names: list[str]) -> dict[str, float]:
+        noise = {n: np.var(self.ratios[n], ddof=1) * np.mean(self.seconds[n]) for n in names if n in self.ratios}
+        if len(noise) < len(names) or min((len(self.ratios[n]) for n in names), default=0) < NOISE_ROUNDS:
+            return {n: 1 / len(names) for n in names}
+        total = sum(noise.values())
+        raw = {n: max(k / total, MIN_SHARE) if total > 0 else 1 / len(names) for n, k in noise.items()}
+        return {n: v / sum(raw.values()) for n, v in raw.items()}
 
 
 def _round(
@@ -261,9 +369,9 @@ def _round(
     position: int,
     servers: dict[str, _Server],
     split: tuple[frozenset[int], frozenset[int]] | None,
-    iterations: int,
+    size: RoundSize,
 ) -> list[ABRound]:
-    """Run `iterations` per VU and side against `sides` (one, or both interleaved), metering each server."""
+    """Run a round of `size` against `sides` (one, or both interleaved), metering each server."""
 
     def problem() -> str | None:
         return next((f"{side}: {p}" for side in sides if (p := servers[side].problem())), None)
@@ -281,8 +389,8 @@ def _round(
             meter.sample()
         return problem()
 
-    per_vu = iterations * len(sides)
-    env = {"VUS": str(plan.profile.vus), "ITERATIONS": str(per_vu), "DATASET_PREFIX": plan.ab_id}
+    env = {"VUS": str(plan.profile.vus), "DATASET_PREFIX": plan.ab_id, "ROUND": str(round_no)}
+    env |= size.script_env(len(sides))
     if len(sides) == 2:
         env["BASE_URL_B"] = servers["B"].served.url
     url = servers[sides[0]].served.url
@@ -294,11 +402,11 @@ def _round(
         result = run_suite(
             suite, url, plan.profile, csv_path, log_path, should_stop=should_stop, script_env=env, cpus=cpus
         )
-    expected = plan.profile.vus * per_vu * (len(barrier.segments) if barrier else 1)
+    expected = plan.profile.vus * size.iterations * len(sides)  # isolated: the barrier's end says all ran
     status, error = Status.OK, None
     if problem():
         status, error = Status.PARTIAL, problem()
-    elif result.exit_code != 0 or result.iterations_done < expected:
+    elif result.exit_code != 0 or (not barrier and result.iterations_done < expected):
         status = Status.PARTIAL
         error = f"k6 exit code {result.exit_code}, {result.iterations_done} of {expected} iterations"
     elif barrier and not barrier.complete:
@@ -313,7 +421,7 @@ def _round(
         cpu, rss = meters[side].end() if side in meters else (None, None)
         seconds = round(result.seconds, 3)
         by_name = barrier.cpu_by_name(side) if barrier else {}
-        rounds.append(ABRound(suite, round_no, side, position, status, error, seconds, cpu, rss, iterations, by_name))
+        rounds.append(ABRound(suite, round_no, side, position, status, error, seconds, cpu, rss, size.most, by_name))
     return rounds
 
 

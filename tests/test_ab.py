@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -17,11 +19,13 @@ import psutil
 import pytest
 
 from analysis import compare, paired
+from analysis import stacks as stacks_module
 from analysis.k6csv import read_samples
 from core.records import ABMetadata, ABRound, Status, Verdict
-from runner.ab import round_order
+from runner.ab import MIN_SHARE, NOISE_ROUNDS, ABPlan, SegmentPlanner, round_order
 from runner.k6 import run_suite, select_profile
 from runner.resources import CgroupMeter, TreeMeter
+from runner.segments import SegmentBarrier
 from services import launcher
 from services.environments import ensure_environment, server_executable
 from services.registry import load_registry
@@ -68,6 +72,12 @@ def _meta(statuses: dict[tuple[int, str], Status], rounds: int = 4) -> ABMetadat
         for i, (r, side) in enumerate(round_order(rounds))
     )
     return dataclasses.replace(meta, results=results, rounds=rounds, suites=("retrieval",))
+
+
+def _plan() -> ABPlan:
+    spec = load_registry().spec("fasttrackml-sqlite")
+    profile = dataclasses.replace(select_profile("smoke"), vus=1)
+    return ABPlan(spec, spec, ("logging",), profile, 20, None, 0.0, False, Path("out"), "id", isolate=True)
 
 
 def _rounds(ratio: float, rounds: int = 4, errors: int = 0) -> pd.DataFrame:
@@ -423,13 +433,41 @@ def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path)
         ends = frame.groupby("name", observed=True)["timestamp"].max()[order]
         starts = (frame["timestamp"] - frame["value"]).groupby(frame["name"], observed=True).min()[order]
         assert (ends.to_numpy()[:-1] <= starts.to_numpy()[1:] + 1).all(), (starts, ends)
-        n = next(r["iterations"] for r in meta["results"] if r["round"] == k)
-        assert set(frame.groupby(["name", "side"], observed=True).size()) == {2 * n}  # 2 VUs, n a side
+        counts = frame.groupby(["name", "side"], observed=True).size().unstack()
+        assert (counts["A"] == counts["B"]).all() and (counts["A"] >= 5).all(), counts  # paired: as many a side
     rows = {r["name"]: r for r in comparison["rows"]}
     assert list(sorted(rows)) == sorted(order) and {r["verdict"] for r in rows.values()} <= {"no change"}
     assert all(r["cpu"]["cpu_a"] > 0 and len(r["cpu"]["rounds"]) == 4 for r in rows.values())
     assert comparison["cpu_threshold"] == paired.DEFAULT_CPU_THRESHOLD
     assert "Server CPU per request" in (tmp_path / "c.md").read_text()
+
+
+def test_segments_get_time_in_proportion_to_their_noise_once_it_is_measured():
+    plan = dataclasses.replace(_plan(), round_seconds=4.0)
+    planner = SegmentPlanner(plan, 2)
+    names = ["Quiet", "Noisy", "Steady"]
+    assert planner._shares(names) == {n: pytest.approx(1 / 3) for n in names}  # nothing measured yet: equal
+    for name, sd in (("Quiet", 0.01), ("Noisy", 0.10), ("Steady", 0.05)):
+        planner.ratios[name] = [sd, -sd] * (NOISE_ROUNDS // 2)
+        planner.seconds[name] = [1.0] * NOISE_ROUNDS
+    shares = planner._shares(names)
+    assert sum(shares.values()) == pytest.approx(1) and shares["Noisy"] > shares["Steady"] > shares["Quiet"]
+    assert shares["Quiet"] >= MIN_SHARE * 0.9  # no name starves
+
+
+def test_a_vu_that_never_arrives_breaks_the_barrier_and_no_cpu_per_name_is_given():
+    class Clock:
+        def lap(self) -> float:
+            return 0.01
+
+    barrier = SegmentBarrier(vus=2, meters={"A": Clock()}, timeout=0.5)
+    waiting = threading.Thread(target=barrier.arrive, args=("CreateRun",))
+    waiting.start()
+    waiting.join(5)
+    assert barrier.broken and not barrier.complete and barrier.cpu_by_name("A") == {}
+    whole = SegmentBarrier(vus=1, meters={"A": Clock()})
+    assert all(whole.arrive(label) for label in ("CreateRun", "UpdateRun", "end"))
+    assert whole.complete and set(whole.cpu_by_name("A")) == {"CreateRun", "UpdateRun"}
 
 
 def test_an_interleaved_round_is_split_by_its_side_tag():
@@ -444,14 +482,17 @@ def test_an_interleaved_round_is_split_by_its_side_tag():
 
 @pytest.mark.servers
 def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
-    # interleaved by default; rounds sized in seconds, each at the pace of the round before
-    result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", size=("--round-seconds", "1"))
+    # interleaved by default; rounds sized in seconds, each at the pace of the round before (here the
+    # mixed iteration, as `run` measures it)
+    mixed, size = ("--no-isolate", "--vus", "2"), ("--round-seconds", "1")
+    result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", *mixed, size=size)
     assert result.returncode == 0, result.stderr[-3000:]
     rounds = sorted(p.name for p in (tmp_path / "ab" / "retrieval").glob("*.csv"))
     assert rounds == ["AB-00.csv", "AB-01.csv", "AB-02.csv", "AB-03.csv", "AB-04.csv"]
     assert len(comparison["rows"]) == 5 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
     assert meta["interleaved"] is True and [r["side"] for r in meta["results"]] == list("AB" * 4)
+    assert meta["isolated"] is False and meta["vus"] == 2
     sizes = [(r["round"], r["side"], r["iterations"]) for r in meta["results"]]
     assert all(n >= 5 for _, _, n in sizes)  # at least MIN_ROUND_ITERATIONS
     for k in range(1, 5):  # both sides of a round ran as many iterations
@@ -460,6 +501,26 @@ def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
     for k in range(1, 5):
         n = next(n for round_no, _, n in sizes if round_no == k)
         frame = read_samples(tmp_path / "ab" / "retrieval" / f"AB-{k:02d}.csv").frame
-        assert ((frame["metric"] == "http_reqs") & (frame["name"] == "GetRun")).sum() == 2 * 2 * n
+        assert ((frame["metric"] == "http_reqs") & (frame["name"] == "GetRun")).sum() == 2 * 2 * n  # VUs x n x sides
     [cost] = comparison["resources"]
     assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0
+
+
+@pytest.mark.servers
+def test_profile_servers_names_go_functions_and_draws_what_grew(tmp_path):
+    """FastTrackML is a stripped Go binary: perf sees addresses, which the binary's .gopclntab names."""
+    result, _ = _ab(
+        tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--profile-servers", size=("--round-seconds", "1")
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "ab"
+    for side in "AB":
+        stacks = stacks_module.read_folded(out / "retrieval" / f"{side}.folded")
+        assert sum(stacks.values()) > 50
+        frames = {frame for stack in stacks for frame in stack.split(";")}
+        assert any(f.startswith("github.com/G-Research/fasttrackml/") for f in frames), sorted(frames)[:20]
+        assert "runtime.mallocgc" in frames or "runtime.gcBgMarkWorker" in frames
+    page = (out / "ab.md").read_text()
+    assert "Where the CPU went, retrieval" in page and "](profile-retrieval.svg)" in page
+    svg = ElementTree.parse(out / "profile-retrieval.svg").getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) > 20

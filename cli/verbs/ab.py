@@ -17,12 +17,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from analysis import compare, draw, gate, paired, publish
+from analysis import compare, draw, gate, paired, publish, stacks
 from cli.main import option
 from cli.verbs.compare import print_table
 from core.errors import BadValue
 from core.options import parse_pairs
 from core.records import ABMetadata, Comparison, Status, new_run_id
+from runner import profiling
 from runner.ab import ABPlan, run_ab
 from runner.k6 import profiles, select_profile
 from runner.progress import console
@@ -34,6 +35,7 @@ DEFAULT_ROUNDS = 20
 DEFAULT_ROUND_SECONDS = 4.0
 DEFAULT_THRESHOLD = 0.03
 DEFAULT_WARMUP = 0.0
+DEFAULT_VUS = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,9 +62,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         default="smoke",
-        help=f"its VUs run each round, one of {', '.join(profiles())} (default: smoke, 2 VUs)",
+        help=f"the k6 profile of each round, one of {', '.join(profiles())} (default: smoke; --vus sets its VUs)",
     )
-    parser.add_argument("--vus", type=int, help="VUs in each round instead of the profile's")
+    parser.add_argument(
+        "--vus",
+        type=int,
+        default=DEFAULT_VUS,
+        help=f"VUs in each round (default: {DEFAULT_VUS}: one request at a time, alternating A and B, the steadiest "
+        "measure; with 2, FastTrackML's logging ratios scattered twice as much)",
+    )
     parser.add_argument(
         "--threshold",
         type=float,
@@ -103,6 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run each request name in a segment of its own in every round, so that no request waits behind "
         "another kind's work, and measure each server's CPU per request name (default: on; --no-isolate runs "
         "the suite's mixed iteration, as `run` does)",
+    )
+    parser.add_argument(
+        "--profile-servers",
+        action="store_true",
+        help="sample where both servers spend their CPU over the measured rounds (Linux perf for FastTrackML, "
+        "py-spy for MLflow) and show on the A/B page the functions whose share grew, with a differential "
+        "flame graph (default: off)",
     )
     parser.add_argument("--out", type=Path, help="output folder (default: ab_outputs/<comparison id>)")
     parser.add_argument("--markdown", type=Path, help="write the markdown here too (default: OUT/comparison.md only)")
@@ -201,6 +216,9 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
     if args.postgres_url:
         with option("--postgres-url"):
             external(args.postgres_url)
+    if args.profile_servers:
+        with option("--profile-servers"):
+            profiling.ensure_profilers()
     ab_id = new_run_id()
     out = args.out or Path("ab_outputs") / ab_id
     with option("--out"):
@@ -221,6 +239,7 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         postgres_url=args.postgres_url,
         interleave=args.interleave,
         isolate=args.isolate,
+        profile_servers=args.profile_servers,
         round_seconds=args.round_seconds,
         provenance=provenance,
         cgroups=cgroups,
@@ -257,4 +276,5 @@ def write_comparison(out: Path, meta: ABMetadata, result: Comparison) -> None:
     result.write(out / "comparison.json")
     (out / "comparison.md").write_text(compare.markdown(result))
     draw.save(draw.ab_chart(result), out, "ab")
-    (out / "ab.md").write_text(publish.ab_page(meta, result))
+    where = "\n".join(filter(None, (stacks.compare_profiles(out / suite, suite, out) for suite in meta.suites)))
+    (out / "ab.md").write_text(publish.ab_page(meta, result, profiles=where))

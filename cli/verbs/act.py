@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cli.main import option
+from core.debian import ensure_programs
 from core.errors import BadValue
 from core.paths import installed_program
 from localci import act, images
-from localci.debian import ensure_programs
 from localci.dockerd import Daemon, private_daemon
 from services.registry import Target, load_registry
 

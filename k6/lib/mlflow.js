@@ -43,25 +43,48 @@ export function sides() {
   return INTERLEAVED ? ['A', 'B'] : ['A'];
 }
 
-/** The side of this iteration: each VU alternates, VUs out of step, so both sides carry the same load. */
+/** The side of this iteration: each VU alternates, VUs out of step, so both sides carry the same load;
+ * which side a VU starts on flips from one round (ROUND) to the next, so that neither is always first. */
 export function sideOfIteration() {
-  return INTERLEAVED && (__ITER + __VU) % 2 === 1 ? 'B' : 'A';
+  return INTERLEAVED && (__ITER + __VU + Number(__ENV.ROUND || 0)) % 2 === 1 ? 'B' : 'A';
 }
 
 // A paired A/B can isolate each request name (ISOLATE=1). A suite's iteration is then cut into its
-// requests: every VU first runs ITERATIONS iterations of the first request only, then of the second
-// ..., so that no request waits behind another kind's work on the server. What one request leaves for
-// the next (the run that CreateRun made) is kept per VU and side, so each run receives the very
-// requests of a mixed iteration, in the same order. Before each request name's segment and after the
-// last, the VUs meet at the runner's barrier (SEGMENT_URL): the runner reads both servers' CPU there.
+// requests: every VU first runs the iterations of the first request only, then of the second ...,
+// so that no request waits behind another kind's work on the server. SEGMENT_ITERATIONS gives each
+// request name's iterations per VU (`CreateRun:40,LogMetricSingle:52,...`; ITERATIONS for a name it
+// omits), so that a fast request gets as much time, and as many samples, as a slow one. What one
+// request leaves for the next (the run that CreateRun made) is kept per VU and side, so each run
+// receives the very requests of a mixed iteration, in the same order; a step marked { feeds: true }
+// runs at least as many iterations as any step after it, so that none lacks what it needs. Before
+// each request name's segment and after the last, the VUs meet at the runner's barrier
+// (SEGMENT_URL): the runner reads both servers' CPU there.
 export const ISOLATED = __ENV.ISOLATE === '1';
 const SEGMENT_URL = (__ENV.SEGMENT_URL || '').replace(/\/+$/, '');
 const carried = { A: [], B: [] }; // isolated: per side, what iteration k of a segment passes to iteration k of the next
 
+/** Iterations per VU of each of `steps`' segments, in order. */
+function segmentIterations(steps) {
+  const asked = Object.fromEntries(
+    (__ENV.SEGMENT_ITERATIONS || '')
+      .split(',')
+      .filter((pair) => pair.includes(':'))
+      .map((pair) => [pair.split(':')[0], Number(pair.split(':')[1])]),
+  );
+  const counts = steps.map(([name]) => asked[name] || Number(__ENV.ITERATIONS));
+  steps.forEach(([, , how], i) => {
+    if (how && how.feeds) {
+      counts[i] = Math.max(...counts.slice(i));
+    }
+  });
+  return counts;
+}
+
 /**
- * Run one iteration of a suite made of `steps`, a list of [request name, step], on this iteration's
- * side. A step is called with { data: setup()'s data of the side, state: an object it may fill for the
- * steps after it }. Mixed (the default): every step, in order. Isolated: the step of this iteration's segment.
+ * Run one iteration of a suite made of `steps`, a list of [request name, step, { feeds }?], on this
+ * iteration's side. A step is called with { data: setup()'s data of the side, state: an object it may
+ * fill for the steps after it }. Mixed (the default): every step, in order. Isolated: the step of
+ * this iteration's segment.
  */
 export function iterate(steps, data) {
   const side = sideOfIteration();
@@ -73,9 +96,13 @@ export function iterate(steps, data) {
     }
     return;
   }
-  const perSegment = Number(__ENV.ITERATIONS);
-  const segment = Math.floor(__ITER / perSegment);
-  const index = __ITER % perSegment;
+  const counts = segmentIterations(steps);
+  let segment = 0;
+  let index = __ITER;
+  while (index >= counts[segment]) {
+    index -= counts[segment];
+    segment += 1;
+  }
   const [name, step] = steps[segment];
   if (index === 0) {
     meet(name);
@@ -83,7 +110,7 @@ export function iterate(steps, data) {
   const k = INTERLEAVED ? Math.floor(index / 2) : index;
   carried[side][k] = carried[side][k] || {};
   step({ data: data[side], state: carried[side][k] });
-  if (segment === steps.length - 1 && index === perSegment - 1) {
+  if (segment === steps.length - 1 && index === counts[segment] - 1) {
     meet('end');
   }
 }
@@ -119,15 +146,18 @@ export function suiteProfile(suite) {
 
 // Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
 // exactly `iterations` iterations (k6's default shared-iterations executor would split them instead);
-// isolated, that many of each of its `segments` request names.
-export function suiteOptions(suite, segments = 1) {
+// isolated, those of each of its `steps`' segments.
+export function suiteOptions(suite, steps = []) {
   const profile = suiteProfile(suite);
+  const isolated = ISOLATED && steps.length > 0;
   return {
     scenarios: {
       [suite]: {
         executor: 'per-vu-iterations',
         vus: Number(__ENV.VUS || profile.vus),
-        iterations: Number(__ENV.ITERATIONS || profile.iterations) * (ISOLATED ? segments : 1),
+        iterations: isolated
+          ? segmentIterations(steps).reduce((a, b) => a + b, 0)
+          : Number(__ENV.ITERATIONS || profile.iterations),
         maxDuration: profile.maxDuration,
       },
     },
