@@ -299,13 +299,12 @@ def _round_size(
         samples = read_samples(csv_path).frame
     except InputError:
         return size
-    if planner:
-        return planner.next_size(samples, size)
     times = samples["timestamp"]
     per_iteration = (times.max() - times.min()) / 1000 / size.iterations if len(times) else float("nan")
-    if not per_iteration > 0:
-        return size
-    return RoundSize(max(MIN_ROUND_ITERATIONS, round(plan.round_seconds / per_iteration)))
+    iterations = max(MIN_ROUND_ITERATIONS, round(plan.round_seconds / per_iteration)) if per_iteration > 0 else None
+    if planner:  # both: a suite whose steps hand data on runs `iterations` of each (k6/lib/mlflow.js)
+        return planner.next_size(samples, RoundSize(iterations or size.iterations, size.segments))
+    return RoundSize(iterations) if iterations else size
 
 
 class SegmentPlanner:
@@ -325,6 +324,7 @@ class SegmentPlanner:
         self.plan, self.sides = plan, sides
         self.ratios: dict[str, list[float]] = {}
         self.seconds: dict[str, list[float]] = {}
+        self.chained = False  # the suite runs `iterations` of every name (k6/lib/mlflow.js): nothing to size
 
     def next_size(self, samples: pd.DataFrame, size: RoundSize) -> RoundSize:
         timed = samples[samples["metric"] == SUCCESS_METRIC]
@@ -340,8 +340,11 @@ class SegmentPlanner:
         sizes = {}
         for name, pace in paces.items():
             wanted = max(MIN_ROUND_ITERATIONS, round(shares[name] * self.plan.round_seconds / pace))
-            sizes[name] = min(wanted, MAX_SEGMENT_GROWTH * size.segments.get(name, size.iterations))
-        return RoundSize(size.iterations, sizes or size.segments)
+            sizes[name] = min(wanted, MAX_SEGMENT_GROWTH * size.segments.get(name, WARMUP_ITERATIONS))
+        counts = {round(len(rows) / self.plan.profile.vus / self.sides) for _, rows in timed.groupby(names)}
+        if len(set(size.segments.values())) > 1 and len(counts) == 1:
+            self.chained = True  # asked for different sizes, every name ran as often: the suite's steps hand data on
+        return RoundSize(size.iterations, {} if self.chained else sizes)
 
     def _learn(self, samples: pd.DataFrame, spans: dict[str, float]) -> None:
         """Keep this round's log ratio and segment time per name (interleaved rounds hold both sides)."""

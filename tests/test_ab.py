@@ -435,6 +435,7 @@ def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path)
         assert (ends.to_numpy()[:-1] <= starts.to_numpy()[1:] + 1).all(), (starts, ends)
         counts = frame.groupby(["name", "side"], observed=True).size().unstack()
         assert (counts["A"] == counts["B"]).all() and (counts["A"] >= 5).all(), counts  # paired: as many a side
+        assert counts["A"].nunique() == 1, counts  # each run gets every request of a mixed iteration
     rows = {r["name"]: r for r in comparison["rows"]}
     assert list(sorted(rows)) == sorted(order) and {r["verdict"] for r in rows.values()} <= {"no change"}
     assert all(r["cpu"]["cpu_a"] > 0 and len(r["cpu"]["rounds"]) == 4 for r in rows.values())
@@ -520,6 +521,9 @@ def test_profile_servers_names_go_functions_and_draws_what_grew(tmp_path):
         frames = {frame for stack in stacks for frame in stack.split(";")}
         assert any(f.startswith("github.com/G-Research/fasttrackml/") for f in frames), sorted(frames)[:20]
         assert "runtime.mallocgc" in frames or "runtime.gcBgMarkWorker" in frames
+    later = read_samples(out / "retrieval" / "AB-04.csv").frame
+    counts = later[later["metric"] == "http_reqs"].groupby("name", observed=True).size()
+    assert counts.nunique() > 1, counts  # reads hand nothing on: each name's segment is sized to its own pace
     page = (out / "ab.md").read_text()
     assert "Where the CPU went, retrieval" in page and "](profile-retrieval.svg)" in page
     svg = ElementTree.parse(out / "profile-retrieval.svg").getroot()

@@ -52,13 +52,14 @@ export function sideOfIteration() {
 // A paired A/B can isolate each request name (ISOLATE=1). A suite's iteration is then cut into its
 // requests: every VU first runs the iterations of the first request only, then of the second ...,
 // so that no request waits behind another kind's work on the server. SEGMENT_ITERATIONS gives each
-// request name's iterations per VU (`CreateRun:40,LogMetricSingle:52,...`; ITERATIONS for a name it
-// omits), so that a fast request gets as much time, and as many samples, as a slow one. What one
-// request leaves for the next (the run that CreateRun made) is kept per VU and side, so each run
-// receives the very requests of a mixed iteration, in the same order; a step marked { feeds: true }
-// runs at least as many iterations as any step after it, so that none lacks what it needs. Before
-// each request name's segment and after the last, the VUs meet at the runner's barrier
-// (SEGMENT_URL): the runner reads both servers' CPU there.
+// request name's iterations per VU (`GetRun:40,SearchRuns:52,...`; ITERATIONS for a name it omits),
+// so that a fast request gets as much time, and as many samples, as a slow one. A suite whose steps
+// hand data on (a step marked { feeds: true }: the run CreateRun makes, which the others log to)
+// runs ITERATIONS of every step instead, and keeps what each iteration leaves per VU and side: so each
+// run receives the very requests of a mixed iteration, in the same order. (With more UpdateRuns than
+// LogMetricBatch500s, most UpdateRuns met runs that held one metric instead of 1,700, and FastTrackML
+// 0.5.1's slow update of a full run went unseen.) Before each request name's segment and after the
+// last, the VUs meet at the runner's barrier (SEGMENT_URL): the runner reads both servers' CPU there.
 export const ISOLATED = __ENV.ISOLATE === '1';
 const SEGMENT_URL = (__ENV.SEGMENT_URL || '').replace(/\/+$/, '');
 const carried = { A: [], B: [] }; // isolated: per side, what iteration k of a segment passes to iteration k of the next
@@ -71,13 +72,8 @@ function segmentIterations(steps) {
       .filter((pair) => pair.includes(':'))
       .map((pair) => [pair.split(':')[0], Number(pair.split(':')[1])]),
   );
-  const counts = steps.map(([name]) => asked[name] || Number(__ENV.ITERATIONS));
-  steps.forEach(([, , how], i) => {
-    if (how && how.feeds) {
-      counts[i] = Math.max(...counts.slice(i));
-    }
-  });
-  return counts;
+  const chained = steps.some(([, , how]) => how && how.feeds);
+  return steps.map(([name]) => (!chained && asked[name]) || Number(__ENV.ITERATIONS));
 }
 
 /**
