@@ -329,10 +329,11 @@ class SegmentPlanner:
     def next_size(self, samples: pd.DataFrame, size: RoundSize) -> RoundSize:
         timed = samples[samples["metric"] == SUCCESS_METRIC]
         names = timed["name"].astype(str)
-        paces, spans = {}, {}
+        paces, spans, counts = {}, {}, set()
         for name, rows in timed.groupby(names):
             spans[name] = (rows["timestamp"].max() - (rows["timestamp"] - rows["value"]).min()) / 1000
             ran = len(rows) / (self.plan.profile.vus * self.sides)  # iterations per VU and side
+            counts.add(round(ran))
             if spans[name] > 0:
                 paces[name] = spans[name] / ran
         self._learn(samples, spans)
@@ -341,7 +342,6 @@ class SegmentPlanner:
         for name, pace in paces.items():
             wanted = max(MIN_ROUND_ITERATIONS, round(shares[name] * self.plan.round_seconds / pace))
             sizes[name] = min(wanted, MAX_SEGMENT_GROWTH * size.segments.get(name, WARMUP_ITERATIONS))
-        counts = {round(len(rows) / self.plan.profile.vus / self.sides) for _, rows in timed.groupby(names)}
         if len(set(size.segments.values())) > 1 and len(counts) == 1:
             self.chained = True  # asked for different sizes, every name ran as often: the suite's steps hand data on
         return RoundSize(size.iterations, {} if self.chained else sizes)
