@@ -8,11 +8,14 @@ comparison of the change (CI runs one per target x suite):
 - a standing regression fails the check, unless the change is acknowledged as expected (a pull
   request's label or a caller's input, with its reason): then the check passes and says so;
 - a comparison that did not complete fails the check too, since it cannot vouch for the change;
-- anything else passes.
+- anything else passes. A change of CPU per request name is shown, and never fails the check: it
+  is what the change costs the server, not what its users wait, and an A/B of shared runners
+  measures it with no second measurement to confirm it.
 
-The comment is what a pull request shows: the changed rows only, the count of unchanged ones, each
-server's CPU per request, and a link to the full comparisons. Nothing in it can notify anyone: an
-`@name` from a reason or a spec is broken with a zero-width space.
+The comment is what a pull request shows: the changed rows only, the count of unchanged ones, the
+request names whose CPU per request changed, each server's CPU per request, and a link to the full
+comparisons. Nothing in it can notify anyone: an `@name` from a reason or a spec is broken with a
+zero-width space.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def comment(gate: Gate) -> str:
             for r in sorted(changed, key=lambda r: (r.verdict != Verdict.REGRESSION, -finite_or(r.ratio, 0.0)))
         ]
     lines += ["", f"{len(rows) - len(changed)} request name(s) unchanged."]
+    lines += _cpu_changes(rows)
     cost = [(c, x) for c in gate.comparisons for x in c.resources if x.ratio is not None]
     if cost:
         lines += ["", "| server CPU per request | suite | B/A | interval |", "|---|---|---:|---|"]
@@ -116,6 +120,19 @@ def comment(gate: Gate) -> str:
     body = neutralise_mentions("\n".join(lines))
     link = f"\n\n[Full comparison]({gate.details_url})" if gate.details_url else ""
     return f"{MARKER}\n{body}{link}\n"
+
+
+def _cpu_changes(rows: list[ComparisonRow]) -> list[str]:
+    """The request names whose CPU per request changed (isolated A/Bs): shown, never gating."""
+    changed = [r for r in rows if r.cpu is not None and r.cpu.verdict in (Verdict.REGRESSION, Verdict.IMPROVEMENT)]
+    if not changed:
+        return []
+    lines = ["", "| CPU per request (not gated) | suite | request | B/A | interval |", "|---|---|---|---:|---|"]
+    return lines + [
+        f"| {r.target} | {r.suite} | {r.name} | {number(r.cpu.ratio, '.3f')} "
+        f"| {number(r.cpu.low, '.3f')} – {number(r.cpu.high, '.3f')} |"
+        for r in sorted(changed, key=lambda r: -finite_or(r.cpu.ratio, 0.0))
+    ]
 
 
 def neutralise_mentions(text: str) -> str:

@@ -4,6 +4,7 @@
     .venv/bin/python -m perf.ab_quality slowdown --target fasttrackml-sqlite [--factors 0.05,0.1,0.2] [-- AB OPTIONS]
     .venv/bin/python -m perf.ab_quality cpu --target fasttrackml-sqlite [--factors 0.03] [-- AB OPTIONS]
     .venv/bin/python -m perf.ab_quality throttle --target fasttrackml-sqlite [--factors 0.7,0.5] [-- AB OPTIONS]
+    .venv/bin/python -m perf.ab_quality profile --target fasttrackml-sqlite [-- AB OPTIONS]
 
 `aa` compares a target with itself: every call is a false one, and the interval's half-width
 (log scale, median over request names) is the noise the verdict must beat. `slowdown` puts a
@@ -18,7 +19,9 @@ only): a slower server that must never be called faster. `cpu` does the same as 
 instead of time: each side's server runs under
 perf/cpu_wrapper.py, whose proxy is metered with it, and the candidate's spends f times each
 name's CPU per request more (measured by a first A/B at zero strength); the share of CPU verdicts
-that called a regression is reported per request name. AB OPTIONS go
+that called a regression is reported per request name. `profile` samples the candidate server
+with `ab --profile-servers`'s own sampler (runner/profiling.py) and not the baseline: the ratio is
+what sampling costs a server's answers. AB OPTIONS go
 to `./run.sh ab` as they are (--rounds, --round-iterations, --vus, --pin, --warmup, --confirm ...).
 With --confirm, `stands` is the share of comparisons whose regression a second measurement
 confirmed: what fails CI's gate. Run it on a quiet machine: nothing else heavy beside it.
@@ -42,6 +45,7 @@ import pandas as pd
 import psutil
 
 from core.paths import ROOT
+from runner.profiling import ensure_profilers, sampling
 from services import launcher, processes
 from services.environments import ensure_environment, server_executable
 from services.registry import load_registry
@@ -138,9 +142,7 @@ def throttled_pair(target_id: str, quota: float, work: Path):
         with ExitStack() as stack:
             urls = []
             for side in "AB":
-                folder = work / side
-                folder.mkdir(parents=True)
-                served = stack.enter_context(launcher.serve(target, side, folder, folder / "server.log", None))
+                served = stack.enter_context(_serve(target, side, work))
                 if side == "B":
                     for pid in [served.pid, *(c.pid for c in psutil.Process(served.pid).children(recursive=True))]:
                         (group / "cgroup.procs").write_text(str(pid))
@@ -151,6 +153,25 @@ def throttled_pair(target_id: str, quota: float, work: Path):
             with contextlib.suppress(OSError):
                 (CPU_CGROUPS / "cgroup.procs").write_text(pid)
         group.rmdir()
+
+
+@contextmanager
+def profiled_pair(target_id: str, work: Path):
+    """Two fresh servers of the target, B's sampled while the A/B runs as `ab --profile-servers`
+    samples both."""
+    target = load_registry().targets[target_id]
+    ensure_environment(target)
+    ensure_profilers()
+    with ExitStack() as stack:
+        served = {side: stack.enter_context(_serve(target, side, work)) for side in "AB"}
+        stack.enter_context(sampling({"B": (target.server.name, served["B"].pid)}, work / "profile"))
+        yield [f"{target_id}@{s.url}" for s in served.values()]
+
+
+def _serve(target, side: str, work: Path):
+    folder = work / side
+    folder.mkdir(parents=True)
+    return launcher.serve(target, side, folder, folder / "server.log", None)
 
 
 PAIRS = {"slowdown": slowed_pair, "cpu": burning_pair}
@@ -180,7 +201,7 @@ def _proxy_port(log: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["aa", "slowdown", "cpu", "throttle"])
+    parser.add_argument("mode", choices=["aa", "slowdown", "cpu", "throttle", "profile"])
     parser.add_argument("--target", default="fasttrackml-sqlite")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--factors", default="0.05,0.10,0.20")
@@ -189,13 +210,18 @@ def main() -> None:
     args, options = parser.parse_args(argv[:split]), argv[split + 1 :]
     work = Path(tempfile.mkdtemp(prefix="ab-quality-"))
     results = []
-    factors = [0.0] if args.mode == "aa" else [float(f) for f in args.factors.split(",")]  # throttle: quotas
+    factors = (
+        [0.0] if args.mode in ("aa", "profile") else [float(f) for f in args.factors.split(",")]
+    )  # throttle: quotas
     medians = calibrate(args.mode, args.target, work / "calibration", options) if args.mode in PAIRS else {}
     for factor in factors:
         for repeat in range(args.repeats):
             out = work / f"{factor}-{repeat}"
             if args.mode == "aa":
                 rows, seconds = run_ab(out / "ab", args.target, args.target, options)
+            elif args.mode == "profile":
+                with profiled_pair(args.target, out / "servers") as (a, b):
+                    rows, seconds = run_ab(out / "ab", a, b, options)
             elif args.mode == "throttle":  # factor: the share of one core B may use
                 with throttled_pair(args.target, factor, out / "servers") as (a, b):
                     rows, seconds = run_ab(out / "ab", a, b, options)

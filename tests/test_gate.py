@@ -9,7 +9,7 @@ import math
 import pytest
 
 from analysis import gate
-from core.records import Comparison, ComparisonRow, Gate, Outcome, ResourceRow, Verdict
+from core.records import Comparison, ComparisonRow, CpuCost, Gate, Outcome, ResourceRow, Verdict
 from services import launcher
 from services.environments import ensure_environment
 from services.registry import load_registry
@@ -94,6 +94,19 @@ def test_the_comment_shows_changed_rows_unchanged_count_cost_and_link_and_mentio
     assert text.rstrip().endswith("[Full comparison](https://example.invalid/run/1)")
     assert "@someone" not in text and "@\u200bsomeone" in text  # nobody is notified
     assert Gate.from_json(json.loads(json.dumps(result.to_json()))) == result
+
+
+def test_a_costlier_request_is_shown_in_the_comment_and_never_fails_the_gate():
+    costlier = CpuCost(0.40, 0.42, 1.05, 1.03, 1.07, Verdict.REGRESSION)
+    steady = CpuCost(0.30, 0.30, 1.0, 0.99, 1.01, Verdict.NO_CHANGE)
+    result = gate.judge([_comparison(_row("LogMetricBatch500", 1.0, Verdict.NO_CHANGE, cpu=costlier),
+                                     _row("CreateRun", 1.0, Verdict.NO_CHANGE, cpu=steady))])  # fmt: skip
+    assert result.outcome == Outcome.PASS
+    lines = gate.comment(result).splitlines()
+    assert "| CPU per request (not gated) | suite | request | B/A | interval |" in lines
+    assert "| fasttrackml-sqlite | logging | LogMetricBatch500 | 1.050 | 1.030 – 1.070 |" in lines
+    assert not any("| CreateRun |" in line for line in lines)
+    assert "2 request name(s) unchanged." in lines
 
 
 def test_the_gate_verb_reads_ab_folders_and_names_a_missing_job(tmp_path):
