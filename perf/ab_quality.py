@@ -129,27 +129,41 @@ CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller (root onl
 
 
 @contextmanager
-def throttled_pair(target_id: str, quota: float, work: Path):
+def throttled_pair(target_id: str, quota: float, work: Path, baseline_grouped: bool = True):
     """Two fresh servers of the target, B's held to `quota` of one core by a CFS bandwidth limit (a
-    cgroup v1 `cpu` group of its own: cfs_quota_us per 100 ms period), as a container's --cpus does."""
+    cgroup v1 `cpu` group of its own: cfs_quota_us per 100 ms period), as a container's --cpus does.
+    A gets a group of its own too, without a limit: the scheduler shares the CPU first between
+    groups, so a server alone in a group outweighs everything left in the root (A, k6) whenever the
+    cores are contended. `baseline_grouped=False` leaves A in the root, to show that bias."""
     target = load_registry().targets[target_id]
     ensure_environment(target)
-    group = CPU_CGROUPS / f"bench-throttle-{os.getpid()}"
+    quotas = {"A": -1, "B": int(quota * 100000)} if baseline_grouped else {"B": int(quota * 100000)}
+    with ExitStack() as stack:
+        urls = []
+        for side in "AB":
+            served = stack.enter_context(_serve(target, side, work))
+            if side in quotas:
+                group = stack.enter_context(_cpu_group(f"bench-throttle-{os.getpid()}-{side}", quotas[side]))
+                for pid in [served.pid, *(c.pid for c in psutil.Process(served.pid).children(recursive=True))]:
+                    (group / "cgroup.procs").write_text(str(pid))
+            urls.append(f"{target_id}@{served.url}")
+        yield urls
+
+
+@contextmanager
+def _cpu_group(name: str, quota_us: int):
+    """A cgroup v1 `cpu` group with a CFS quota per 100 ms (-1: none), removed on exit after its
+    processes are moved back to the root group."""
+    group = CPU_CGROUPS / name
     group.mkdir()
     try:
         (group / "cpu.cfs_period_us").write_text("100000")
-        (group / "cpu.cfs_quota_us").write_text(str(int(quota * 100000)))
-        with ExitStack() as stack:
-            urls = []
-            for side in "AB":
-                served = stack.enter_context(_serve(target, side, work))
-                if side == "B":
-                    for pid in [served.pid, *(c.pid for c in psutil.Process(served.pid).children(recursive=True))]:
-                        (group / "cgroup.procs").write_text(str(pid))
-                urls.append(f"{target_id}@{served.url}")
-            yield urls
+        (group / "cpu.cfs_quota_us").write_text(str(quota_us))
+        yield group
+        stat = dict(line.split() for line in (group / "cpu.stat").read_text().splitlines())
+        print(f"{name}: throttled in {stat['nr_throttled']} of {stat['nr_periods']} periods", flush=True)
     finally:
-        for pid in (group / "cgroup.procs").read_text().split():  # back to the root group, then remove it
+        for pid in (group / "cgroup.procs").read_text().split():
             with contextlib.suppress(OSError):
                 (CPU_CGROUPS / "cgroup.procs").write_text(pid)
         group.rmdir()
@@ -205,6 +219,7 @@ def main() -> None:
     parser.add_argument("--target", default="fasttrackml-sqlite")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--factors", default="0.05,0.10,0.20")
+    parser.add_argument("--baseline-in-root", action="store_true", help="throttle: leave A in the root cgroup")
     argv = sys.argv[1:]
     split = argv.index("--") if "--" in argv else len(argv)
     args, options = parser.parse_args(argv[:split]), argv[split + 1 :]
@@ -223,7 +238,7 @@ def main() -> None:
                 with profiled_pair(args.target, out / "servers") as (a, b):
                     rows, seconds = run_ab(out / "ab", a, b, options)
             elif args.mode == "throttle":  # factor: the share of one core B may use
-                with throttled_pair(args.target, factor, out / "servers") as (a, b):
+                with throttled_pair(args.target, factor, out / "servers", not args.baseline_in_root) as (a, b):
                     rows, seconds = run_ab(out / "ab", a, b, options)
             else:
                 delays = {name: factor * median for name, median in medians.items()}

@@ -43,10 +43,14 @@ export function sides() {
   return INTERLEAVED ? ['A', 'B'] : ['A'];
 }
 
-/** The side of this iteration: each VU alternates, VUs out of step, so both sides carry the same load;
- * which side a VU starts on flips from one round (ROUND) to the next, so that neither is always first. */
+/** The side of this iteration: each VU runs A B B A A B B A ..., VUs out of step, so both sides carry
+ * the same load, and each side as often follows itself as the other: a server whose answer depends on
+ * how long its connection was idle (MLflow under uvicorn's workers: Nagle's delay unless the
+ * connection rested 40 ms) cannot lock one side fast and the other slow, as strict A B A B did. Which
+ * side a VU starts on flips from one round (ROUND) to the next, so that neither is always first. */
 export function sideOfIteration() {
-  return INTERLEAVED && (__ITER + __VU + Number(__ENV.ROUND || 0)) % 2 === 1 ? 'B' : 'A';
+  const turn = Math.floor((__ITER + 1) / 2) + __VU + Number(__ENV.ROUND || 0);
+  return INTERLEAVED && turn % 2 === 1 ? 'B' : 'A';
 }
 
 // A paired A/B can isolate each request name (ISOLATE=1). A suite's iteration is then cut into its
