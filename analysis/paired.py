@@ -15,7 +15,7 @@ request name at most 1% of the time.
 (At 0.05, 2 of 14 A/A comparisons on real servers called a change; at 0.01 none did, and injected
 5% slowdowns were still called 80% of the time: see the methodology page.)
 
-With `interleave`, both sides share each round's one k6 process, every VU alternating A and B
+With `interleave`, both sides share each round's one k6 process, every VU taking turns A B B A ...
 iteration by iteration: what slows the machine for a moment then slows both sides of a round
 alike, and cancels in its ratio too, not only what drifts from one round to the next.
 

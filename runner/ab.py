@@ -5,7 +5,7 @@ its own, and stay up for the whole comparison. Each suite then runs one warm-up 
 it seeds the retrieval dataset once per side, warms caches and connection pools, and times an
 iteration so that rounds can be sized in seconds), then `rounds` rounds of the same number of
 iterations per side. By default (`interleave`) a round is one k6 process that runs both sides,
-every VU alternating A and B iteration by iteration, so that a moment's slowdown of the machine
+every VU taking turns A B B A ... iteration by iteration, so that a moment's slowdown of the machine
 hits both alike; otherwise each side's round is a k6 process of its own, in the order A B, B A,
 A B ... By default (`isolate`) a round does not run the suite's mixed iteration: it runs each
 request name in a segment of its own, one name after the other, the VUs meeting at a barrier
@@ -69,7 +69,7 @@ class ABPlan:
     out: Path
     ab_id: str
     postgres_url: str | None = None
-    interleave: bool = False  # both sides in one k6 process per round, alternating iteration by iteration
+    interleave: bool = False  # both sides in one k6 process per round, taking turns iteration by iteration
     isolate: bool = False  # each request name in a segment of its own in every round (runner/segments.py)
     profile_servers: bool = False  # sample both servers' stacks over the measured rounds (runner/profiling.py)
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
