@@ -436,6 +436,10 @@ def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path)
         counts = frame.groupby(["name", "side"], observed=True).size().unstack()
         assert (counts["A"] == counts["B"]).all() and (counts["A"] >= 5).all(), counts  # paired: as many a side
         assert counts["A"].nunique() == 1, counts  # each run gets every request of a mixed iteration
+        for name, turns in frame.groupby("name", observed=True)["side"]:  # one VU: its requests in file order
+            sides = "".join(turns)  # A B B A ...: each side follows itself as often as the other
+            assert all(sides[i] != sides[i + 1] for i in range(0, len(sides) - 1, 2)), (name, sides)
+            assert all(sides[i] == sides[i + 1] for i in range(1, len(sides) - 1, 2)), (name, sides)
     rows = {r["name"]: r for r in comparison["rows"]}
     assert list(sorted(rows)) == sorted(order) and {r["verdict"] for r in rows.values()} <= {"no change"}
     assert all(r["cpu"]["cpu_a"] > 0 and len(r["cpu"]["rounds"]) == 4 for r in rows.values())
