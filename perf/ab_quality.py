@@ -90,9 +90,8 @@ def slowed_pair(target_id: str, extra: dict[str, float], work: Path):
         urls = []
         base = {"*": BASE_DELAY_MS}
         for side, side_delays in (("A", base), ("B", base | {n: BASE_DELAY_MS + ms for n, ms in extra.items()})):
+            served = stack.enter_context(_serve(target, side, work))
             folder = work / side
-            folder.mkdir(parents=True)
-            served = stack.enter_context(launcher.serve(target, side, folder, folder / "server.log", None))
             port = served.url.rsplit(":", 1)[1]
             (folder / "delays.json").write_text(json.dumps(side_delays))
             proxy = processes.start(
@@ -204,6 +203,18 @@ def calibrate(mode: str, target_id: str, work: Path, options: list[str]) -> dict
     return values
 
 
+def pair_for(args: argparse.Namespace, factor: float, medians: dict[str, float], work: Path):
+    """The two specs one A/B of `args.mode` compares, served while the block runs; `factor` is the
+    injected share (`slowdown`, `cpu`) or the quota (`throttle`)."""
+    if args.mode == "aa":
+        return contextlib.nullcontext([args.target, args.target])
+    if args.mode == "profile":
+        return profiled_pair(args.target, work)
+    if args.mode == "throttle":
+        return throttled_pair(args.target, factor, work, not args.baseline_in_root)
+    return PAIRS[args.mode](args.target, {name: factor * median for name, median in medians.items()}, work)
+
+
 def _proxy_port(log: Path) -> str:
     for _ in range(100):
         text = log.read_text().strip() if log.exists() else ""
@@ -225,25 +236,13 @@ def main() -> None:
     args, options = parser.parse_args(argv[:split]), argv[split + 1 :]
     work = Path(tempfile.mkdtemp(prefix="ab-quality-"))
     results = []
-    factors = (
-        [0.0] if args.mode in ("aa", "profile") else [float(f) for f in args.factors.split(",")]
-    )  # throttle: quotas
+    factors = [0.0] if args.mode in ("aa", "profile") else [float(f) for f in args.factors.split(",")]
     medians = calibrate(args.mode, args.target, work / "calibration", options) if args.mode in PAIRS else {}
     for factor in factors:
         for repeat in range(args.repeats):
             out = work / f"{factor}-{repeat}"
-            if args.mode == "aa":
-                rows, seconds = run_ab(out / "ab", args.target, args.target, options)
-            elif args.mode == "profile":
-                with profiled_pair(args.target, out / "servers") as (a, b):
-                    rows, seconds = run_ab(out / "ab", a, b, options)
-            elif args.mode == "throttle":  # factor: the share of one core B may use
-                with throttled_pair(args.target, factor, out / "servers", not args.baseline_in_root) as (a, b):
-                    rows, seconds = run_ab(out / "ab", a, b, options)
-            else:
-                delays = {name: factor * median for name, median in medians.items()}
-                with PAIRS[args.mode](args.target, delays, out / "servers") as (a, b):
-                    rows, seconds = run_ab(out / "ab", a, b, options)
+            with pair_for(args, factor, medians, out / "servers") as (a, b):
+                rows, seconds = run_ab(out / "ab", a, b, options)
             verdicts = rows["cpu_verdict"] if args.mode == "cpu" else rows["verdict"]
             called = rows[verdicts.isin(["regression", "improvement"])]
             print(
