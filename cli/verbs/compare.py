@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from analysis import compare
 from cli.main import option
@@ -99,18 +100,23 @@ def _why_nothing(a: compare.Samples, b: compare.Samples, args: argparse.Namespac
 
 def print_table(result: Comparison) -> None:
     table = Table(title=f"B = {result.candidate} against A = {result.baseline} (median latency, ms)")
-    for column in ("target", "suite", "request", "A", "B", "B/A", "95% interval", "verdict"):
+    for column in ("target", "suite", "request", "A", "B", "B/A", "interval", "verdict"):
         table.add_column(column, justify="right" if column in ("A", "B", "B/A") else "left")
-    colour = {Verdict.REGRESSION: "red", Verdict.IMPROVEMENT: "green", Verdict.NO_CHANGE: "white"}
+    colour = {
+        Verdict.REGRESSION: "red",
+        Verdict.IMPROVEMENT: "green",
+        Verdict.NO_CHANGE: "white",
+        Verdict.NO_VERDICT: "yellow",
+    }
     for r in result.rows:
         table.add_row(
             r.target,
             r.suite,
             r.name,
-            f"{r.median_a:.2f}",
-            f"{r.median_b:.2f}",
-            f"{r.ratio:.3f}",
-            f"{r.low:.3f} – {r.high:.3f}",
-            f"[{colour[r.verdict]}]{r.verdict}",
+            compare.number(r.median_a, ".2f"),
+            compare.number(r.median_b, ".2f"),
+            compare.number(r.ratio, ".3f"),
+            f"{compare.number(r.low, '.3f')} – {compare.number(r.high, '.3f')}",
+            Text(f"{r.verdict}" + (f": {r.reason}" if r.reason else ""), style=colour[r.verdict]),
         )
     Console(width=140).print(table)
