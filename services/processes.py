@@ -3,6 +3,13 @@
 Each child runs in a session of its own: Ctrl-C in the terminal reaches only the runner, which then
 stops k6 first (so it writes its partial output) and the servers after. `stop_all` is the last line
 of defence: the runner calls it on every exit path, and it stops anything still alive.
+
+A child's descendants are found by its session as well as by parentage: when a server's main
+process dies from outside (an OOM killer's SIGKILL), its workers lose their parent and are adopted
+by init, where no walk from the dead process finds them; they keep its session id. MLflow killed so
+left 13 processes running (uvicorn and its 4 workers, the job runner and 6 huey consumers, a
+resource tracker), some of them deaf to SIGTERM; `stop` now ends each of them, with SIGKILL after
+the grace time.
 """
 
 from __future__ import annotations
@@ -46,14 +53,12 @@ def start(
 
 
 def stop(process: psutil.Popen, first_signal: int = signal.SIGTERM, grace_seconds: float = 10) -> int | None:
-    """Send `first_signal` to the process and its descendants, kill what is left after the grace time.
+    """Send `first_signal` to the process and everything of its session, kill what is left after the
+    grace time.
 
     Returns the process's exit code (None if it could not be reaped).
     """
-    try:
-        tree = [process, *process.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        tree = [process]
+    tree = family(process)
     for p in tree:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.send_signal(first_signal)
@@ -68,6 +73,23 @@ def stop(process: psutil.Popen, first_signal: int = signal.SIGTERM, grace_second
         return process.wait(timeout=1)
     except (psutil.TimeoutExpired, subprocess.TimeoutExpired):
         return None
+
+
+def family(process: psutil.Popen) -> list[psutil.Process]:
+    """The process, its descendants, and every process still in the session it leads: the orphans
+    of a process that died (they are init's children now, and keep the session id)."""
+    found = {process.pid: process}
+    with contextlib.suppress(psutil.NoSuchProcess):
+        found.update((child.pid, child) for child in process.children(recursive=True))
+    try:
+        born = process.create_time()  # cached by psutil: a later process that reuses the pid is no member
+    except psutil.NoSuchProcess:
+        born = 0.0
+    for candidate in psutil.process_iter(["create_time"]):
+        with contextlib.suppress(OSError):
+            if os.getsid(candidate.pid) == process.pid and candidate.info["create_time"] >= born:
+                found.setdefault(candidate.pid, candidate)
+    return list(found.values())
 
 
 def stop_all() -> None:

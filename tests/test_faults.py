@@ -90,6 +90,25 @@ def test_server_killed_mid_run_is_partial_and_nothing_is_left_behind(tmp_path):
     assert postgres_processes() == []
 
 
+def test_mlflow_killed_from_outside_leaves_none_of_its_processes_behind(tmp_path):
+    """SIGKILL to `mlflow server` while k6 runs, as an OOM killer would send it: its uvicorn, workers,
+    job runner and consumers lose their parent; the run reports the pair and stops every one of them."""
+    out = tmp_path / "out"
+    watcher = ProcessWatcher(
+        "run", "--profile", "quick", "--suites", "logging", "--no-report", "--out", str(out),
+        "--targets", "mlflow-sqlite",
+    )  # fmt: skip
+    watcher.wait_for_child("k6", argument="--out csv=")
+    server = next(p for p in watcher.poll_descendants() if p.ppid() == watcher.process.pid and p.name() != "k6")
+    family = server.children(recursive=True)
+    assert len(family) >= 5, f"uvicorn and its workers at least, found {family}"
+    server.kill()
+    assert watcher.finish() == 1, watcher.output()
+    killed = metadata(out, "mlflow-sqlite", "logging")
+    assert killed["status"] == "partial" and "server exited" in killed["error"]
+    assert watcher.left_behind() == []
+
+
 def test_sigint_stops_every_process_and_marks_outputs_partial(tmp_path):
     out = tmp_path / "out"
     watcher = ProcessWatcher(
