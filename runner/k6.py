@@ -38,6 +38,7 @@ class Profile:
     iterations: int
     description: str
     suites: dict[str, dict] = field(default_factory=dict, compare=False)  # a suite's own entry
+    pair_seconds: float = 0.0  # a pair's wall time here, measured (what a run's estimate starts from)
     settings: dict[str, object] = field(default_factory=dict, compare=False)  # the suite's, as it runs
 
     @property
@@ -73,7 +74,14 @@ class Profile:
 def profiles() -> dict[str, Profile]:
     raw = json.loads(PROFILES_FILE.read_text())
     return {
-        name: Profile(name, spec["vus"], spec["iterations"], spec["description"], suites=spec.get("suites", {}))
+        name: Profile(
+            name,
+            spec["vus"],
+            spec["iterations"],
+            spec["description"],
+            suites=spec.get("suites", {}),
+            pair_seconds=spec.get("pairSeconds", 0.0),
+        )
         for name, spec in raw.items()
     }
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from analysis import scale
+from analysis import duration, scale
+from analysis.duration import RunEstimate
 from analysis.summarise import PairSummary, summarise_pair
 from core.errors import BenchError
 from core.paths import WORK_DIR
@@ -47,6 +48,12 @@ class RunPlan:
     suite_settings: dict[str, object] = field(default_factory=dict)  # --sizes, --rates ... over the profile's
     executable: Path | None = None  # a local build of the targets' server instead of the registry's
     server_cgroup: Path | None = None  # meters the server at server_url (its container's cgroup)
+    estimate: RunEstimate | None = None  # each pair's expected wall time (analysis/duration.py)
+
+    @property
+    def pairs(self) -> list[tuple[Target, str]]:
+        """Every target x suite, in the order they run."""
+        return [(target, suite) for target in self.targets for suite in self.suites]
 
     def profile_for(self, suite: str) -> Profile:
         return self.profile.for_suite(suite, self.suite_settings)
@@ -69,12 +76,21 @@ def run_all(plan: RunPlan) -> list[PairSummary]:
     results = []
     try:
         with postgres(plan.postgres_url) if plan.needs_postgres else nullcontext() as pg:
-            for target in plan.targets:
-                for suite in plan.suites:
-                    results.append(run_pair(plan, target, suite, pg))
+            for number, (target, suite) in enumerate(plan.pairs, start=1):
+                console.rule(f"{target.id} · {suite}  [dim]{_overall(plan, number)}")
+                results.append(run_pair(plan, target, suite, pg))
     finally:
         shutil.rmtree(WORK_DIR / plan.run_id, ignore_errors=True)
     return results
+
+
+def _overall(plan: RunPlan, number: int) -> str:
+    """'pair 3 of 24, about 41 min left' (this pair included)."""
+    where = f"pair {number} of {len(plan.pairs)}"
+    if plan.estimate is None:
+        return where
+    done = [(target.id, suite) for target, suite in plan.pairs[: number - 1]]
+    return f"{where}, about {duration.minutes(plan.estimate.remaining(done))} left"
 
 
 def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> PairSummary:
@@ -83,7 +99,6 @@ def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> 
     staging.folder.mkdir(parents=True, exist_ok=True)
     workdir = WORK_DIR / plan.run_id / staging.stem
     meta = start_metadata(plan, target, suite)
-    console.rule(f"{target.id} · {suite}")
     if (reason := target.unsupported(suite)) and not plan.executable:
         return _finish(plan, staging, meta.ended(Status.UNSUPPORTED, reason))
     try:

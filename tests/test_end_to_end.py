@@ -7,8 +7,10 @@ import html
 
 import pytest
 
+from analysis import duration
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file
+from runner.k6 import profiles
 from services.registry import load_registry, suites
 from tests.conftest import metadata
 
@@ -37,6 +39,13 @@ def test_smoke_run_exits_cleanly(smoke_run):
     out, result = smoke_run
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Warning" not in result.stdout + result.stderr  # no dependency's warning reaches the user
+    said = " ".join((result.stdout + result.stderr).split())
+    # how long, before it starts (a fresh history: the profile's figure), and where it is as it goes
+    runnable = len(TARGETS) * len(suites()) - len(NOT_SERVED)
+    expected = duration.minutes(runnable * profiles()["smoke"].pair_seconds)
+    assert f"expected to take about {expected} (from the profile; the history will refine it)" in said
+    total = len(TARGETS) * len(suites())
+    assert all(f"pair {n} of {total}, about" in said for n in range(1, total + 1))
 
 
 @pytest.mark.parametrize(("target", "suite"), PAIRS)

@@ -9,15 +9,17 @@ pair did not finish.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
+from analysis import duration, history
 from cli.main import option
 from cli.tables import print_run_table
 from cli.verbs import record, report
 from core.errors import BadValue
 from core.options import parse_pairs
-from core.records import Status, check_run_id, new_run_id
+from core.records import Machine, Status, check_run_id, new_run_id
 from runner.k6 import profiles, select_profile
 from runner.pair import RunPlan, run_all
 from runner.progress import PLAIN_INTERVAL_SECONDS, console
@@ -124,9 +126,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     plan = plan_from(args)
+    plan = dataclasses.replace(plan, estimate=expected_duration(plan, args.history))
     console.print(
         f"Run [bold]{plan.run_id}[/]: {len(plan.targets)} target(s) x {len(plan.suites)} suite(s), "
-        f"profile {plan.profile.name} ({plan.profile.vus} VUs x {plan.profile.iterations} iterations)"
+        f"profile {plan.profile.name} ({plan.profile.vus} VUs x {plan.profile.iterations} iterations); "
+        f"expected to take {plan.estimate.describe()}"
     )
     pairs = run_all(plan)
     print_run_table(pairs, console)
@@ -138,6 +142,14 @@ def main(args: argparse.Namespace) -> int:
         console.print(f"[red]{len(failed)} of {len(pairs)} run(s) did not finish: {listing}")
         return 1
     return 0
+
+
+def expected_duration(plan: RunPlan, history_folder: Path) -> duration.RunEstimate:
+    """Each pair's expected wall time, from the history's earlier runs at this profile (this machine's
+    first), else the profile's measured figure; a pair the registry says cannot run takes none."""
+    runnable = [(t.id, s) for t, s in plan.pairs if plan.executable or not t.unsupported(s)]
+    past = history.load(history_folder).records if history_folder.is_dir() else []
+    return duration.estimate(runnable, plan.profile.name, plan.profile.pair_seconds, past, Machine.here().cpu_model)
 
 
 def plan_from(args: argparse.Namespace) -> RunPlan:
