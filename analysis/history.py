@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
+from core.paths import write_atomically
 from core.records import (
     IMPORTED,
     ABHistoryRecord,
@@ -239,10 +240,7 @@ def ab_frame(records: list[ABHistoryRecord]) -> pd.DataFrame:
 
 def _write(path: Path, rec: Record) -> None:
     data = gzip.compress(json.dumps(rec.to_json(), sort_keys=True, separators=(",", ":")).encode(), mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.rename(path)
+    write_atomically(path, lambda tmp: tmp.write_bytes(data))
 
 
 def load(history: Path) -> History:

@@ -17,7 +17,6 @@ than the summary or was never summarised.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pandas as pd
 
 from analysis.k6csv import SUCCESS_METRIC, K6Samples, read_samples
 from core.errors import InputError
+from core.paths import write_atomically
 from core.records import PairMetadata, Status
 
 STAT_COLUMNS = [
@@ -304,6 +304,4 @@ def _write_summary_files(result: FolderSummary, out: Path) -> None:
         (QUANTILES_FILE, lambda path: result.quantiles.to_csv(path, index=False)),
         (PAIRS_FILE, lambda path: path.write_text(json.dumps(pairs, indent=1, sort_keys=True) + "\n")),
     ):
-        tmp = out / f".{name}.tmp"
-        write(tmp)
-        os.replace(tmp, out / name)
+        write_atomically(out / name, write)

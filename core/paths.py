@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import SetupFailed
@@ -30,3 +31,16 @@ def installed_program(name: str, missing: str) -> str:
     if not found:
         raise SetupFailed(f"{name} not found: {missing}")
     return found
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Have `write` fill a hidden file beside `path`, then put it in place in one step: a reader sees
+    the old file or the new one, never half of one, and a writer that fails leaves the old file as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

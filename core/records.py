@@ -41,7 +41,7 @@ from typing import ClassVar, Self
 import psutil
 
 from core.errors import BadValue, InputError
-from core.paths import ROOT
+from core.paths import ROOT, write_atomically
 
 
 class Status(StrEnum):
@@ -212,10 +212,8 @@ class Record:
 
     def write(self, path: Path) -> Path:
         """Write atomically (a reader never sees half a file)."""
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-        return path
+        text = json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+        return write_atomically(path, lambda tmp: tmp.write_text(text))
 
 
 def _plain(value: object) -> object:

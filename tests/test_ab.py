@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -204,17 +203,37 @@ def test_the_meter_counts_the_whole_tree_and_more_work_is_more_cpu():
     assert 0.15 < light < 0.5 and 0.7 < heavy < 1.2 and rss > 5
 
 
+BUSY_CHILD = """
+import sys, time
+print("ready", flush=True)
+for line in sys.stdin:
+    end = time.thread_time() + float(line)
+    while time.thread_time() < end:
+        pass
+    print("done", flush=True)
+"""
+
+
 def test_the_meter_counts_to_the_nanosecond_and_its_laps_add_up():
-    """Thread by thread from schedstat: 25 ms of work is measured as such, not in 10 ms ticks."""
-    meter = TreeMeter(os.getpid())
-    meter.begin()
-    laps = []
-    for seconds in (0.025, 0.005, 0.06):
-        end = time.thread_time() + seconds
-        while time.thread_time() < end:
-            pass
-        laps.append(meter.lap())
-    total, _ = meter.end()
+    """Thread by thread from schedstat: 25 ms of work is measured as such, not in 10 ms ticks. The work
+    is a child's that does nothing else (this test process has other threads, busy at times)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", BUSY_CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        meter = TreeMeter(child.pid)
+        meter.begin()
+        laps = []
+        for seconds in (0.025, 0.005, 0.06):
+            child.stdin.write(f"{seconds}\n")
+            child.stdin.flush()
+            assert child.stdout.readline().strip() == "done"
+            laps.append(meter.lap())
+        total, _ = meter.end()
+    finally:
+        child.kill()
+        child.wait()
     assert laps[0] == pytest.approx(0.025, abs=0.004) and laps[1] == pytest.approx(0.005, abs=0.004)
     assert sum(laps) == pytest.approx(total, abs=0.002)
 

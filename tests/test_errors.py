@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.paths import ROOT
+from core.paths import ROOT, write_atomically
 from runner import outputs
 from tests.conftest import output_folder, run_cli
 
@@ -104,6 +104,18 @@ def _imports(package: str) -> set[str]:
 )
 def test_layers_import_only_the_layers_below(package, forbidden):
     assert _imports(package) & forbidden == set()
+
+
+def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_scrap(tmp_path):
+    path = write_atomically(tmp_path / "deep" / "summary.csv", lambda tmp: tmp.write_text("old\n"))
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_text("half of the n")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomically(path, half_then_fail)
+    assert path.read_text() == "old\n" and sorted(p.name for p in path.parent.iterdir()) == ["summary.csv"]
 
 
 def test_a_rerun_archives_the_earlier_files_and_loses_nothing(tmp_path):
