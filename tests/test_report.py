@@ -17,6 +17,7 @@ from analysis import draw
 from analysis import summarise as summarise_module
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file, summarise_folder
+from cli.verbs import record
 from core.errors import InputError
 from runner.k6 import k6_binary
 from services import launcher
@@ -193,3 +194,17 @@ def test_summary_files_are_read_back_and_raw_csvs_parsed_only_when_newer(tmp_pat
     os.utime(out / "mlflow-sqlite_retrieval.csv")  # a newer raw file is read again, and only that one
     summarise_folder(out)
     assert parsed == ["mlflow-sqlite_retrieval.csv"]
+
+
+def test_a_run_hands_its_pairs_to_the_summary_and_no_csv_is_parsed_again(tmp_path, monkeypatch):
+    """What `run` does after its pairs: the runner parsed each CSV once, the summary takes its pairs."""
+    out = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval", "mlflow-sqlite_retrieval")
+    ran = summarise_folder(out).pairs  # as the runner summarised them, one parse each
+    for name in ("summary.csv", "quantiles.csv", "summary.pairs.json"):
+        (out / name).unlink()
+    parsed = []
+    real_read = summarise_module.read_samples
+    monkeypatch.setattr(summarise_module, "read_samples", lambda path: parsed.append(path.name) or real_read(path))
+    result = record.summarise(out, fresh=ran)
+    assert parsed == [] and len(result.pairs) == 2
+    assert (out / "summary.csv").exists()

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from analysis import history
-from analysis.summarise import FolderSummary, summarise_folder
+from analysis.summarise import FolderSummary, PairSummary, summarise_folder
 from runner.progress import console
 
 
@@ -29,9 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def summarise(out: Path) -> FolderSummary:
-    """The folder's summary files (written by the run; rebuilt only where missing or stale), warnings shown."""
-    result = summarise_folder(out)
+def summarise(out: Path, fresh: list[PairSummary] | None = None) -> FolderSummary:
+    """The folder's summary files, warnings shown: `fresh` pairs as the runner summarised them, the
+    others from the summary files, and a raw CSV parsed only where both miss it or are stale."""
+    result = summarise_folder(out, fresh)
     for warning in result.warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
     return result

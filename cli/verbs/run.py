@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from analysis import duration, history
+from analysis.summarise import PairSummary
 from cli.main import option
 from cli.tables import print_run_table
 from cli.verbs import record, report
@@ -135,7 +136,7 @@ def main(args: argparse.Namespace) -> int:
     pairs = run_all(plan)
     print_run_table(pairs, console)
     if any(not p.missing for p in pairs):
-        publish(plan, args)
+        publish(plan, args, pairs)
     failed = [p for p in pairs if p.status not in (Status.OK, Status.UNSUPPORTED)]
     if failed:
         listing = ", ".join(f"{p.target}/{p.suite} ({p.status})" for p in failed)
@@ -252,9 +253,10 @@ def check_suite_settings(args: argparse.Namespace) -> dict[str, object]:
     return {key: value for key, value in given.items() if value is not None}
 
 
-def publish(plan: RunPlan, args: argparse.Namespace) -> None:
-    """The summary files always; the history record and the site unless --no-report."""
-    summary = record.summarise(plan.out)
+def publish(plan: RunPlan, args: argparse.Namespace, pairs: list[PairSummary]) -> None:
+    """The summary files always (from the pairs as the runner summarised them: no CSV is parsed
+    again); the history record and the site unless --no-report."""
+    summary = record.summarise(plan.out, fresh=pairs)
     if args.no_report:
         return
     record.record(plan.out, args.history, summary)
