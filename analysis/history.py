@@ -243,10 +243,12 @@ def _write(path: Path, rec: Record) -> None:
     write_atomically(path, lambda tmp: tmp.write_bytes(data))
 
 
-def load(history: Path) -> History:
-    """Every run of the history; a corrupt file or one of an unknown schema is a warning naming it, and skipped."""
+def load(history: Path, latest: int | None = None) -> History:
+    """Every run of the history (or its `latest` runs: files are named by run id, which starts with
+    the time); a corrupt file or one of an unknown schema is a warning naming it, and skipped."""
     records, warnings = [], []
-    for path in sorted((history / "runs").glob("*/*/*.json.gz")):
+    paths = sorted((history / "runs").glob("*/*/*.json.gz"))
+    for path in paths[-latest:] if latest else paths:
         try:
             records.append(_read(path))
         except InputError as exc:

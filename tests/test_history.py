@@ -254,3 +254,15 @@ def test_the_trends_page_shows_the_nightly_ab_with_links_to_the_candidates_commi
     assert "## Nightly paired A/B" in page and "### SearchRuns (retrieval)" in page
     assert f"(https://github.com/G-Research/fasttrackml/commit/{3:040x})" in page
     assert (docs / "img" / "trends" / "ab-00-retrieval-SearchRuns.png").exists()
+
+
+def test_the_latest_runs_alone_can_be_read(tmp_path):
+    store = tmp_path / "history"
+    for run_id in ("20261126T000000Z-aaaaaa", "20261127T000000Z-bbbbbb", "20261128T000000Z-cccccc"):
+        out = output_folder(tmp_path / run_id, "fasttrackml-sqlite_retrieval", run_id=run_id)
+        history.record(summarise_folder(out), store)
+    assert [r.run_id for r in history.load(store, latest=2).records] == [
+        "20261127T000000Z-bbbbbb",
+        "20261128T000000Z-cccccc",
+    ]
+    assert len(history.load(store).records) == 3

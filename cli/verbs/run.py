@@ -145,11 +145,14 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+ESTIMATE_RUNS = 50  # the history's newest runs an estimate reads: a long history costs the start nothing
+
+
 def expected_duration(plan: RunPlan, history_folder: Path) -> duration.RunEstimate:
     """Each pair's expected wall time, from the history's earlier runs at this profile (this machine's
     first), else the profile's measured figure; a pair the registry says cannot run takes none."""
     runnable = [(t.id, s) for t, s in plan.pairs if plan.executable or not t.unsupported(s)]
-    past = history.load(history_folder).records if history_folder.is_dir() else []
+    past = history.load(history_folder, latest=ESTIMATE_RUNS).records if history_folder.is_dir() else []
     return duration.estimate(runnable, plan.profile.name, plan.profile.pair_seconds, past, Machine.here().cpu_model)
 
 
