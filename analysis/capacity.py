@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
-import pandas as pd
-
-from analysis.k6csv import SUCCESS_METRIC, milliseconds
+from analysis.k6csv import SUCCESS_METRIC, K6Samples
 from core.records import LOAD_GENERATOR_SHARE, PairMetadata
 
 SUITE = "capacity"
@@ -71,22 +68,19 @@ class Capacity:
         return f"{self.ceiling_rps:.0f}" if self.ceiling_rps else "not measured"
 
 
-def steps(csv_path: Path, hold_seconds: float, ceiling_rps: float | None) -> list[Step]:
-    """Each step's settled figures, from the raw CSV."""
-    columns = ["metric_name", "timestamp", "metric_value", "scenario", "expected_response"]
-    frame = pd.read_csv(csv_path, usecols=columns, dtype={"metric_name": "category", "scenario": "category"})
-    frame = frame[frame["scenario"].astype("string").str.startswith("rate-").fillna(False)]
-    frame = frame.assign(timestamp=milliseconds(frame["timestamp"]))
+def steps(samples: K6Samples, hold_seconds: float, ceiling_rps: float | None) -> list[Step]:
+    """Each step's settled figures, from the pair's samples (read once, when the pair is summarised)."""
+    timed = samples.frame[samples.frame["scenario"].astype("string").str.startswith("rate-").fillna(False)]
+    dropped = samples.dropped[samples.dropped["scenario"].str.startswith("rate-").fillna(False)]
     found = []
-    for scenario, group in frame.groupby("scenario", observed=True, sort=True):
-        rate = int(str(scenario).removeprefix("rate-"))
-        start = group["timestamp"].min()
-        settled = group[group["timestamp"] >= start + SETTLE * hold_seconds * 1000]
+    for scenario, group in timed.groupby(timed["scenario"].astype(str), sort=True):
+        rate = int(scenario.removeprefix("rate-"))
+        settled_from = group["timestamp"].min() + SETTLE * hold_seconds * 1000
+        settled = group[group["timestamp"] >= settled_from]
         window_s = (1 - SETTLE) * hold_seconds
-        requests = settled[settled["metric_name"] == "http_reqs"]
-        ok = requests["expected_response"].astype("string").str.lower().eq("true").fillna(False)
-        latency = settled.loc[settled["metric_name"] == SUCCESS_METRIC, "metric_value"]
-        dropped = settled.loc[settled["metric_name"] == "dropped_iterations", "metric_value"].sum()
+        ok = settled.loc[settled["metric"] == "http_reqs", "ok"]
+        latency = settled.loc[(settled["metric"] == SUCCESS_METRIC) & settled["valid"], "value"]
+        mine = dropped[(dropped["scenario"] == scenario) & (dropped["timestamp"] >= settled_from)]
         found.append(
             Step(
                 rate=rate,
@@ -94,7 +88,7 @@ def steps(csv_path: Path, hold_seconds: float, ceiling_rps: float | None) -> lis
                 p50_ms=round(float(latency.median()), 2) if len(latency) else math.nan,
                 p95_ms=round(float(latency.quantile(0.95)), 2) if len(latency) else math.nan,
                 failed=float((~ok).mean()) if len(ok) else 1.0,
-                dropped=float(dropped / (rate * window_s)),
+                dropped=float(mine["value"].sum() / (rate * window_s)),
                 beyond_k6=bool(ceiling_rps) and rate > LOAD_GENERATOR_SHARE * ceiling_rps,
             )
         )

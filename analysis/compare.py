@@ -31,6 +31,7 @@ from analysis import history
 from analysis.k6csv import read_samples
 from analysis.summarise import find_metadata, successful_durations
 from core.errors import BadValue, InputError
+from core.layout import pair_files
 from core.records import Comparison, ComparisonRow, Status, Verdict, now_iso
 
 BOOTSTRAP_ROUNDS = 2000
@@ -187,7 +188,7 @@ def _folder_side(out: Path) -> Side:
     metas, _ = find_metadata(out)
     samples: Samples = {}
     for meta in metas:
-        csv_path = out / f"{meta.stem}.csv"
+        csv_path = pair_files(out, meta).csv
         if meta.status != Status.OK or not csv_path.exists():
             continue
         raw = read_samples(csv_path)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
+from core.layout import ab_folders
 from core.paths import write_atomically
 from core.records import (
     IMPORTED,
@@ -181,17 +182,16 @@ def record_ab(ab_outputs: Path, history: Path) -> list[tuple[str, str]]:
     """Add each paired A/B under `ab_outputs` (a folder holding ab.json and comparison.json) to the
     history, so that the nightly's ratios form a series; returns (A/B id, what happened) for each."""
     outcomes = []
-    for meta_path in sorted(ab_outputs.glob("*/ab.json")) if ab_outputs.is_dir() else []:
-        compared = meta_path.with_name("comparison.json")
-        if not compared.exists():
-            outcomes.append((meta_path.parent.name, "no comparison.json (the A/B did not finish): not recorded"))
+    for files in ab_folders(ab_outputs):
+        if not files.comparison.exists():
+            outcomes.append((files.folder.name, "no comparison.json (the A/B did not finish): not recorded"))
             continue
-        meta = ABMetadata.read(meta_path)
+        meta = ABMetadata.read(files.metadata)
         path = ab_path(history, meta.ab_id)
         if path.exists():
             outcomes.append((meta.ab_id, "already recorded"))
             continue
-        comparison = Comparison.read(compared)
+        comparison = Comparison.read(files.comparison)
         rec = ABHistoryRecord(
             meta.ab_id, meta.started_at, meta.status, meta.baseline, meta.candidate, meta.provenance, comparison
         )

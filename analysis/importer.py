@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analysis.k6csv import read_samples
-from analysis.summarise import QUANTILES_FILE, SUMMARY_FILE
 from core.errors import BadValue, InputError
+from core.layout import QUANTILES_FILE, SUMMARY_FILE, pair_files
 from core.records import IMPORTED, Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source, Status
 from services.registry import load_registry
 
@@ -63,7 +63,8 @@ def _import(csv: Path, out: Path, target_name: str | None, suite: str | None) ->
         counts=Counts(),
         provenance={"imported_from": csv.name},
     )
-    copy, written = out / f"{meta.stem}.csv", out / f"{meta.stem}.json"
+    files = pair_files(out, meta)
+    copy, written = files.csv, files.metadata
     for path in (copy, written):
         if path.exists():
             raise InputError(f"{path} exists: import into another --out folder (nothing is overwritten)")

@@ -18,7 +18,7 @@ truncated; its complete rows are kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ REQUIRED_COLUMNS = ["metric_name", "timestamp", "metric_value", "check", "expect
 SUCCESS_METRIC = "successful_request_duration"
 LATENCY_METRICS = ["http_req_duration", SUCCESS_METRIC]
 KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
+DROPPED_METRIC = "dropped_iterations"  # arrivals k6 could not start (the capacity suite), per scenario
 SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
 SEGMENT_PREFIX = "Segment@"  # untimed: an isolated A/B round's VUs meeting at the runner's barrier
 SEED_FAILURE_METRIC = "seed_failures"  # one row per seeding request that failed, named Seed@<size>/<request>
@@ -46,11 +47,18 @@ class K6Samples:
     truncated: bool = False  # the last row is cut off
     impossible: int = 0  # latency samples excluded as impossible
     sent: int = 0  # every HTTP request in the file, untimed ones (setup, seeding) included
-    seeding_failed: tuple[str, ...] = ()  # the names of failed seeding requests, Seed@<size>/<request>
+    seeding: pd.DataFrame = field(default_factory=lambda: _empty(EXTRA_COLUMNS))  # Seed@ requests and failures
+    dropped: pd.DataFrame = field(default_factory=lambda: _empty(EXTRA_COLUMNS))  # dropped_iterations rows
 
     @property
     def empty(self) -> bool:
         return self.frame.empty
+
+    @property
+    def seeding_failed(self) -> tuple[str, ...]:
+        """The names of failed seeding requests, Seed@<size>/<request>, each once, in order."""
+        failed = self.seeding.loc[self.seeding["metric"] == SEED_FAILURE_METRIC, "name"]
+        return tuple(dict.fromkeys(failed.astype(str)))
 
     def warnings(self) -> list[str]:
         notes = []
@@ -70,7 +78,7 @@ def read_samples(path: Path) -> K6Samples:
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
     columns = [*REQUIRED_COLUMNS, *(["extra_tags"] if "extra_tags" in _check_header(path) else [])]
-    chunks, first, last, sent, seeding_failed = [], np.inf, -np.inf, 0, []
+    chunks, seeding, dropped, first, last, sent = [], [], [], np.inf, -np.inf, 0
     try:
         reader = pd.read_csv(
             path,
@@ -91,11 +99,15 @@ def read_samples(path: Path) -> K6Samples:
         for chunk in reader:
             times = milliseconds(chunk["timestamp"])
             first, last = min(first, times.min()), max(last, times.max())
-            seeding = chunk["name"].astype("string").str.startswith((SEED_PREFIX, SEGMENT_PREFIX)).fillna(False)
-            timed = chunk["scenario"].notna() & ~seeding
+            # names are categories: test the few distinct names, not the millions of rows
+            names = chunk["name"].cat.categories.astype(str)
+            seeds = chunk["name"].isin(names[names.str.startswith(SEED_PREFIX)])
+            untimed = seeds | chunk["name"].isin(names[names.str.startswith(SEGMENT_PREFIX)])
+            timed = chunk["scenario"].notna() & ~untimed
             sent += int((chunk["metric_name"] == "http_reqs").sum())
-            seeding_failed += chunk.loc[chunk["metric_name"] == SEED_FAILURE_METRIC, "name"].astype(str).tolist()
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])
+            seeding.append(chunk[seeds & chunk["metric_name"].isin(["http_reqs", SEED_FAILURE_METRIC])])
+            dropped.append(chunk[chunk["metric_name"] == DROPPED_METRIC])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
     frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns))
@@ -108,8 +120,29 @@ def read_samples(path: Path) -> K6Samples:
         truncated=_ends_mid_row(path),
         impossible=impossible,
         sent=sent,
-        seeding_failed=tuple(dict.fromkeys(seeding_failed)),
+        seeding=_extra(seeding),
+        dropped=_extra(dropped),
     )
+
+
+EXTRA_COLUMNS = ["metric", "timestamp", "value", "name", "scenario"]
+
+
+def _extra(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """Untimed rows kept for one suite's own figures (seeding, dropped arrivals): timestamps in ms."""
+    rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=REQUIRED_COLUMNS)
+    rows = rows.rename(columns={"metric_name": "metric", "metric_value": "value"})[EXTRA_COLUMNS]
+    return rows.assign(
+        metric=rows["metric"].astype(str),
+        timestamp=milliseconds(rows["timestamp"]),
+        value=pd.to_numeric(rows["value"], errors="coerce"),
+        name=rows["name"].astype("string"),
+        scenario=rows["scenario"].astype("string"),
+    )
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns)
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:

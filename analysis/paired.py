@@ -54,6 +54,7 @@ from scipy import stats as scipy_stats
 from analysis.compare import verdict
 from analysis.k6csv import read_samples
 from analysis.summarise import successful_durations, summarise_samples
+from core.layout import ABFiles
 from core.records import ABMetadata, Comparison, ComparisonRow, CpuCost, ResourceRow, Status, Verdict, now_iso
 
 MIN_PAIRS = 3
@@ -70,12 +71,6 @@ CALLS = (Verdict.REGRESSION, Verdict.IMPROVEMENT)
 SIDES = ("A", "B")
 ROUND_COLUMNS = ["suite", "round", "side", "status", "name", "count", "errors", "median_ms", "typical_ms", "requests"]
 TRIM = 0.1  # the share of a round's latencies cut from each end before their geometric mean
-
-
-def round_files(out: Path, suite: str, side: str, round_no: int) -> tuple[Path, Path]:
-    """The raw CSV and k6 log of one round of a comparison in `out` (side AB: both sides interleaved)."""
-    stem = out / suite / f"{side}-{round_no:02d}"
-    return stem.with_suffix(".csv"), stem.with_suffix(".k6.log")
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -127,7 +122,7 @@ def load_rounds(out: Path, meta: ABMetadata) -> pd.DataFrame:
     """One row per suite x round x side x request name (ROUND_COLUMNS) from a comparison's folder."""
     frames = []
     for result in meta.results:
-        csv_path, _ = round_files(out, result.suite, "AB" if meta.interleaved else result.side, result.round)
+        csv_path, _ = ABFiles(out).round_files(result.suite, "AB" if meta.interleaved else result.side, result.round)
         side = result.side if meta.interleaved else None
         stats = round_statistics(csv_path, meta.warmup, side) if csv_path.exists() else pd.DataFrame()
         if stats.empty:

@@ -8,19 +8,18 @@ over the count of the read at that size that made fewest, GetRun's one each). Fr
 module takes, per target and read, that time at each size, and fits the growth exponent b of
 time ~ size^b by least squares on log-log scale: b near 0 is flat (the read does not look at more
 data as the store grows), near 1 is linear (it reads all of it), above 1 worse than linear. From the
-raw CSV it counts the seeding: requests and seconds per size, and the request that failed, if one did.
+pair's samples it counts the seeding: requests and seconds per size, and the request that failed, if one did.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.k6csv import SEED_FAILURE_METRIC, SEED_PREFIX, milliseconds
+from analysis.k6csv import SEED_FAILURE_METRIC, SEED_PREFIX, K6Samples
 
 SUITE = "scale"
 _SIZED = re.compile(r"^(?P<read>[^@/]+)@(?P<size>\d+)$")
@@ -83,32 +82,29 @@ def growth(summary: pd.DataFrame) -> list[Growth]:
     return found
 
 
-def seeding(csv_path: Path) -> pd.DataFrame:
-    """How the store was grown, from the raw CSV: per size, the requests sent, the seconds from the
-    first to the last of them, and the request that failed (empty when none did)."""
-    columns = ["metric_name", "timestamp", "name", "metric_value"]
-    frame = pd.read_csv(csv_path, usecols=columns, dtype={"name": "string", "metric_name": "string"})
-    frame = frame[frame["name"].str.startswith(SEED_PREFIX).fillna(False)]
+def seeding(samples: K6Samples) -> list[dict]:
+    """How the store was grown: per size, the requests sent, the seconds from the first to the last
+    of them, and the request that failed (empty when none did)."""
+    frame = samples.seeding
     if frame.empty:
-        return pd.DataFrame(columns=["size", "requests", "seconds", "failed"])
+        return []
     frame = frame.assign(
         size=frame["name"].str.extract(r"^Seed@(\d+)", expand=False).astype(int),
         request=frame["name"].str.split("/", n=1).str[1],
-        timestamp=milliseconds(frame["timestamp"]),
     )
     rows = []
     for size, group in frame.groupby("size", sort=True):
-        requests = group[group["metric_name"] == "http_reqs"]
-        failures = group[group["metric_name"] == SEED_FAILURE_METRIC]
+        requests = group[group["metric"] == "http_reqs"]
+        failures = group[group["metric"] == SEED_FAILURE_METRIC]
         rows.append(
             {
                 "size": int(size),
                 "requests": len(requests),
-                "seconds": round((requests["timestamp"].max() - requests["timestamp"].min()) / 1000, 1),
+                "seconds": round(float(requests["timestamp"].max() - requests["timestamp"].min()) / 1000, 1),
                 "failed": "" if failures.empty else str(failures["request"].iloc[0]),
             }
         )
-    return pd.DataFrame(rows)
+    return rows
 
 
 def seeding_failure(failed: tuple[str, ...]) -> str:

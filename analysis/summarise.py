@@ -9,21 +9,25 @@ timed phase.
 
 The stage reads an output folder and writes `summary.csv` (the statistics), `quantiles.csv` (the
 latency distributions) and `summary.pairs.json` (which pair of which run was summarised, its
-status and the warnings about its files). `./run.sh` summarises each CSV once, right after k6
+status, the warnings about its files, and the figures of the suites that have their own page: the
+capacity suite's steps and the scale suite's seeding). `./run.sh` summarises each CSV once, right after k6
 wrote it; `record` and `report` read those files and parse a raw CSV again only when it is newer
 than the summary or was never summarised.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
+from analysis import capacity, scale
 from analysis.k6csv import SUCCESS_METRIC, K6Samples, read_samples
 from core.errors import InputError
+from core.layout import PAIRS_FILE, QUANTILES_FILE, SUMMARY_FILE, PairFiles, pair_files
 from core.paths import write_atomically
 from core.records import PairMetadata, Status
 
@@ -45,7 +49,6 @@ SUMMARY_COLUMNS = [*ID_COLUMNS, *STAT_COLUMNS]
 QUANTILE_COLUMNS = ["run_id", "target", "suite", "name", "quantile", "latency_ms"]
 # Every odd percentile for the distribution charts, every fifth for the history's sketch, and the tail.
 DISTRIBUTION_QUANTILES = sorted({q / 100 for q in [*range(1, 100, 2), *range(5, 100, 5), 99]} | {0.995, 0.999})
-SUMMARY_FILE, QUANTILES_FILE, PAIRS_FILE = "summary.csv", "quantiles.csv", "summary.pairs.json"
 
 
 def successful_durations(samples: pd.DataFrame) -> pd.DataFrame:
@@ -107,6 +110,8 @@ class PairSummary:
     warnings: list[str] = field(default_factory=list)
     requests_sent: int = 0  # every HTTP request of the CSV, untimed ones included
     seeding_failed: tuple[str, ...] = ()  # failed seeding requests (the scale suite), Seed@<size>/<request>
+    steps: tuple[capacity.Step, ...] = ()  # the capacity suite's steps, settled
+    seeding: tuple[dict, ...] = ()  # the scale suite's growing of the store, per size (scale.seeding)
 
     @property
     def target(self) -> str:
@@ -165,7 +170,23 @@ def _pair_summary(
     rows["name"] = rows["name"].astype(str)  # not k6's categories: rows of many files are concatenated
     quantiles = latency_quantiles(samples.frame).assign(**{k: ids[k] for k in ("run_id", "target", "suite")})
     quantiles["name"] = quantiles["name"].astype(str)
-    return PairSummary(meta, status, rows, quantiles[QUANTILE_COLUMNS], warnings, samples.sent, samples.seeding_failed)
+    return PairSummary(
+        meta,
+        status,
+        rows,
+        quantiles[QUANTILE_COLUMNS],
+        warnings,
+        samples.sent,
+        samples.seeding_failed,
+        steps=_steps(samples, meta),
+        seeding=tuple(scale.seeding(samples)) if meta.suite == scale.SUITE else (),
+    )
+
+
+def _steps(samples: K6Samples, meta: PairMetadata) -> tuple[capacity.Step, ...]:
+    if meta.suite != capacity.SUITE:
+        return ()
+    return tuple(capacity.steps(samples, float(meta.settings.get("hold", 0)), meta.k6_ceiling_rps))
 
 
 def _no_quantiles() -> pd.DataFrame:
@@ -243,7 +264,7 @@ def summarise_folder(out: Path, fresh: list[PairSummary] | None = None) -> Folde
     pairs = []
     for meta in metas:
         pair = known.get((meta.run_id, meta.stem)) or cached.get((meta.run_id, meta.stem), meta, out)
-        pairs.append(pair or summarise_pair(out / f"{meta.stem}.csv", meta))
+        pairs.append(pair or summarise_pair(pair_files(out, meta).csv, meta))
     result = FolderSummary(pairs, warnings + [w for p in pairs for w in p.warnings])
     if not any(not p.missing for p in pairs):
         raise InputError(f"{out}: none of the {len(pairs)} outputs holds usable k6 samples")
@@ -262,18 +283,27 @@ class _SummaryFiles:
 
     def get(self, key: tuple[str, str], meta: PairMetadata, out: Path) -> PairSummary | None:
         entry = self.pairs.get(key[1])
-        if entry is None or entry.get("run_id") != key[0] or self._older_than(out, meta.stem):
+        if entry is None or entry.get("run_id") != key[0] or self._older_than(pair_files(out, meta)):
             return None
         mine = (self.summary["run_id"] == meta.run_id) & (self.summary["target"] == meta.target)
         mine &= self.summary["suite"] == meta.suite
         q = self.quantiles
         theirs = (q["run_id"] == meta.run_id) & (q["target"] == meta.target) & (q["suite"] == meta.suite)
+        if not {"steps", "seeding"} <= entry.keys():  # written before the suites' own figures were kept
+            return None
         stats = self.summary[mine].reset_index(drop=True)
-        return PairSummary(meta, Status(entry["status"]), stats, q[theirs].reset_index(drop=True), entry["warnings"])
+        return PairSummary(
+            meta,
+            Status(entry["status"]),
+            stats,
+            q[theirs].reset_index(drop=True),
+            entry["warnings"],
+            steps=tuple(capacity.Step(**step) for step in entry["steps"]),
+            seeding=tuple(entry["seeding"]),
+        )
 
-    def _older_than(self, out: Path, stem: str) -> bool:
-        inputs = [out / f"{stem}.csv", out / f"{stem}.json"]
-        return any(p.exists() and p.stat().st_mtime > self.written_at for p in inputs)
+    def _older_than(self, files: PairFiles) -> bool:
+        return any(p.exists() and p.stat().st_mtime > self.written_at for p in (files.csv, files.metadata))
 
 
 class _NoSummaryFiles:
@@ -297,7 +327,14 @@ def _read_summary_files(out: Path) -> _SummaryFiles | _NoSummaryFiles:
 
 def _write_summary_files(result: FolderSummary, out: Path) -> None:
     pairs = {
-        p.meta.stem: {"run_id": p.meta.run_id, "status": p.status.value, "warnings": p.warnings} for p in result.pairs
+        p.meta.stem: {
+            "run_id": p.meta.run_id,
+            "status": p.status.value,
+            "warnings": p.warnings,
+            "steps": [dataclasses.asdict(step) for step in p.steps],
+            "seeding": list(p.seeding),
+        }
+        for p in result.pairs
     }
     for name, write in (
         (SUMMARY_FILE, lambda path: result.summary.to_csv(path, index=False)),

@@ -12,10 +12,8 @@ import importlib
 import signal
 import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from core.errors import BadValue, BenchError
+from core.errors import BenchError
 from services import processes
 
 VERBS = {
@@ -46,15 +44,6 @@ def parser() -> argparse.ArgumentParser:
         verb_parser = sub.add_parser(verb, help=help_text, description=module.__doc__.strip().splitlines()[0])
         module.add_arguments(verb_parser)
     return top
-
-
-@contextmanager
-def option(name: str) -> Iterator[None]:
-    """Name the option whose value a lower layer rejected: `--profile: unknown profile 'huge'`."""
-    try:
-        yield
-    except BadValue as exc:
-        raise exc.for_option(name) from exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""The table printed at the end of a run: per target x suite and request name, requests, errors, p50, p95."""
+"""The tables the verbs print: a run's (per target x suite and request name: requests, errors, p50,
+p95) and a comparison's (per request name: A, B, B/A, its interval and verdict)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from analysis import compare
 from analysis.summarise import PairSummary
-from core.records import Status
+from core.records import Comparison, Status, Verdict
 
 
 def print_run_table(pairs: list[PairSummary], console: Console) -> None:
@@ -41,3 +44,27 @@ def print_run_table(pairs: list[PairSummary], console: Console) -> None:
 
 def _ms(value: float) -> str:
     return "-" if pd.isna(value) else f"{value:.1f}"
+
+
+def print_comparison_table(result: Comparison) -> None:
+    table = Table(title=f"B = {result.candidate} against A = {result.baseline} (median latency, ms)")
+    for column in ("target", "suite", "request", "A", "B", "B/A", "interval", "verdict"):
+        table.add_column(column, justify="right" if column in ("A", "B", "B/A") else "left")
+    colour = {
+        Verdict.REGRESSION: "red",
+        Verdict.IMPROVEMENT: "green",
+        Verdict.NO_CHANGE: "white",
+        Verdict.NO_VERDICT: "yellow",
+    }
+    for r in result.rows:
+        table.add_row(
+            r.target,
+            r.suite,
+            r.name,
+            compare.number(r.median_a, ".2f"),
+            compare.number(r.median_b, ".2f"),
+            compare.number(r.ratio, ".3f"),
+            f"{compare.number(r.low, '.3f')} – {compare.number(r.high, '.3f')}",
+            Text(f"{r.verdict}" + (f": {r.reason}" if r.reason else ""), style=colour[r.verdict]),
+        )
+    Console(width=140).print(table)

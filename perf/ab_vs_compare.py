@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import compare, paired
+from analysis import compare
 from analysis.k6csv import read_samples
 from analysis.summarise import successful_durations
+from core.layout import ABFiles
 from core.records import ABMetadata, Comparison
 
 
@@ -26,7 +27,7 @@ def pooled_samples(out: Path, meta: ABMetadata) -> dict[str, compare.Samples]:
     """Every round's successful latencies (the warm-up round left out), per side and request name."""
     frames = []
     for result in meta.results:
-        csv_path, _ = paired.round_files(out, result.suite, "AB" if meta.interleaved else result.side, result.round)
+        csv_path, _ = ABFiles(out).round_files(result.suite, "AB" if meta.interleaved else result.side, result.round)
         if result.round == 0 or not csv_path.exists():
             continue
         samples = read_samples(csv_path).frame

@@ -21,9 +21,11 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
-from analysis import detect, history, publish
+from analysis import detect, history
 from analysis.summarise import STAT_COLUMNS, summarise_folder
 from core.records import DatabaseInfo, HistoryRecord, Machine, PairMetadata, ServerInfo, Source, Status
+from report import history_pages, inputs
+from report.inputs import ReportSettings
 from services.registry import load_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -150,7 +152,8 @@ def time_record(store: Path, repeat: int) -> float:
 def time_pages(store: Path) -> float:
     docs = Path(tempfile.mkdtemp(prefix="history-speed-docs-"))
     started = time.perf_counter()
-    publish.write_history_pages(store, detect.Options(), load_registry().default_targets, docs, trend_runs=200)
+    loaded = inputs.load_history(store, detect.Options())
+    history_pages.write_history_pages(loaded, load_registry().default_targets, docs, ReportSettings(trend_runs=200))
     seconds = time.perf_counter() - started
     shutil.rmtree(docs)
     return seconds

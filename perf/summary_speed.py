@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from statistics import median
 
-from analysis.summarise import PAIRS_FILE, QUANTILES_FILE, SUMMARY_FILE
+from core.layout import PAIRS_FILE, QUANTILES_FILE, SUMMARY_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "k6_retrieval.csv"

@@ -24,8 +24,8 @@ import contextlib
 import dataclasses
 import hashlib
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,16 +34,17 @@ import pandas as pd
 from rich.markup import escape
 
 from analysis.k6csv import SUCCESS_METRIC, read_samples
-from analysis.paired import round_files, side_statistics
+from analysis.paired import side_statistics
 from core.errors import BenchError, InputError
+from core.layout import ABFiles
 from core.paths import WORK_DIR
-from core.records import ABMetadata, ABRound, ABSide, DatabaseInfo, Machine, ServerInfo, Source, Status, now_iso
-from runner import profiling
+from core.records import ABMetadata, ABRound, ABSide, Machine, Source, Status, now_iso
+from runner import profiling, serving
 from runner.k6 import Profile, k6_version, run_suite
 from runner.progress import console
 from runner.resources import CgroupMeter, TreeMeter, core_split
 from runner.segments import SegmentBarrier, serve_barrier
-from services import environments, launcher
+from services import launcher
 from services.postgres import Postgres, database_name, postgres
 from services.registry import Spec
 
@@ -140,51 +141,34 @@ def _start(
     pg: Postgres | None,
     split: tuple[frozenset[int], frozenset[int]] | None,
 ) -> tuple[ABSide, _Server]:
-    target = spec.target
-    info = ABSide(
-        side=side,
-        spec=spec.text,
-        target=target.id,
-        server=ServerInfo(target.server.name, target.server.label, target.version),
-        database=DatabaseInfo(target.database.kind, target.database.label),
-        mode=spec.mode,
-        url=spec.url,
+    info = dataclasses.replace(
+        _side(side, spec),
         executable=str(spec.executable) if spec.executable else None,
         sha256=_sha256(spec.executable) if spec.executable else None,
     )
     console.rule(f"{side}: {spec.text}")
+    serve = serving.serve(
+        spec,
+        label=_database_label(plan, side),
+        workdir=WORK_DIR / plan.ab_id / side,
+        log=ABFiles(plan.out).server_log(side),
+        pg=pg,
+        cpus=split[1] if split else None,
+        who=f"{side}: ",
+    )
     try:
-        served = stack.enter_context(_serve(plan, side, spec, pg, split[1] if split else None))
+        served = stack.enter_context(serve)
     except BenchError as exc:
         console.print(f"[red]{side}: {escape(str(exc))}")
         return info, _Server(None, str(exc).splitlines()[0])
     info = dataclasses.replace(
         info,
-        server=dataclasses.replace(info.server, version=served.server_version),
+        server=serving.started(info.server, served),
         database=served.database,
         url=served.url,
         start_seconds=served.start_seconds,
     )
-    cgroup = plan.cgroups.get(side)
-    meter = CgroupMeter(cgroup) if cgroup else TreeMeter(served.pid) if served.pid else None
-    return info, _Server(served, meter=meter)
-
-
-@contextmanager
-def _serve(
-    plan: ABPlan, side: str, spec: Spec, pg: Postgres | None, cpus: frozenset[int] | None
-) -> Iterator[launcher.Served]:
-    if spec.url:
-        yield launcher.external(spec.target, spec.url)
-        return
-    if not spec.executable:
-        environments.ensure_environment(spec.target, log=console.print)
-    workdir = WORK_DIR / plan.ab_id / side
-    log = plan.out / f"{side}.server.log"
-    label = _database_label(plan, side)
-    with launcher.serve(spec.target, label, workdir, log, pg, spec.executable, cpus) as served:
-        console.print(f"{side}: server up in {served.start_seconds:.1f} s at {served.url}")
-        yield served
+    return info, _Server(served, meter=serving.meter(served, plan.cgroups.get(side)))
 
 
 def _run_suite(
@@ -294,7 +278,7 @@ def _round_size(
     round."""
     if plan.round_iterations:
         return RoundSize(plan.round_iterations)
-    csv_path, _ = round_files(plan.out, suite, side, round_no)
+    csv_path, _ = ABFiles(plan.out).round_files(suite, side, round_no)
     try:
         samples = read_samples(csv_path).frame
     except InputError:
@@ -381,7 +365,7 @@ def _round(
 
     if problem():
         return [ABRound(suite, round_no, side, position, Status.FAILED, problem(), iterations=0) for side in sides]
-    csv_path, log_path = round_files(plan.out, suite, "".join(sides), round_no)
+    csv_path, log_path = ABFiles(plan.out).round_files(suite, "".join(sides), round_no)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     meters = {side: servers[side].meter for side in sides if servers[side].meter}
     for meter in meters.values():
@@ -428,17 +412,17 @@ def _round(
     return rounds
 
 
-def start_metadata(plan: ABPlan) -> ABMetadata:
-    def side(name: str, spec: Spec) -> ABSide:
-        target = spec.target
-        server = ServerInfo(target.server.name, target.server.label, target.version)
-        database = DatabaseInfo(target.database.kind, target.database.label)
-        return ABSide(name, spec.text, target.id, server, database, spec.mode, spec.url)
+def _side(side: str, spec: Spec) -> ABSide:
+    """One side as the record names it before its server starts."""
+    server, database = serving.describe(spec.target)
+    return ABSide(side, spec.text, spec.target.id, server, database, spec.mode, spec.url)
 
+
+def start_metadata(plan: ABPlan) -> ABMetadata:
     return ABMetadata(
         ab_id=plan.ab_id,
-        baseline=side("A", plan.baseline),
-        candidate=side("B", plan.candidate),
+        baseline=_side("A", plan.baseline),
+        candidate=_side("B", plan.candidate),
         suites=plan.suites,
         profile=plan.profile.name,
         vus=plan.profile.vus,
@@ -468,7 +452,7 @@ def _finish(plan: ABPlan, meta: ABMetadata, results: list[ABRound], interrupted:
         status, error = Status.OK, None
     meta = dataclasses.replace(meta, results=tuple(results), status=status, error=error, ended_at=now_iso())
     plan.out.mkdir(parents=True, exist_ok=True)
-    meta.write(plan.out / "ab.json")
+    meta.write(ABFiles(plan.out).metadata)
     return meta
 
 

@@ -1,4 +1,4 @@
-"""The output folder of a benchmark: file names, run metadata, and never losing an earlier result.
+"""The output folder of a benchmark: never losing an earlier result (the files' names: `core/layout.py`).
 
 For each target x suite a run writes `<target>_<suite>.csv` (k6's raw CSV), `<target>_<suite>.json`
 (the run metadata), the k6 and server logs and k6's HTML dashboard. Files are written in a staging
@@ -12,51 +12,9 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-ARCHIVE_DIR = "archive"
-STAGING_DIR = ".staging"
-SUFFIXES = (".csv", ".json", ".k6.log", ".server.log", ".dashboard.html")
-
-
-@dataclass(frozen=True)
-class PairFiles:
-    """The files of one target x suite inside a folder."""
-
-    folder: Path
-    target: str
-    suite: str
-
-    @property
-    def stem(self) -> str:
-        return f"{self.target}_{self.suite}"
-
-    def path(self, suffix: str) -> Path:
-        return self.folder / f"{self.stem}{suffix}"
-
-    @property
-    def csv(self) -> Path:
-        return self.path(".csv")
-
-    @property
-    def metadata(self) -> Path:
-        return self.path(".json")
-
-    @property
-    def k6_log(self) -> Path:
-        return self.path(".k6.log")
-
-    @property
-    def server_log(self) -> Path:
-        return self.path(".server.log")
-
-    @property
-    def dashboard(self) -> Path:
-        return self.path(".dashboard.html")
-
-    def existing(self) -> list[Path]:
-        return [self.path(s) for s in SUFFIXES if self.path(s).exists()]
+from core.layout import ARCHIVE_DIR, PairFiles
 
 
 def publish(staged: PairFiles, out: Path) -> PairFiles:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,15 +19,16 @@ from analysis import duration, scale
 from analysis.duration import RunEstimate
 from analysis.summarise import PairSummary, summarise_pair
 from core.errors import BenchError
+from core.layout import STAGING_DIR, PairFiles
 from core.paths import WORK_DIR
-from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source, Status, now_iso
-from runner import outputs
+from core.records import Counts, Machine, PairMetadata, Source, Status, now_iso
+from runner import outputs, serving
 from runner.k6 import THRESHOLDS_CROSSED, Profile, k6_version, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
-from runner.resources import CgroupMeter, TreeMeter, core_split
-from services import environments, launcher
+from runner.resources import core_split
+from services import launcher
 from services.postgres import Postgres, postgres
-from services.registry import Target
+from services.registry import Spec, Target
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,10 @@ class RunPlan:
     executable: Path | None = None  # a local build of the targets' server instead of the registry's
     server_cgroup: Path | None = None  # meters the server at server_url (its container's cgroup)
     estimate: RunEstimate | None = None  # each pair's expected wall time (analysis/duration.py)
+
+    def spec(self, target: Target) -> Spec:
+        """How `target` is served: by its environment, by the local build, or at the server URL."""
+        return Spec(target.id, target, self.executable, self.server_url)
 
     @property
     def pairs(self) -> list[tuple[Target, str]]:
@@ -95,17 +99,20 @@ def _overall(plan: RunPlan, number: int) -> str:
 
 def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> PairSummary:
     """Benchmark one target x suite and publish its files; returns its summary."""
-    staging = outputs.PairFiles(plan.out / outputs.STAGING_DIR / plan.run_id, target.id, suite)
+    staging = PairFiles(plan.out / STAGING_DIR / plan.run_id, target.id, suite)
     staging.folder.mkdir(parents=True, exist_ok=True)
     workdir = WORK_DIR / plan.run_id / staging.stem
     meta = start_metadata(plan, target, suite)
     if (reason := target.unsupported(suite)) and not plan.executable:
         return _finish(plan, staging, meta.ended(Status.UNSUPPORTED, reason))
     try:
-        with _server(plan, target, workdir, staging, pg) as served:
+        label = f"{plan.run_id[:15]}_{staging.stem}"
+        cpus = plan.cores[1] if plan.cores else None
+        serve = serving.serve(plan.spec(target), label=label, workdir=workdir, log=staging.server_log, pg=pg, cpus=cpus)
+        with serve as served:
             meta = dataclasses.replace(
                 meta,
-                server=dataclasses.replace(meta.server, version=served.server_version),
+                server=serving.started(meta.server, served),
                 database=served.database,
                 server_start_seconds=served.start_seconds,
             )
@@ -125,26 +132,7 @@ def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> 
     return _finish(plan, staging, meta)
 
 
-@contextmanager
-def _server(
-    plan: RunPlan, target: Target, workdir: Path, staging: outputs.PairFiles, pg: Postgres | None
-) -> Iterator[launcher.Served]:
-    """The server to measure: launched here on a fresh database, or the one at `--server-url`."""
-    if plan.server_url:
-        yield launcher.external(target, plan.server_url)
-        return
-    if not plan.executable:
-        environments.ensure_environment(target, log=console.print)
-    label = f"{plan.run_id[:15]}_{staging.stem}"
-    cpus = plan.cores[1] if plan.cores else None
-    with launcher.serve(target, label, workdir, staging.server_log, pg, plan.executable, cpus) as served:
-        console.print(f"server up in {served.start_seconds:.1f} s at {served.url}")
-        yield served
-
-
-def _load(
-    plan: RunPlan, suite: str, served: launcher.Served, staging: outputs.PairFiles, meta: PairMetadata
-) -> PairMetadata:
+def _load(plan: RunPlan, suite: str, served: launcher.Served, staging: PairFiles, meta: PairMetadata) -> PairMetadata:
     """Run the k6 suite against the server, stopping early if the server dies; the metadata after it."""
     profile = plan.profile_for(suite)
     total = profile.total_iterations
@@ -158,7 +146,7 @@ def _load(
     k6_cores = plan.cores[0] if plan.cores else None  # the probe runs where the suite's k6 will
     ceiling = probe_ceiling(served.url, profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
     console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
-    meter = _meter(plan, served)
+    meter = serving.meter(served, plan.server_cgroup)
     if meter:
         meter.begin()
 
@@ -206,15 +194,10 @@ def _load(
     return meta.ended(Status.OK)
 
 
-def _meter(plan: RunPlan, served: launcher.Served) -> CgroupMeter | TreeMeter | None:
-    """The server's cgroup when given (a container), else the tree of a server launched here, else none."""
-    if plan.server_cgroup:
-        return CgroupMeter(plan.server_cgroup)
-    return TreeMeter(served.pid) if served.pid else None
-
-
 def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
     profile = plan.profile_for(suite)
+    spec = plan.spec(target)
+    server, database = serving.describe(target)
     return PairMetadata(
         run_id=plan.run_id,
         target=target.id,
@@ -224,9 +207,9 @@ def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
         iterations_per_vu=profile.iterations,
         iterations_expected=profile.total_iterations,
         settings=dict(profile.settings),
-        server=ServerInfo(target.server.name, target.server.label, target.version),
-        database=DatabaseInfo(target.database.kind, target.database.label),
-        mode="external" if plan.server_url else "local build" if plan.executable else "native",
+        server=server,
+        database=database,
+        mode=spec.mode,
         k6_version=k6_version(),
         source=Source.here(),
         machine=Machine.here(),
@@ -235,7 +218,7 @@ def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
     )
 
 
-def _finish(plan: RunPlan, staging: outputs.PairFiles, meta: PairMetadata) -> PairSummary:
+def _finish(plan: RunPlan, staging: PairFiles, meta: PairMetadata) -> PairSummary:
     """Summarise what the CSV holds (the one time it is parsed), write the metadata, publish the files."""
     summary = summarise_pair(staging.csv, meta)
     stats = summary.stats

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import draw, findings
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file, summarise_folder
+from report import draw, findings
 from services.registry import load_registry
 from tests.conftest import FIXTURE_CSV, output_folder, run_cli
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.layout import PairFiles
 from core.paths import ROOT, write_atomically
 from runner import outputs
 from tests.conftest import output_folder, run_cli
@@ -95,15 +96,44 @@ def _imports(package: str) -> set[str]:
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("core", {"services", "runner", "analysis", "cli"}),
-        ("services", {"runner", "analysis", "cli"}),
-        ("analysis", {"runner", "cli"}),
-        ("runner", {"cli"}),
-        ("localci", {"runner", "analysis", "cli"}),
+        ("core", {"services", "runner", "report", "analysis", "cli"}),
+        ("services", {"runner", "report", "analysis", "cli"}),
+        ("analysis", {"runner", "report", "cli"}),
+        ("runner", {"report", "cli"}),
+        ("report", {"runner", "cli"}),
+        ("localci", {"runner", "report", "analysis", "cli"}),
     ],
 )
 def test_layers_import_only_the_layers_below(package, forbidden):
     assert _imports(package) & forbidden == set()
+
+
+def _calls(path: Path) -> set[str]:
+    """`module.function` for every call of an attribute of a name in the file."""
+    return {
+        f"{node.func.value.id}.{node.func.attr}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+    }
+
+
+def test_both_runners_serve_and_describe_a_target_one_way():
+    """runner/serving.py alone launches or waits for a server; the pair runner and the A/B use it."""
+    for name in ("pair.py", "ab.py"):
+        calls = _calls(ROOT / "runner" / name)
+        assert {"serving.serve", "serving.describe", "serving.meter"} <= calls, name
+        assert not {c for c in calls if c.startswith(("launcher.", "environments."))}, name
+        assert "ServerInfo(" not in (ROOT / "runner" / name).read_text(), name
+
+
+def test_verbs_share_options_and_stages_and_never_import_each_other_or_the_entry_point():
+    for path in (ROOT / "cli" / "verbs").glob("*.py"):
+        modules = {
+            node.module
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert not {m for m in modules if m.startswith("cli.verbs") or m == "cli.main"}, path.name
 
 
 def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_scrap(tmp_path):
@@ -123,7 +153,7 @@ def test_a_rerun_archives_the_earlier_files_and_loses_nothing(tmp_path):
     out.mkdir()
     contents = []
     for attempt, run_id in enumerate(["run-1", "run-2", "run-2", "run-3"]):
-        staged = outputs.PairFiles(tmp_path / "staging" / str(attempt), "fasttrackml-sqlite", "logging")
+        staged = PairFiles(tmp_path / "staging" / str(attempt), "fasttrackml-sqlite", "logging")
         staged.folder.mkdir(parents=True)
         staged.metadata.write_text(f'{{"run_id": "{run_id}", "attempt": {attempt}}}')
         staged.csv.write_text(f"attempt {attempt}\n")

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from analysis import gate
-from cli.verbs.compare import print_table
+from cli.tables import print_comparison_table
 from core.records import Comparison, ComparisonRow, CpuCost, Gate, Outcome, ResourceRow, Verdict
 from services import launcher
 from services.environments import ensure_environment
@@ -76,7 +76,7 @@ def test_a_comparison_without_a_verdict_fails_the_gate_it_cannot_vouch():
 
 def test_the_printed_table_shows_a_row_without_a_verdict_and_why(capsys):
     withheld = _row("GetRun", math.nan, Verdict.NO_VERDICT, reason="trends from 0.6 to 1.4")
-    print_table(_comparison(withheld, _row("CreateRun", 1.2, Verdict.REGRESSION)))
+    print_comparison_table(_comparison(withheld, _row("CreateRun", 1.2, Verdict.REGRESSION)))
     printed = capsys.readouterr().out
     assert "no verdict: trends from 0.6 to 1.4" in printed and "regression" in printed
     assert "nan" not in printed

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import draw
 from analysis import summarise as summarise_module
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file, summarise_folder
-from cli.verbs import record
+from cli import stages
 from core.errors import InputError
+from report import draw
 from runner.k6 import k6_binary
 from services import launcher
 from services.environments import ensure_environment
@@ -205,6 +205,6 @@ def test_a_run_hands_its_pairs_to_the_summary_and_no_csv_is_parsed_again(tmp_pat
     parsed = []
     real_read = summarise_module.read_samples
     monkeypatch.setattr(summarise_module, "read_samples", lambda path: parsed.append(path.name) or real_read(path))
-    result = record.summarise(out, fresh=ran)
+    result = stages.summarise(out, fresh=ran)
     assert parsed == [] and len(result.pairs) == 2
     assert (out / "summary.csv").exists()

@@ -4,12 +4,16 @@ against servers that misbehave in a known way (a proxy that drops rows, one that
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from analysis import capacity, scale
-from analysis.summarise import summarise_file
+from analysis import capacity
+from analysis.summarise import PairSummary, summarise_file, summarise_pair
+from core.layout import PAIRS_FILE
 from core.records import PairMetadata
 from services import launcher
 from services.environments import ensure_environment
@@ -43,10 +47,17 @@ def test_scale_times_every_read_at_every_size_and_every_read_got_all_the_data(sm
     assert meta["status"] == "ok" and meta["settings"] == {"sizes": list(SMOKE_SIZES), "reads": 2}
 
 
+def _summarised(out: Path, stem: str) -> PairSummary:
+    return summarise_pair(out / f"{stem}.csv", PairMetadata.read(out / f"{stem}.json"))
+
+
 @pytest.mark.parametrize("target", BOTH)
 def test_seeding_is_untimed_and_counted_per_size(smoke_run, target):
     out, _ = smoke_run
-    seeding = scale.seeding(out / f"{target}_scale.csv")
+    summarised = _summarised(out, f"{target}_scale")
+    seeding = pd.DataFrame(summarised.seeding)
+    # counted once, when the pair was summarised, and kept in the summary files for the report
+    assert json.loads((out / PAIRS_FILE).read_text())[f"{target}_scale"]["seeding"] == list(summarised.seeding)
     assert dict(zip(seeding["size"], seeding["requests"], strict=True)) == SEED_REQUESTS
     assert (seeding["seconds"] >= 0).all() and seeding["seconds"].iloc[-1] > 0 and (seeding["failed"] == "").all()
     timed = summarise_file(out / f"{target}_scale.csv")
@@ -73,7 +84,9 @@ def test_capacity_steps_the_offered_rate_and_the_page_gives_the_verdict_of_those
     out, _ = smoke_run
     meta = metadata(out, target, "capacity")
     assert meta["status"] == "ok" and meta["settings"] == {"rates": [5, 10, 20], "hold": 4}
-    found = capacity.steps(out / f"{target}_capacity.csv", 4, meta["k6_ceiling_rps"])
+    found = list(_summarised(out, f"{target}_capacity").steps)
+    kept = json.loads((out / PAIRS_FILE).read_text())[f"{target}_capacity"]["steps"]
+    assert [capacity.Step(**step) for step in kept] == found  # the summary files hold what the page reads
     assert [s.rate for s in found] == [5, 10, 20]
     assert all(s.failed == 0 and s.achieved_rps > 0 and s.p95_ms > 0 for s in found), found
     verdict = capacity.capacity(PairMetadata.from_json(meta), found, [5, 10, 20], capacity.DEFAULT_SLO_MS)
@@ -132,7 +145,7 @@ def test_a_seeding_failure_names_the_size_and_request_and_the_other_sizes_still_
     meta = metadata(tmp_path / "out", "fasttrackml-sqlite", "scale")
     assert meta["status"] == "partial"
     assert meta["error"].startswith("growing the store failed at 50 runs (LogBatch): the reads at that size were")
-    seeding = scale.seeding(tmp_path / "out" / "fasttrackml-sqlite_scale.csv")
+    seeding = pd.DataFrame(_summarised(tmp_path / "out", "fasttrackml-sqlite_scale").seeding)
     assert dict(zip(seeding["size"], seeding["failed"], strict=True)) == {5: "", 50: "LogBatch", 500: ""}
     stats = summarise_file(tmp_path / "out" / "fasttrackml-sqlite_scale.csv")
     assert {name.split("@")[1] for name in stats.index} == {"5", "500"}

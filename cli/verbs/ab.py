@@ -17,12 +17,14 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from analysis import compare, draw, gate, paired, publish, stacks
-from cli.main import option
-from cli.verbs.compare import print_table
+from analysis import compare, gate, paired, stacks
+from cli.options import option
+from cli.tables import print_comparison_table
 from core.errors import BadValue
+from core.layout import ABFiles
 from core.options import parse_pairs
 from core.records import ABMetadata, Comparison, Status, new_run_id
+from report import ab_pages, draw
 from runner import profiling
 from runner.ab import ABPlan, run_ab
 from runner.k6 import profiles, select_profile
@@ -166,7 +168,7 @@ def main(args: argparse.Namespace) -> int:
         result = confirm(plan, meta, result, thresholds)
     if args.markdown:
         args.markdown.write_text(compare.markdown(result))
-    print_table(result)
+    print_comparison_table(result)
     console.print(f"Comparison written to {plan.out}", markup=False)
     if meta.status != Status.OK:
         console.print(f"[red]the comparison did not complete: {meta.error}", markup=True)
@@ -265,7 +267,7 @@ def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: paired
 def publish_comparison(out: Path, meta: ABMetadata, threshold: paired.Thresholds) -> Comparison:
     """rounds.csv, comparison.json and .md, and the site page with its chart, from a finished A/B."""
     rounds = paired.load_rounds(out, meta)
-    rounds.to_csv(out / "rounds.csv", index=False)
+    rounds.to_csv(ABFiles(out).rounds, index=False)
     result = paired.compare_rounds(rounds, meta, threshold)
     write_comparison(out, meta, result)
     return result
@@ -273,8 +275,9 @@ def publish_comparison(out: Path, meta: ABMetadata, threshold: paired.Thresholds
 
 def write_comparison(out: Path, meta: ABMetadata, result: Comparison) -> None:
     """The comparison as JSON, as markdown, and as the site's page with its chart."""
-    result.write(out / "comparison.json")
-    (out / "comparison.md").write_text(compare.markdown(result))
-    draw.save(draw.ab_chart(result), out, "ab")
+    files = ABFiles(out)
+    result.write(files.comparison)
+    files.markdown.write_text(compare.markdown(result))
+    draw.save(draw.ab_chart(result), out, files.chart.stem)
     where = "\n".join(filter(None, (stacks.compare_profiles(out / suite, suite, out) for suite in meta.suites)))
-    (out / "ab.md").write_text(publish.ab_page(meta, result, profiles=where))
+    files.page.write_text(ab_pages.ab_page(meta, result, image=files.chart.name, profiles=where))

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from cli.main import option
+from cli.options import option
 from core.debian import ensure_programs
 from core.errors import BadValue
 from core.paths import installed_program

@@ -10,15 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from analysis import compare
-from cli.main import option
+from cli.options import option
+from cli.tables import print_comparison_table
 from core.errors import BadValue, InputError
 from core.options import parse_pairs
-from core.records import Comparison, Verdict
+from core.records import Verdict
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     if not rows:
         raise InputError(_why_nothing(a, b, args))
     result = compare.comparison(rows, side_a.label(args.a), side_b.label(args.b), args.threshold)
-    print_table(result)
+    print_comparison_table(result)
     args.markdown.write_text(compare.markdown(result))
     result.write(args.markdown.with_suffix(".json"))
     print(f"Markdown written to {args.markdown}, the comparison to {args.markdown.with_suffix('.json')}")
@@ -96,27 +93,3 @@ def _why_nothing(a: compare.Samples, b: compare.Samples, args: argparse.Namespac
         f"nothing to compare: no target x request name is in both {args.a} (targets: {', '.join(targets_a)}) "
         f"and {args.b} (targets: {', '.join(targets_b)}); use --map A_TARGET=B_TARGET to pair different targets"
     )
-
-
-def print_table(result: Comparison) -> None:
-    table = Table(title=f"B = {result.candidate} against A = {result.baseline} (median latency, ms)")
-    for column in ("target", "suite", "request", "A", "B", "B/A", "interval", "verdict"):
-        table.add_column(column, justify="right" if column in ("A", "B", "B/A") else "left")
-    colour = {
-        Verdict.REGRESSION: "red",
-        Verdict.IMPROVEMENT: "green",
-        Verdict.NO_CHANGE: "white",
-        Verdict.NO_VERDICT: "yellow",
-    }
-    for r in result.rows:
-        table.add_row(
-            r.target,
-            r.suite,
-            r.name,
-            compare.number(r.median_a, ".2f"),
-            compare.number(r.median_b, ".2f"),
-            compare.number(r.ratio, ".3f"),
-            f"{compare.number(r.low, '.3f')} – {compare.number(r.high, '.3f')}",
-            Text(f"{r.verdict}" + (f": {r.reason}" if r.reason else ""), style=colour[r.verdict]),
-        )
-    Console(width=140).print(table)

@@ -16,8 +16,9 @@ import math
 from pathlib import Path
 
 from analysis import gate
-from cli.main import option
+from cli.options import option
 from core.errors import BadValue
+from core.layout import ABFiles, ab_folders
 from core.records import ABMetadata, Comparison, ComparisonRow, Verdict
 
 
@@ -83,16 +84,15 @@ def _ab_folders(given: Path) -> list[Path]:
     with option("FOLDER"):
         if not given.is_dir():
             raise BadValue(f"{given} is not a folder")
-    if (given / "ab.json").exists():
-        return [given]
-    return sorted(p.parent for p in given.glob("*/ab.json"))
+    return [files.folder for files in ab_folders(given)]
 
 
 def _comparison(folder: Path) -> Comparison:
     """The A/B's comparison; one that did not finish is a comparison without a verdict, saying why."""
-    if (folder / "comparison.json").exists():
-        return Comparison.read(folder / "comparison.json")
-    meta = ABMetadata.read(folder / "ab.json")
+    files = ABFiles(folder)
+    if files.comparison.exists():
+        return Comparison.read(files.comparison)
+    meta = ABMetadata.read(files.metadata)
     why = meta.error or f"the A/B ended {meta.status} without a comparison"
     return _no_verdict(meta.baseline.target, meta.candidate.target, ",".join(meta.suites), why)
 
@@ -119,7 +119,7 @@ def _missing(args: argparse.Namespace, folders: list[Path]) -> list[tuple[str, s
 def _provenance(folders: list[Path]) -> dict[str, str]:
     """What CI recorded of the servers' origin (image digests, revisions), from the first A/B saying it."""
     for folder in folders:
-        provenance = ABMetadata.read(folder / "ab.json").provenance
+        provenance = ABMetadata.read(ABFiles(folder).metadata).provenance
         if provenance:
             return provenance
     return {}

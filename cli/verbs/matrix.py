@@ -18,7 +18,7 @@ import argparse
 import hashlib
 import json
 
-from cli.main import option
+from cli.options import option
 from core.errors import BadValue
 from core.options import parse_pairs
 from core.paths import ROOT

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from analysis import history
-from analysis.summarise import FolderSummary, PairSummary, summarise_folder
+from cli import stages
 from runner.progress import console
 
 
@@ -29,25 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def summarise(out: Path, fresh: list[PairSummary] | None = None) -> FolderSummary:
-    """The folder's summary files, warnings shown: `fresh` pairs as the runner summarised them, the
-    others from the summary files, and a raw CSV parsed only where both miss it or are stale."""
-    result = summarise_folder(out, fresh)
-    for warning in result.warnings:
-        console.print(f"warning: {warning}", style="yellow", markup=False)
-    return result
-
-
-def record(out: Path, history_dir: Path, summary: FolderSummary | None = None) -> int:
-    for run_id, outcome in history.record(summary or summarise(out), history_dir):
-        console.print(f"{run_id}: {outcome}", markup=False)
-    return 0
-
-
 def main(args: argparse.Namespace) -> int:
     if args.ab_outputs is not None:
         for ab_id, outcome in history.record_ab(args.ab_outputs, args.history):
             console.print(f"A/B {ab_id}: {outcome}", markup=False)
         if not args.out.exists():  # a workflow run of A/B jobs only
             return 0
-    return record(args.out, args.history)
+    stages.record(stages.summarise(args.out), args.history)
+    return 0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from analysis import duration, history
 from analysis.summarise import PairSummary
-from cli.main import option
+from cli import stages
+from cli.options import add_report_arguments, option, report_settings
 from cli.tables import print_run_table
-from cli.verbs import record, report
 from core.errors import BadValue
 from core.options import parse_pairs
 from core.records import Machine, Status, check_run_id, new_run_id
@@ -122,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-report", action="store_true", help="stop after the raw outputs and their summary: no history, no site"
     )
     parser.add_argument("--site", default="site", type=Path, help="where to build the site (default: site)")
-    report.add_history_arguments(parser)
+    add_report_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -193,7 +193,7 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
         run_id = check_run_id(args.run_id) if args.run_id else new_run_id()
     with option("--provenance"):
         provenance = parse_pairs(args.provenance, "KEY=VALUE")
-    report.detect_options(args)
+    report_settings(args)  # checked now, not after the benchmark
     suite_settings = check_suite_settings(args)
     args.out.mkdir(parents=True, exist_ok=True)
     return RunPlan(
@@ -259,9 +259,15 @@ def check_suite_settings(args: argparse.Namespace) -> dict[str, object]:
 def publish(plan: RunPlan, args: argparse.Namespace, pairs: list[PairSummary]) -> None:
     """The summary files always (from the pairs as the runner summarised them: no CSV is parsed
     again); the history record and the site unless --no-report."""
-    summary = record.summarise(plan.out, fresh=pairs)
+    summary = stages.summarise(plan.out, fresh=pairs)
     if args.no_report:
         return
-    record.record(plan.out, args.history, summary)
-    options = report.detect_options(args)
-    report.build(plan.out, args.site, args.history, options, args.trend_runs, summary, args.ab_outputs, args.slo_ms)
+    stages.record(summary, args.history)
+    stages.build_report(
+        summary,
+        out=plan.out,
+        site_dir=args.site,
+        history_dir=args.history,
+        ab_outputs=args.ab_outputs,
+        settings=report_settings(args),
+    )

@@ -1,0 +1,161 @@
+"""The history's pages: trends per profile and the nightly paired A/B, regressions (every change
+point), and the original suite's chart beside the latest standard-profile run."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import original
+from report import draw
+from report.inputs import HistoryInputs, ProfileHistory, ReportSettings
+from report.templates import TEMPLATES
+from services.registry import Target
+
+
+def write_history_pages(history: HistoryInputs, targets: list[Target], docs: Path, settings: ReportSettings) -> None:
+    """Trends and regressions, each profile on its own (profiles differ in load, so their latencies
+    are never drawn or tested as one series), the newest run's profile first."""
+    repositories = {t.server.name: t.server.repository for t in targets}
+    ab_sections = _ab_trends(history.ab, history.ab_points, repositories, docs)
+    write_trends(history.profiles, targets, docs, settings.trend_runs, ab_sections)
+    points = [_point_row(p) for trend in history.profiles for p in trend.points]
+    points += [_ab_point_row(p, history.ab, repositories) for p in history.ab_points]
+    write_regressions(points, settings.options, history.warnings, docs)
+
+
+def write_versus_original(history: HistoryInputs, docs: Path) -> Path:
+    """versus-original.md: the original suite's chart beside the latest standard-profile run."""
+    run = history.latest(original.PROFILE)
+    found = original.cells(run) if run else []
+    compared = [c for c in found if c.agree is not None]
+    meta = tomllib.loads(original.REFERENCE.read_text())
+    page = TEMPLATES.get_template("versus-original.md.j2").render(
+        cells=found,
+        run_id=run.run_id if run else "",
+        started_at=run.started_at if run else "",
+        commit=run.commit if run else "",
+        agree=sum(bool(c.agree) for c in compared),
+        compared=len(compared),
+        difference=original.DIFFERENCE,
+        source=meta["source"],
+        statistic=meta["statistic"],
+    )
+    path = docs / "versus-original.md"
+    path.write_text(page)
+    return path
+
+
+def _ab_trends(ab: pd.DataFrame, points: list, repositories: dict[str, str], docs: Path) -> list[dict]:
+    """Per series of the nightly paired A/B (pair of targets, suite, request name): its chart and its
+    last nights, each linked to the candidate's commit."""
+    if ab.empty:
+        return []
+    sections = []
+    for i, ((series, suite, name), rows) in enumerate(ab.groupby(["series", "suite", "name"], sort=True)):
+        marks = [p for p in points if (p.target, p.suite, p.name) == (series, suite, name)]
+        image = f"ab-{i:02d}-{suite}-{name}"
+        draw.save(draw.ab_trend_chart(rows, marks, f"{name} ({suite}): {series}"), docs / "img" / "trends", image)
+        nights = [
+            {
+                "date": str(r.started_at)[:10],
+                "revision": _revision_link(repositories.get(r.server, ""), r.revision),
+                "ratio": r.ratio,
+                "low": r.low,
+                "high": r.high,
+                "verdict": r.verdict,
+            }
+            for r in rows.tail(10).iloc[::-1].itertuples()
+        ]
+        sections.append(
+            {"series": series, "suite": suite, "name": name, "image": f"img/trends/{image}.png", "nights": nights}
+        )
+    return sections
+
+
+def _revision_link(repository: str, revision: str) -> str:
+    if not revision:
+        return "?"
+    return f"[`{revision[:8]}`]({repository}/commit/{revision})" if repository else f"`{revision[:8]}`"
+
+
+def _ab_point_row(p, ab: pd.DataFrame, repositories: dict[str, str]) -> dict:
+    server = ab.loc[ab["ab_id"] == p.run_id, "server"].iloc[0]
+    row = p.as_dict()
+    repository = repositories.get(server, "")
+    text = f"`{p.commit_before[:8] or '?'}..{p.commit_after[:8] or '?'}`"
+    good = repository and p.commit_before and p.commit_after
+    row["commit_range"] = f"[{text}]({repository}/compare/{p.commit_before}...{p.commit_after})" if good else text
+    return row
+
+
+def write_trends(
+    by_profile: list[ProfileHistory],
+    targets: list[Target],
+    docs: Path,
+    max_runs: int,
+    ab_sections: list[dict] | None = None,
+) -> Path:
+    """trends.md: per profile, one chart per request name over its last `max_runs` runs, change
+    points marked; then the nightly paired A/B's ratios."""
+    profiles = [
+        _profile_trends(trend.profile, trend.frame, trend.points, targets, docs, max_runs) for trend in by_profile
+    ]
+    path = docs / "trends.md"
+    path.write_text(TEMPLATES.get_template("trends.md.j2").render(profiles=profiles, ab_sections=ab_sections or []))
+    return path
+
+
+def _profile_trends(
+    profile: str, frame: pd.DataFrame, points: list, targets: list[Target], docs: Path, max_runs: int
+) -> dict:
+    if frame.empty:  # runs of this profile recorded, none with a measured request
+        return {"profile": profile, "sections": [], "runs": 0, "total_runs": 0}
+    recent_runs = frame["run_id"].drop_duplicates().iloc[-max_runs:]
+    recent = frame[frame["run_id"].isin(recent_runs) & (frame["status"] == "ok")]
+    sections = []
+    for (suite, name), series in recent.groupby(["suite", "name"], sort=True):
+        marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in set(recent_runs)]
+        image = f"{suite}-{name}"
+        draw.save(
+            draw.trend_chart(series, marks, targets, f"{name} ({suite}, {profile})"),
+            docs / "img" / "trends" / profile,
+            image,
+        )
+        sections.append(
+            {
+                "suite": suite,
+                "name": name,
+                "image": f"img/trends/{profile}/{image}.png",
+                "points": [_point_row(p) for p in marks],
+            }
+        )
+    return {"profile": profile, "sections": sections, "runs": len(recent_runs), "total_runs": frame["run_id"].nunique()}
+
+
+def write_regressions(points: list[dict], options, warnings: list[str], docs: Path) -> Path:
+    """regressions.md: every change point (as rows), newest first."""
+    page = TEMPLATES.get_template("regressions.md.j2").render(
+        points=sorted(points, key=lambda p: p["started_at"], reverse=True),
+        options=options,
+        warnings=warnings,
+    )
+    path = docs / "regressions.md"
+    path.write_text(page)
+    return path
+
+
+def _point_row(p) -> dict:
+    return p.as_dict() | {"commit_range": _commit_link(p.commit_before, p.commit_after)}
+
+
+def _commit_link(before: str, after: str) -> str:
+    """A link to the commits between two runs where the repository is known (in GitHub Actions)."""
+    server, repository = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    text = f"`{before[:8] or '?'}..{after[:8] or '?'}`"
+    if server and repository and before and after:
+        return f"[{text}]({server}/{repository}/compare/{before}...{after})"
+    return text

@@ -1,0 +1,48 @@
+"""Build the report site: generated pages + the hand-written ones in `docs/`, built by mkdocs-material.
+
+Generated pages are written to `.cache/site-docs/` (never committed) together with a copy of
+`docs/`; mkdocs then builds `site/`. Every page is built from the same inputs, loaded once
+(`report.inputs`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from core.errors import InputError
+from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
+from report import ab_pages, history_pages, pages
+from report.inputs import ReportInputs
+
+
+def publish(inputs: ReportInputs, site_dir: Path) -> Path:
+    """Every page from `inputs`, then the site."""
+    docs = prepare_docs()
+    pages.write_overview(inputs, docs)
+    pages.write_run_pages(inputs, docs)
+    pages.write_scale_page(inputs, docs)
+    pages.write_capacity_page(inputs, docs)
+    ab_pages.write_ab_pages(inputs.ab_outputs, docs)
+    history_pages.write_history_pages(inputs.history, inputs.targets, docs, inputs.settings)
+    history_pages.write_versus_original(inputs.history, docs)
+    return build_site(site_dir)
+
+
+def prepare_docs() -> Path:
+    """A fresh copy of the hand-written pages, to which the generated ones are added."""
+    shutil.rmtree(BUILD_DOCS_DIR, ignore_errors=True)
+    shutil.copytree(DOCS_DIR, BUILD_DOCS_DIR)
+    return BUILD_DOCS_DIR
+
+
+def build_site(site_dir: Path) -> Path:
+    """Run mkdocs on the prepared pages; --strict turns a broken internal link into an error."""
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+    command += ["-f", str(MKDOCS_CONFIG), "-d", str(site_dir.resolve())]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise InputError(f"mkdocs could not build the site: {result.stderr.strip()[-800:]}")
+    return site_dir
