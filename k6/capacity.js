@@ -8,11 +8,11 @@
 // experiment and a pool of runs with some history for the reads and the logging to go to.
 // When a step shows the server has fallen over (half the requests failing, or a p95 of 5 s), k6
 // aborts the rest of the ramp: exit code 99, which the runner takes as the end of the ramp.
-// Run by hand: k6 run k6/capacity.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
-import { createExperiment, createRun, get, post, suiteProfile, uniqueName } from './lib/mlflow.js';
+// Run by hand: k6 run k6/capacity.js -e BASE_URL=http://127.0.0.1:5000 -e RATES=5,10,20 -e HOLD=4
+import { createExperiment, createRun, session, settings, uniqueName } from './lib/mlflow.js';
 
-const profile = suiteProfile('capacity');
-const { rates, hold } = profile;
+const { rates, hold } = settings('capacity');
+const server = session();
 const FALLEN_OVER_P95_MS = 5000;
 const POOL = 20; // runs the load logs to and reads from
 const HISTORY_STEPS = 100;
@@ -64,15 +64,15 @@ function step(rate, k) {
 }
 
 export function setup() {
-  const experimentId = createExperiment(uniqueName('k6-capacity'));
+  const experimentId = createExperiment(server, uniqueName('k6-capacity'));
   const runIds = [];
   for (let i = 0; i < POOL; i++) {
-    const runId = createRun(experimentId, 'Setup/CreateRun');
+    const runId = createRun(server, experimentId, 'Setup/CreateRun');
     const metrics = [];
     for (let s = 0; s < HISTORY_STEPS; s++) {
       metrics.push({ key: 'loss', value: 1 / (1 + s), timestamp: Date.now(), step: s });
     }
-    post('Setup/LogBatch', 'runs/log-batch', { run_id: runId, metrics });
+    server.post('Setup/LogBatch', 'runs/log-batch', { run_id: runId, metrics });
     runIds.push(runId);
   }
   return { experimentId, runIds };
@@ -83,23 +83,23 @@ export default function (data) {
   const name = pick();
   const now = Date.now();
   if (name === 'LogMetric') {
-    post(name, 'runs/log-metric', { run_id: runId, key: 'load', value: Math.random(), timestamp: now, step: __ITER });
+    server.post(name, 'runs/log-metric', { run_id: runId, key: 'load', value: Math.random(), timestamp: now, step: __ITER });
   } else if (name === 'LogBatch10') {
     const metrics = [];
     for (let k = 0; k < 10; k++) {
       metrics.push({ key: `load_${k}`, value: Math.random(), timestamp: now, step: __ITER });
     }
-    post(name, 'runs/log-batch', { run_id: runId, metrics });
+    server.post(name, 'runs/log-batch', { run_id: runId, metrics });
   } else if (name === 'CreateRun') {
-    createRun(data.experimentId, name);
+    createRun(server, data.experimentId, name);
   } else if (name === 'SetTag') {
-    post(name, 'runs/set-tag', { run_id: runId, key: 'note', value: `v${__ITER}` });
+    server.post(name, 'runs/set-tag', { run_id: runId, key: 'note', value: `v${__ITER}` });
   } else if (name === 'GetRun') {
-    get(name, 'runs/get', { run_id: runId }, (b) => b.run.info.run_id === runId);
+    server.get(name, 'runs/get', { run_id: runId }, (b) => b.run.info.run_id === runId);
   } else if (name === 'SearchRuns') {
-    post(name, 'runs/search', { experiment_ids: [data.experimentId], max_results: 50 }, (b) => Array.isArray(b.runs));
+    server.post(name, 'runs/search', { experiment_ids: [data.experimentId], max_results: 50 }, (b) => Array.isArray(b.runs));
   } else {
-    get(name, 'metrics/get-history', { run_id: runId, metric_key: 'loss' }, (b) => (b.metrics || []).length >= HISTORY_STEPS);
+    server.get(name, 'metrics/get-history', { run_id: runId, metric_key: 'loss' }, (b) => (b.metrics || []).length >= HISTORY_STEPS);
   }
 }
 

@@ -1,24 +1,13 @@
 // Logging suite: each iteration creates one run and logs to it, like a training job would.
-// Run by hand: k6 run k6/logging.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
-import {
-  createExperiment,
-  createRun,
-  iterate,
-  metricBatch,
-  paramBatch,
-  post,
-  sides,
-  suiteOptions,
-  uniqueName,
-  useSide,
-} from './lib/mlflow.js';
+// Run by hand: k6 run k6/logging.js -e BASE_URL=http://127.0.0.1:5000 -e VUS=2 -e ITERATIONS=2
+import { createExperiment, createRun, iterate, metricBatch, paramBatch, session, sides, suiteOptions, uniqueName } from './lib/mlflow.js';
 
 // The requests of one iteration, in order: CreateRun makes the run the others log to.
 const STEPS = [
   [
     'CreateRun',
-    ({ data, state }) => {
-      state.runId = createRun(data, 'CreateRun');
+    ({ data, state, session: on }) => {
+      state.runId = createRun(on, data, 'CreateRun');
     },
     { feeds: true },
   ],
@@ -49,9 +38,9 @@ export const options = suiteOptions('logging', STEPS);
 function logTo(name, path, body, shape = undefined) {
   return [
     name,
-    ({ state }) => {
+    ({ state, session: on }) => {
       if (state.runId) {
-        post(name, path, body(state.runId), shape);
+        on.post(name, path, body(state.runId), shape);
       }
     },
   ];
@@ -60,8 +49,7 @@ function logTo(name, path, body, shape = undefined) {
 export function setup() {
   const experiments = {};
   for (const side of sides()) {
-    useSide(side);
-    experiments[side] = createExperiment(uniqueName('k6-logging'));
+    experiments[side] = createExperiment(session(side), uniqueName('k6-logging'));
   }
   return experiments;
 }

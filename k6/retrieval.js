@@ -1,26 +1,16 @@
 // Retrieval suite: setup() writes a known dataset (not timed); each iteration reads it back the way
 // the MLflow and Aim UIs do, and checks that the server returned all of it, not just a fast answer.
-// Run by hand: k6 run k6/retrieval.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
+// Run by hand: k6 run k6/retrieval.js -e BASE_URL=http://127.0.0.1:5000 -e VUS=2 -e ITERATIONS=2
 import { fail } from 'k6';
-import {
-  createExperiment,
-  createRun,
-  get,
-  iterate,
-  post,
-  sides,
-  suiteOptions,
-  uniqueName,
-  useSide,
-} from './lib/mlflow.js';
+import { createExperiment, createRun, iterate, session, sides, suiteOptions, uniqueName } from './lib/mlflow.js';
 
 const EXPERIMENTS = 3;
 const RUNS_PER_EXPERIMENT = 10;
 const HISTORY_STEPS = 100;
 const METRIC_KEYS = ['loss', 'accuracy'];
 
-function seedRun(experimentId, index) {
-  const runId = createRun(experimentId, 'Setup/CreateRun');
+function seedRun(on, experimentId, index) {
+  const runId = createRun(on, experimentId, 'Setup/CreateRun');
   if (runId === null) {
     fail(`setup could not create run ${index} in experiment ${experimentId}`);
   }
@@ -35,10 +25,10 @@ function seedRun(experimentId, index) {
     { key: 'group', value: index % 2 === 0 ? 'even' : 'odd' },
     { key: 'index', value: String(index) },
   ];
-  if (!post('Setup/LogBatch', 'runs/log-batch', { run_id: runId, metrics, params })) {
+  if (!on.post('Setup/LogBatch', 'runs/log-batch', { run_id: runId, metrics, params })) {
     fail(`setup could not log to run ${runId}`);
   }
-  post('Setup/UpdateRun', 'runs/update', { run_id: runId, status: 'FINISHED', end_time: Date.now() });
+  on.post('Setup/UpdateRun', 'runs/update', { run_id: runId, status: 'FINISHED', end_time: Date.now() });
   return runId;
 }
 
@@ -49,28 +39,28 @@ export function setup() {
   const prefix = __ENV.DATASET_PREFIX || uniqueName('k6-retrieval');
   const datasets = {};
   for (const side of sides()) {
-    useSide(side);
-    datasets[side] = (__ENV.DATASET_PREFIX && findDataset(prefix)) || seedDataset(prefix);
+    const on = session(side);
+    datasets[side] = (__ENV.DATASET_PREFIX && findDataset(on, prefix)) || seedDataset(on, prefix);
   }
   return datasets;
 }
 
-function seedDataset(prefix) {
+function seedDataset(on, prefix) {
   const experimentIds = [];
   const runIds = [];
   for (let e = 0; e < EXPERIMENTS; e++) {
-    const experimentId = createExperiment(`${prefix}-${e}`);
+    const experimentId = createExperiment(on, `${prefix}-${e}`);
     experimentIds.push(experimentId);
     for (let r = 0; r < RUNS_PER_EXPERIMENT; r++) {
-      runIds.push(seedRun(experimentId, r));
+      runIds.push(seedRun(on, experimentId, r));
     }
   }
   return { prefix, experimentIds, runIds };
 }
 
 /** The dataset an earlier round seeded under `prefix`, or null when the server has none (or only part of one). */
-function findDataset(prefix) {
-  const found = post(
+function findDataset(on, prefix) {
+  const found = on.post(
     'Setup/FindExperiments',
     'experiments/search',
     { filter: `name LIKE '${prefix}-%'`, max_results: 100 },
@@ -81,7 +71,7 @@ function findDataset(prefix) {
     return null;
   }
   const experimentIds = experiments.map((e) => e.experiment_id);
-  const runs = post(
+  const runs = on.post(
     'Setup/FindRuns',
     'runs/search',
     { experiment_ids: experimentIds, max_results: 1000 },
@@ -98,8 +88,8 @@ const pick = (list) => list[Math.floor(Math.random() * list.length)];
 const STEPS = [
   [
     'SearchExperiments',
-    ({ data }) =>
-      post(
+    ({ data, session: on }) =>
+      on.post(
         'SearchExperiments',
         'experiments/search',
         { filter: `name LIKE '${data.prefix}-%'`, max_results: 100 },
@@ -108,15 +98,15 @@ const STEPS = [
   ],
   [
     'GetExperiment',
-    ({ data }) => {
+    ({ data, session: on }) => {
       const experimentId = pick(data.experimentIds);
-      get('GetExperiment', 'experiments/get', { experiment_id: experimentId }, (b) => b.experiment.experiment_id === experimentId);
+      on.get('GetExperiment', 'experiments/get', { experiment_id: experimentId }, (b) => b.experiment.experiment_id === experimentId);
     },
   ],
   [
     'SearchRuns',
-    ({ data }) =>
-      post(
+    ({ data, session: on }) =>
+      on.post(
         'SearchRuns',
         'runs/search',
         { experiment_ids: data.experimentIds, filter: "params.group = 'even'", max_results: 100 },
@@ -125,9 +115,9 @@ const STEPS = [
   ],
   [
     'GetRun',
-    ({ data }) => {
+    ({ data, session: on }) => {
       const runId = pick(data.runIds);
-      get(
+      on.get(
         'GetRun',
         'runs/get',
         { run_id: runId },
@@ -137,8 +127,8 @@ const STEPS = [
   ],
   [
     'MetricHistory',
-    ({ data }) =>
-      get(
+    ({ data, session: on }) =>
+      on.get(
         'MetricHistory',
         'metrics/get-history',
         { run_id: pick(data.runIds), metric_key: 'loss' },

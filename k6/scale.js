@@ -9,22 +9,23 @@
 // At each size the store holds `size` runs in experiments of `sizes[0]` runs each (every run: 5 params,
 // 3 tags, a 10-step `loss` history and 2 single metrics), and one run with a long `loss` history of
 // 10 x `size` points.
-// Run by hand: k6 run k6/scale.js -e BASE_URL=http://127.0.0.1:5000 -e PROFILE=smoke
+// Run by hand: k6 run k6/scale.js -e BASE_URL=http://127.0.0.1:5000 -e SIZES=5,50,500 -e READS=2
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { BASE_URL, get, post, suiteOptions, suiteProfile, uniqueName } from './lib/mlflow.js';
+import { session, settings, suiteOptions, uniqueName } from './lib/mlflow.js';
 
 export const options = suiteOptions('scale');
 
-const { sizes, reads } = suiteProfile('scale');
+const { sizes, reads } = settings('scale');
+const server = session(); // one VU, one server: the scale suite is not interleaved
 const RUNS_PER_EXPERIMENT = sizes[0];
 const HISTORY_STEPS = 10; // of every run's `loss`
 const LONG_HISTORY_PER_RUN = 10; // the long history holds 10 points per run in the store
 const PAGE = 1000; // results per page: MLflow's log-batch and most search limits
 const SEED_PARALLEL = 16; // requests in flight while seeding (http.batch)
 const CHART_RUNS = 100; // the MLflow UI charts at most 100 runs at once
-const API = `${BASE_URL}/api/2.0/mlflow`;
+const API = server.api;
 
 // One Counter row per failed seeding request: the runner reports the size and the request it names.
 const seedFailures = new Counter('seed_failures');
@@ -152,7 +153,7 @@ function readAll(size) {
   searchExperiments(size, experimentIds.length);
   searchRuns(size, experimentIds);
   const runId = store.runs[Math.floor(Math.random() * size)];
-  get(`GetRun@${size}`, 'runs/get', { run_id: runId }, (b) => b.run.info.run_id === runId && b.run.data.params.length === 5);
+  server.get(`GetRun@${size}`, 'runs/get', { run_id: runId }, (b) => b.run.info.run_id === runId && b.run.data.params.length === 5);
   metricHistory(size);
   chartHistories(size);
 }
@@ -191,7 +192,7 @@ function metricHistory(size) {
   const query = { run_id: store.longRuns[size], metric_key: 'loss', max_results: 25000 };
   let found = 0;
   for (let token = null, page = 0; page < 1000; page++) {
-    const body = get(name, 'metrics/get-history', token ? { ...query, page_token: token } : query, (b) => typeof b === 'object');
+    const body = server.get(name, 'metrics/get-history', token ? { ...query, page_token: token } : query, (b) => typeof b === 'object');
     if (!body) {
       return;
     }
@@ -209,14 +210,14 @@ function chartHistories(size) {
   const name = `ChartHistories@${size}`;
   const runIds = store.runs.slice(Math.max(0, size - CHART_RUNS), size);
   const query = { run_id: runIds, metric_key: 'loss', max_results: 25000 };
-  get(name, 'metrics/get-history-bulk', query, (b) => (b.metrics || []).length === runIds.length * HISTORY_STEPS, true);
+  server.get(name, 'metrics/get-history-bulk', query, (b) => (b.metrics || []).length === runIds.length * HISTORY_STEPS, true);
 }
 
 /** POST `body` to a search endpoint page after page (each page one timed request); the total found. */
 function pages(name, path, body, field, onPage = () => {}) {
   let found = 0;
   for (let token = null, page = 0; page < 1000; page++) {
-    const result = post(name, path, token ? { ...body, page_token: token } : body, (b) => typeof b === 'object');
+    const result = server.post(name, path, token ? { ...body, page_token: token } : body, (b) => typeof b === 'object');
     if (!result) {
       return -1;
     }

@@ -39,6 +39,7 @@ class Profile:
     description: str
     suites: dict[str, dict] = field(default_factory=dict, compare=False)  # a suite's own entry
     pair_seconds: float = 0.0  # a pair's wall time here, measured (what a run's estimate starts from)
+    max_duration: str = "10m"  # k6 stops a suite that takes longer (its maxDuration)
     settings: dict[str, object] = field(default_factory=dict, compare=False)  # the suite's, as it runs
 
     @property
@@ -57,18 +58,21 @@ class Profile:
         own = dict(self.suites.get(suite, {}))
         settings = {k: v for k, v in {**own, **(overrides or {})}.items() if k in SUITE_SETTINGS and k in own}
         vus, iterations = own.get("vus", self.vus), own.get("iterations", self.iterations)
+        max_duration = own.get("maxDuration", self.max_duration)
         if "sizes" in settings:
             iterations = len(settings["sizes"]) * settings["reads"]
         if "rates" in settings:
             iterations = -(-sum(settings["rates"]) * settings["hold"] // vus)
-        return replace(self, vus=vus, iterations=iterations, settings=settings)
+        return replace(self, vus=vus, iterations=iterations, settings=settings, max_duration=max_duration)
 
     def script_env(self) -> dict[str, str]:
-        """The settings as k6 reads them: SIZES=5,50,500 READS=2 ..."""
-        return {
+        """This profile as k6 reads it, resolved: VUS=10 ITERATIONS=20 MAX_DURATION=15m, and the
+        suite's settings SIZES=5,50,500 READS=2 ... (k6 never reads k6/profiles.json itself)."""
+        settings = {
             k.upper(): ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
             for k, v in self.settings.items()
         }
+        return {"VUS": str(self.vus), "ITERATIONS": str(self.iterations), "MAX_DURATION": self.max_duration, **settings}
 
 
 def profiles() -> dict[str, Profile]:
@@ -81,6 +85,7 @@ def profiles() -> dict[str, Profile]:
             spec["description"],
             suites=spec.get("suites", {}),
             pair_seconds=spec.get("pairSeconds", 0.0),
+            max_duration=spec.get("maxDuration", "10m"),
         )
         for name, spec in raw.items()
     }
@@ -130,7 +135,6 @@ def run_suite(
     env = {
         **profile.script_env(),
         "BASE_URL": base_url,
-        "PROFILE": profile.name,
         "K6_CSV_TIME_FORMAT": "unix_milli",
         "K6_NO_USAGE_REPORT": "true",
         **(script_env or {}),

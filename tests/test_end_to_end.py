@@ -111,19 +111,58 @@ def test_the_run_records_its_history_and_builds_the_site(smoke_run):
 
 
 def test_k6_archive_bundles_each_suite(tmp_path):
+    import json
     import subprocess
     import tarfile
 
-    from runner.k6 import k6_binary
+    from runner.k6 import k6_binary, select_profile
     from tests.conftest import ROOT
 
     for suite in suites():
         archive = tmp_path / f"{suite}.tar"
+        resolved = select_profile("quick").for_suite(suite).script_env()
+        env = [arg for key, value in resolved.items() for arg in ("-e", f"{key}={value}")]
         subprocess.run(
-            [k6_binary(), "archive", str(ROOT / "k6" / f"{suite}.js"), "-O", str(archive)],
+            [k6_binary(), "archive", str(ROOT / "k6" / f"{suite}.js"), *env, "-O", str(archive)],
             check=True,
             capture_output=True,
         )
         with tarfile.open(archive) as tar:
             names = tar.getnames()
-        assert any(n.endswith("k6/lib/mlflow.js") for n in names) and any(n.endswith("k6/profiles.json") for n in names)
+            metadata = json.load(tar.extractfile("metadata.json"))
+        assert any(n.endswith("k6/lib/mlflow.js") for n in names)
+        assert metadata["env"]["VUS"] == resolved["VUS"]  # the archive carries the resolved profile
+
+
+@pytest.mark.parametrize("profile", ["smoke", "standard"])
+def test_k6_runs_each_suite_as_the_runner_resolved_its_profile(profile):
+    """Python alone reads k6/profiles.json; k6 gets the resolved values and builds its scenarios from them."""
+    import json
+    import subprocess
+
+    from runner.k6 import k6_binary, select_profile
+    from tests.conftest import ROOT
+
+    for suite in suites():
+        resolved = select_profile(profile).for_suite(suite)
+        env = [arg for key, value in resolved.script_env().items() for arg in ("-e", f"{key}={value}")]
+        inspected = subprocess.run(
+            [k6_binary(), "inspect", str(ROOT / "k6" / f"{suite}.js"), *env], capture_output=True, text=True, check=True
+        )
+        scenarios = json.loads(inspected.stdout)["scenarios"]
+        if resolved.open_model:  # capacity: one arrival-rate scenario per rate, each held `hold` seconds
+            assert [s["rate"] for s in scenarios.values()] == resolved.settings["rates"], suite
+            assert {s["duration"] for s in scenarios.values()} == {f"{resolved.settings['hold']}s"}, suite
+        else:
+            (scenario,) = scenarios.values()
+            assert (scenario["vus"], scenario["iterations"]) == (resolved.vus, resolved.iterations), suite
+
+
+def test_a_suite_run_by_hand_without_a_setting_it_needs_says_which():
+    import subprocess
+
+    from runner.k6 import k6_binary
+    from tests.conftest import ROOT
+
+    inspected = subprocess.run([k6_binary(), "inspect", str(ROOT / "k6" / "scale.js")], capture_output=True, text=True)
+    assert inspected.returncode != 0 and "scale: SIZES is not set" in inspected.stdout + inspected.stderr

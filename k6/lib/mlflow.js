@@ -25,17 +25,51 @@ function headersFor(name, headers = {}) {
 // A paired A/B can interleave two servers in one k6 process: BASE_URL is side A and BASE_URL_B side
 // B. Each iteration then goes to one side (`sideOfIteration`), and every request, check and latency
 // is tagged with that side, so that both sides are measured at the same moments.
-const SERVERS = { A: BASE_URL, B: (__ENV.BASE_URL_B || '').replace(/\/+$/, '') };
-export const INTERLEAVED = SERVERS.B !== '';
-let current = { api: `${BASE_URL}/api/2.0/mlflow`, ajax: `${BASE_URL}/ajax-api/2.0/mlflow`, tags: {} };
+const BASE_URL_B = (__ENV.BASE_URL_B || '').replace(/\/+$/, '');
+export const INTERLEAVED = BASE_URL_B !== '';
 
-/** Send the following requests to `side` (A or B). */
-export function useSide(side) {
-  current = {
-    api: `${SERVERS[side]}/api/2.0/mlflow`,
-    ajax: `${SERVERS[side]}/ajax-api/2.0/mlflow`,
-    tags: INTERLEAVED ? { side } : {},
-  };
+/** One server's MLflow API: where its requests go and the tags each carries besides its `name`.
+ * Every request is checked (`verify`) and tagged with its name; a session of a paired A/B that
+ * interleaves two servers tags its requests with its `side` as well. */
+export class Session {
+  constructor(baseUrl, tags = {}) {
+    this.baseUrl = baseUrl;
+    this.api = `${baseUrl}/api/2.0/mlflow`;
+    this.ajax = `${baseUrl}/ajax-api/2.0/mlflow`;
+    this.tags = tags;
+  }
+
+  /** The tags of a request named `name`. */
+  tagged(name) {
+    return { name, ...this.tags };
+  }
+
+  /** POST `body` as JSON to `path` under the MLflow API; the parsed response, or null on any failure. */
+  post(name, path, body, shape = isObject) {
+    const params = { headers: headersFor(name, JSON_HEADERS), tags: this.tagged(name) };
+    const res = http.post(`${this.api}/${path}`, JSON.stringify(body), params);
+    return verify(res, this.tagged(name), shape);
+  }
+
+  /** GET `path` with `query` (an object of parameters; an array value repeats its key); the parsed
+   * response, or null on any failure. `ajax` sends it under /ajax-api, where the MLflow UI's own reads live. */
+  get(name, path, query, shape = isObject, ajax = false) {
+    const qs = Object.entries(query)
+      .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${encodeURIComponent(k)}=${encodeURIComponent(one)}`))
+      .join('&');
+    const base = ajax ? this.ajax : this.api;
+    const res = http.get(`${base}/${path}?${qs}`, { headers: headersFor(name), tags: this.tagged(name) });
+    return verify(res, this.tagged(name), shape);
+  }
+}
+
+const SESSIONS = INTERLEAVED
+  ? { A: new Session(BASE_URL, { side: 'A' }), B: new Session(BASE_URL_B, { side: 'B' }) }
+  : { A: new Session(BASE_URL) };
+
+/** The session of `side` (A: BASE_URL, the only one unless a paired A/B interleaves B). */
+export function session(side = 'A') {
+  return SESSIONS[side];
 }
 
 /** The sides this run measures: both when interleaved, else A (BASE_URL) alone. */
@@ -83,16 +117,16 @@ function segmentIterations(steps) {
 /**
  * Run one iteration of a suite made of `steps`, a list of [request name, step, { feeds }?], on this
  * iteration's side. A step is called with { data: setup()'s data of the side, state: an object it may
- * fill for the steps after it }. Mixed (the default): every step, in order. Isolated: the step of
+ * fill for the steps after it, session: the side's Session }. Mixed (the default): every step, in order. Isolated: the step of
  * this iteration's segment.
  */
 export function iterate(steps, data) {
   const side = sideOfIteration();
-  useSide(side);
+  const on = session(side);
   if (!ISOLATED) {
     const state = {};
     for (const [, step] of steps) {
-      step({ data: data[side], state });
+      step({ data: data[side], state, session: on });
     }
     return;
   }
@@ -109,7 +143,7 @@ export function iterate(steps, data) {
   }
   const k = INTERLEAVED ? Math.floor(index / 2) : index;
   carried[side][k] = carried[side][k] || {};
-  step({ data: data[side], state: carried[side][k] });
+  step({ data: data[side], state: carried[side][k], session: on });
   if (segment === steps.length - 1 && index === counts[segment] - 1) {
     meet('end');
   }
@@ -122,42 +156,44 @@ function meet(label) {
   }
 }
 
-// Profiles live in one JSON file shared with the Python runner; `k6 archive` bundles it.
-const PROFILES = JSON.parse(open('../profiles.json'));
-
-/** The profile's settings for `suite`: its own entry under `suites` overrides the profile's VUs, and
- * the runner's SIZES, READS, RATES and HOLD (from its options) override the entry. The scale suite
- * runs `reads` iterations per size. */
-export function suiteProfile(suite) {
-  const name = __ENV.PROFILE || 'smoke';
-  const profile = PROFILES[name];
-  if (!profile) {
-    throw new Error(`unknown profile '${name}'; valid: ${Object.keys(PROFILES).join(', ')}`);
+// The suite's settings arrive as values: the runner resolves k6/profiles.json (the profile, the
+// suite's own entry, the run's options) and passes VUS, ITERATIONS, MAX_DURATION and the scale and
+// capacity suites' SIZES, READS, RATES and HOLD. Run by hand, give them with -e (VUS and ITERATIONS
+// default to 1); a suite that needs one that is missing says which.
+export function settings(suite) {
+  const numbers = (text) => (text ? text.split(',').map(Number) : undefined);
+  const found = {
+    vus: Number(__ENV.VUS || 1),
+    iterations: Number(__ENV.ITERATIONS || 1),
+    maxDuration: __ENV.MAX_DURATION || '10m',
+    sizes: numbers(__ENV.SIZES),
+    reads: __ENV.READS ? Number(__ENV.READS) : undefined,
+    rates: numbers(__ENV.RATES),
+    hold: __ENV.HOLD ? Number(__ENV.HOLD) : undefined,
+  };
+  for (const name of NEEDS[suite] || []) {
+    if (found[name] === undefined) {
+      throw new Error(`${suite}: ${name.toUpperCase()} is not set (give -e ${name.toUpperCase()}=..., or run it with ./run.sh)`);
+    }
   }
-  const own = { ...profile, ...((profile.suites || {})[suite] || {}) };
-  const numbers = (text) => text.split(',').map(Number);
-  if (__ENV.SIZES) own.sizes = numbers(__ENV.SIZES);
-  if (__ENV.READS) own.reads = Number(__ENV.READS);
-  if (__ENV.RATES) own.rates = numbers(__ENV.RATES);
-  if (__ENV.HOLD) own.hold = Number(__ENV.HOLD);
-  if (own.sizes) own.iterations = own.sizes.length * own.reads;
-  return own;
+  if (found.sizes && !__ENV.ITERATIONS) found.iterations = found.sizes.length * found.reads;
+  return found;
 }
+
+const NEEDS = { scale: ['sizes', 'reads'], capacity: ['rates', 'hold'] };
 
 // Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
 // exactly `iterations` iterations (k6's default shared-iterations executor would split them instead);
 // isolated, those of each of its `steps`' segments.
 export function suiteOptions(suite, steps = []) {
-  const profile = suiteProfile(suite);
+  const profile = settings(suite);
   const isolated = ISOLATED && steps.length > 0;
   return {
     scenarios: {
       [suite]: {
         executor: 'per-vu-iterations',
-        vus: Number(__ENV.VUS || profile.vus),
-        iterations: isolated
-          ? segmentIterations(steps).reduce((a, b) => a + b, 0)
-          : Number(__ENV.ITERATIONS || profile.iterations),
+        vus: profile.vus,
+        iterations: isolated ? segmentIterations(steps).reduce((a, b) => a + b, 0) : profile.iterations,
         maxDuration: profile.maxDuration,
       },
     },
@@ -168,8 +204,7 @@ export function suiteOptions(suite, steps = []) {
   };
 }
 
-function verify(res, name, shape) {
-  const tags = { name, ...current.tags };
+function verify(res, tags, shape) {
   const statusOk = check(res, { 'status is 200': (r) => r.status === 200 }, tags);
   if (!statusOk) {
     return null;
@@ -186,24 +221,6 @@ function verify(res, name, shape) {
   }
   successfulDuration.add(res.timings.duration, tags);
   return body;
-}
-
-/** POST `body` as JSON to `path` under the MLflow API; returns the parsed response or null on any failure. */
-export function post(name, path, body, shape = isObject) {
-  const params = { headers: headersFor(name, JSON_HEADERS), tags: { name, ...current.tags } };
-  const res = http.post(`${current.api}/${path}`, JSON.stringify(body), params);
-  return verify(res, name, shape);
-}
-
-/** GET `path` with `query` (an object of parameters; an array value repeats its key); returns the
- * parsed response or null on any failure. `ajax` sends it under /ajax-api, where the MLflow UI's own reads live. */
-export function get(name, path, query, shape = isObject, ajax = false) {
-  const qs = Object.entries(query)
-    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((one) => `${encodeURIComponent(k)}=${encodeURIComponent(one)}`))
-    .join('&');
-  const base = ajax ? current.ajax : current.api;
-  const res = http.get(`${base}/${path}?${qs}`, { headers: headersFor(name), tags: { name, ...current.tags } });
-  return verify(res, name, shape);
 }
 
 export function isObject(b) {
@@ -231,18 +248,18 @@ export function paramBatch(prefix, count) {
   return params;
 }
 
-/** Creates an experiment with a unique name and returns its id; throws when that fails (a setup error). */
-export function createExperiment(name, label = 'Setup/CreateExperiment') {
-  const body = post(label, 'experiments/create', { name }, (b) => typeof b.experiment_id === 'string');
+/** Creates an experiment named `name` on session `on` and returns its id; throws when that fails (a setup error). */
+export function createExperiment(on, name, label = 'Setup/CreateExperiment') {
+  const body = on.post(label, 'experiments/create', { name }, (b) => typeof b.experiment_id === 'string');
   if (!body) {
-    throw new Error(`could not create experiment '${name}' at ${BASE_URL}`);
+    throw new Error(`could not create experiment '${name}' at ${on.baseUrl}`);
   }
   return body.experiment_id;
 }
 
 /** Creates a run in `experimentId` tagged mlflow.user=k6; returns its run id or null. */
-export function createRun(experimentId, name = 'CreateRun') {
-  const body = post(
+export function createRun(on, experimentId, name = 'CreateRun') {
+  const body = on.post(
     name,
     'runs/create',
     { experiment_id: experimentId, start_time: Date.now(), tags: [{ key: 'mlflow.user', value: 'k6' }] },
