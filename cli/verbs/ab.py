@@ -23,6 +23,7 @@ from cli.tables import print_comparison_table
 from core.errors import BadValue
 from core.layout import ABFiles
 from core.options import parse_pairs
+from core.paths import write_atomically
 from core.records import ABMetadata, Comparison, Status, new_run_id
 from report import ab_pages, draw
 from runner import profiling
@@ -167,7 +168,7 @@ def main(args: argparse.Namespace) -> int:
     if args.confirm and meta.status == Status.OK and gate.regressed_suites(result):
         result = confirm(plan, meta, result, thresholds)
     if args.markdown:
-        args.markdown.write_text(compare.markdown(result))
+        write_atomically(args.markdown, lambda path: path.write_text(compare.markdown(result)))
     print_comparison_table(result)
     console.print(f"Comparison written to {plan.out}", markup=False)
     if meta.status != Status.OK:
@@ -267,7 +268,7 @@ def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: paired
 def publish_comparison(out: Path, meta: ABMetadata, threshold: paired.Thresholds) -> Comparison:
     """rounds.csv, comparison.json and .md, and the site page with its chart, from a finished A/B."""
     rounds = paired.load_rounds(out, meta)
-    rounds.to_csv(ABFiles(out).rounds, index=False)
+    write_atomically(ABFiles(out).rounds, lambda path: rounds.to_csv(path, index=False))
     result = paired.compare_rounds(rounds, meta, threshold)
     write_comparison(out, meta, result)
     return result
@@ -277,7 +278,8 @@ def write_comparison(out: Path, meta: ABMetadata, result: Comparison) -> None:
     """The comparison as JSON, as markdown, and as the site's page with its chart."""
     files = ABFiles(out)
     result.write(files.comparison)
-    files.markdown.write_text(compare.markdown(result))
+    write_atomically(files.markdown, lambda path: path.write_text(compare.markdown(result)))
     draw.save(draw.ab_chart(result), out, files.chart.stem)
     where = "\n".join(filter(None, (stacks.compare_profiles(out / suite, suite, out) for suite in meta.suites)))
-    files.page.write_text(ab_pages.ab_page(meta, result, image=files.chart.name, profiles=where))
+    page = ab_pages.ab_page(meta, result, image=files.chart.name, profiles=where)
+    write_atomically(files.page, lambda path: path.write_text(page))

@@ -19,6 +19,7 @@ from analysis import gate
 from cli.options import option
 from core.errors import BadValue
 from core.layout import ABFiles, ab_folders
+from core.paths import write_atomically
 from core.records import ABMetadata, Comparison, ComparisonRow, Verdict
 
 
@@ -67,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.comment:
         args.comment.parent.mkdir(parents=True, exist_ok=True)
-        args.comment.write_text(gate.comment(result))
+        write_atomically(args.comment, lambda path: path.write_text(gate.comment(result)))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         result.write(args.json)
