@@ -44,7 +44,8 @@ def fastest_per_name(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFra
 
 
 def head_to_head(summary: pd.DataFrame, targets: list[Target]) -> list[str]:
-    """For each database, each pair of servers on it: on how many request names one has the lower p50."""
+    """For each database, each pair of servers on it: on how many request names the winner had the lower
+    p50, the winner named first."""
     ok = summary[(summary["status"] == "ok") & summary["p50_ms"].notna()]
     sentences = []
     by_db: dict[str, list[Target]] = {}
@@ -58,11 +59,12 @@ def head_to_head(summary: pd.DataFrame, targets: list[Target]) -> list[str]:
             if common.empty:
                 continue
             ratio = (pb[common] / pa[common]).dropna()
-            a_wins = int((ratio > 1).sum())
             a_name, b_name = a.label.split(" (")[0], b.label.split(" (")[0]
+            if (ratio > 1).sum() < (ratio < 1).sum():  # name the winner first
+                ratio, a_name, b_name = 1 / ratio, b_name, a_name
             sentences.append(
-                f"On {db_label}, {a_name} had the lower median latency than {b_name} on {a_wins} of "
-                f"{len(ratio)} request names (median ratio {b_name}/{a_name} = {times(ratio.median())}, "
+                f"On {db_label}, {a_name} was faster than {b_name} on {int((ratio > 1).sum())} of "
+                f"{len(ratio)} request names (median p50 ratio {b_name}/{a_name} = {times(ratio.median())}, "
                 f"from {times(ratio.min())} to {times(ratio.max())})."
             )
     return sentences

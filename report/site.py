@@ -14,13 +14,21 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
-from report import ab_pages, history_pages, pages
+from report import ab_pages, history_pages, pages, site_hooks
 from report.inputs import ReportInputs
+
+SMOKE = "smoke"
+SMOKE_BANNER = """!!! warning "Built from the smoke profile: these numbers mean nothing"
+    A smoke run sends a handful of requests to check that every one works; its latencies and rates
+    say nothing of any server's speed. Run `./run.sh --profile quick` or `./run.sh` (standard) for figures.
+"""
 
 
 def publish(inputs: ReportInputs, site_dir: Path) -> Path:
     """Every page from `inputs`, then the site."""
     docs = prepare_docs()
+    if inputs.folder.profile == SMOKE:
+        (docs / site_hooks.BANNER_FILE).write_text(SMOKE_BANNER)
     pages.write_overview(inputs, docs)
     pages.write_run_pages(inputs, docs)
     pages.write_scale_page(inputs, docs)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -18,7 +20,8 @@ from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file, summarise_folder
 from cli import stages
 from core.errors import InputError
-from report import draw
+from core.records import ABMetadata, Comparison
+from report import ab_pages, draw, findings
 from runner.k6 import k6_binary
 from services import launcher
 from services.environments import ensure_environment
@@ -208,3 +211,36 @@ def test_a_run_hands_its_pairs_to_the_summary_and_no_csv_is_parsed_again(tmp_pat
     result = stages.summarise(out, fresh=ran)
     assert parsed == [] and len(result.pairs) == 2
     assert (out / "summary.csv").exists()
+
+
+def test_head_to_head_names_the_faster_server_first():
+    by_id = load_registry().targets
+    mlflow, go = by_id["mlflow-sqlite"], by_id["mlflow-go-sqlite"]
+    rows = [
+        {"target": t, "suite": "retrieval", "name": name, "status": "ok", "p50_ms": p50}
+        for name, slow, fast in (("GetRun", 10.0, 2.0), ("SearchRuns", 30.0, 10.0), ("GetExperiment", 4.0, 5.0))
+        for t, p50 in ((mlflow.id, slow), (go.id, fast))
+    ]
+    (sentence,) = findings.head_to_head(pd.DataFrame(rows), [mlflow, go])
+    assert sentence.startswith("On SQLite, MLflow-Go was faster than MLflow on 2 of 3 request names"), sentence
+    assert "median p50 ratio MLflow/MLflow-Go = 3" in sentence, sentence
+
+
+def test_the_ab_page_keeps_a_space_between_its_sentences():
+    meta = ABMetadata.read(ROOT / "tests" / "fixtures" / "ab.json")
+    for isolated, interleaved, warmup in ((False, False, 0.0), (True, True, 0.1)):
+        shaped = dataclasses.replace(meta, isolated=isolated, interleaved=interleaved, warmup=warmup)
+        page = ab_pages.ab_page(shaped, Comparison("A", "B", 0.05, "paired", ()), image="ab.png")
+        text = " ".join(page.split())  # as markdown joins the lines of a paragraph
+        assert not re.search(r"[a-z.]k6 and the servers", text), text[:800]
+
+
+def test_a_site_built_from_the_smoke_profile_says_so_on_every_page(tmp_path):
+    for profile, warned in (("smoke", True), ("quick", False)):
+        out = output_folder(tmp_path / profile / "out", "fasttrackml-sqlite_retrieval", profile=profile)
+        site = tmp_path / profile / "site"
+        result = run_cli("report", "--out", str(out), "--site", str(site), "--history", str(tmp_path / profile / "h"))
+        assert result.returncode == 0, result.stderr[-2000:]
+        for page in ("index.html", "methodology.html", "trends.html"):  # generated and hand-written
+            assert ("these numbers mean nothing" in (site / page).read_text()) is warned, (profile, page)
+        assert not any(p.name.startswith(".") for p in site.iterdir())
