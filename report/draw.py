@@ -7,6 +7,7 @@ spec `<name>.vl.json`, so a chart can be checked (and re-rendered) without looki
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import altair as alt
@@ -62,12 +63,17 @@ def overview_chart(
         alt.Tooltip("errors:Q"),
         alt.Tooltip("count:Q"),
     ]
+    # on a log scale where one name spans more than LOG_SPREAD: 1 ms bars would vanish beside 100 ms ones.
+    # A log scale has no zero: its bars start at a power of ten below the fastest p50 instead.
+    floor = _log_floor(summary)
+    scale = alt.Scale(type="log", domainMin=floor) if floor else alt.Scale(type="linear")
+    title = f"ms{', log scale' if floor else ''} (bar p50, tick p95)"
     bars = (
-        alt.Chart()
-        .mark_bar()
-        .encode(x=x, y=alt.Y("p50_ms:Q", title="ms (bar p50, tick p95)"), color=colour, tooltip=tooltip)
+        alt.Chart().mark_bar().encode(x=x, y=alt.Y("p50_ms:Q", title=title, scale=scale), color=colour, tooltip=tooltip)
     )
-    ticks = alt.Chart().mark_tick(color="black", thickness=2, size=14).encode(x=x, y="p95_ms:Q")
+    if floor:
+        bars = bars.encode(y2=alt.datum(floor))
+    ticks = alt.Chart().mark_tick(color="black", thickness=2, size=14).encode(x=x, y=alt.Y("p95_ms:Q", scale=scale))
     notes = (
         alt.Chart()
         .mark_text(dy=-8, color="#c0392b", fontSize=9, angle=270, align="left")
@@ -80,6 +86,21 @@ def overview_chart(
         .resolve_scale(y="independent")
         .properties(title="Latency per request name (successful requests)")
     )
+
+
+LOG_SPREAD = 10  # a chart whose values span more than this factor is drawn on a log scale
+
+
+def _log_floor(summary: pd.DataFrame) -> float | None:
+    """Where a log scale's bars start (a power of ten below the fastest p50), or None: when no
+    request name's p50s span more than LOG_SPREAD, the scale stays linear."""
+    ok = summary[(summary["status"] == "ok") & (summary["p50_ms"] > 0)]
+    if ok.empty:
+        return None
+    by_name = ok.groupby(["suite", "name"])["p50_ms"]
+    if (by_name.max() / by_name.min()).max() <= LOG_SPREAD:
+        return None
+    return float(10 ** math.floor(math.log10(ok["p50_ms"].min())))
 
 
 def distribution_chart(quantiles: pd.DataFrame, summary: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:

@@ -1,6 +1,7 @@
 """mkdocs hooks of the report site (mkdocs.yml `hooks:`), run by mkdocs itself while it builds.
 
-A site built from the smoke profile carries a banner on every page, hand-written ones included:
+Generated folders become navigation sections named after them ("ab" would read "Ab"): each is
+given its title here. A site built from the smoke profile carries a banner on every page, hand-written ones included:
 its numbers come from a handful of requests and say nothing of any server's speed. `report/site.py`
 writes the banner beside the pages (a dotfile, which mkdocs never publishes) when it is wanted.
 """
@@ -13,5 +14,19 @@ BANNER_FILE = ".banner.md"
 
 
 def on_page_markdown(markdown: str, page: object, config: dict, files: object) -> str:
+    """The banner below the page's heading (mkdocs takes a page's title from a leading heading)."""
     banner = Path(config["docs_dir"]) / BANNER_FILE
-    return f"{banner.read_text()}\n{markdown}" if banner.exists() else markdown
+    if not banner.exists():
+        return markdown
+    heading, rest = markdown.split("\n", 1) if markdown.startswith("# ") else ("", markdown)
+    return f"{heading}\n\n{banner.read_text()}\n{rest}"
+
+
+SECTION_TITLES = {"Ab": "A/B comparisons", "Runs": "Runs"}  # mkdocs' title of a folder -> ours
+
+
+def on_nav(nav: object, config: dict, files: object) -> object:
+    for item in nav.items:  # type: ignore[attr-defined]
+        if item.is_section and item.title in SECTION_TITLES:
+            item.title = SECTION_TITLES[item.title]
+    return nav

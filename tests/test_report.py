@@ -243,4 +243,35 @@ def test_a_site_built_from_the_smoke_profile_says_so_on_every_page(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
         for page in ("index.html", "methodology.html", "trends.html"):  # generated and hand-written
             assert ("these numbers mean nothing" in (site / page).read_text()) is warned, (profile, page)
+        assert "<title>Running it in CI" in (site / "ci.html").read_text()  # its title is still its heading
         assert not any(p.name.startswith(".") for p in site.iterdir())
+
+
+def test_the_overview_goes_log_scale_when_one_request_name_spans_more_than_ten_times():
+    def bars(fast_ms: float) -> dict:
+        rows = [
+            {"target": t.id, "suite": "retrieval", "name": "GetRun", "status": "ok", "p50_ms": p50, "p95_ms": p50 * 2}
+            | {"errors": 0, "count": 10}
+            for t, p50 in zip(TARGETS[:2], (fast_ms, 100.0), strict=True)
+        ]
+        return draw.overview_chart(pd.DataFrame(rows), TARGETS).to_dict()["spec"]["layer"][0]["encoding"]
+
+    log = bars(1.3)
+    # a log scale has no zero: the bars start at the power of ten below the fastest p50
+    assert log["y"]["scale"] == {"type": "log", "domainMin": 1.0} and log["y2"] == {"datum": 1.0}
+    assert "log scale" in log["y"]["title"]
+    linear = bars(50.0)
+    assert linear["y"]["scale"] == {"type": "linear"} and "y2" not in linear and "log" not in linear["y"]["title"]
+
+
+def test_the_ab_section_of_the_navigation_is_named_for_a_reader(tmp_path):
+    folder = tmp_path / "ab_outputs" / "fasttrackml-sqlite-logging"
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "ab.json", folder / "ab.json")
+    (folder / "ab.md").write_text("# A/B fasttrackml-sqlite-logging\n\nNo chart here.\n")
+    out = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval")
+    args = ["--out", str(out), "--site", str(tmp_path / "site"), "--history", str(tmp_path / "h")]
+    result = run_cli("report", *args, "--ab-outputs", str(tmp_path / "ab_outputs"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = (tmp_path / "site" / "ab" / "fasttrackml-sqlite-logging.html").read_text()
+    assert "A/B comparisons" in page and not re.search(r">\s*Ab\s*<", page)
