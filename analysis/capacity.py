@@ -1,17 +1,18 @@
 """The capacity suite's answer: the highest arrival rate each server sustains within a latency SLO.
 
 The suite offers requests at fixed rates, step after step (k6 scenarios named `rate-<rate>`, each
-held the profile's `hold` seconds). Per step, the first SETTLE share of its time is left out (queues
-fill, pools grow), and the rest gives: the rate achieved (successful requests per second), the p50
-and p95 of successful requests, the share that failed, and the share of arrivals k6 could not even
-start (`dropped_iterations`: every VU was busy waiting). A step is sustained when its p95 is within
-the SLO, under 1% failed, under 1% dropped, and at least 95% of the offered rate was achieved. The
-server's capacity is the highest sustained step below the first that was not (the knee), with the
-cause of that first failure.
+held the profile's `hold` seconds), after an untimed warm-up at the first rate (scenario `warmup`,
+its requests named `Warmup@...`, which the summary leaves out). Per step, the first SETTLE share of
+its time is left out (queues fill, pools grow), and the rest gives: the rate achieved (successful
+requests per second), the p50 and p95 of successful requests, the share that failed, and the share
+of arrivals k6 could not even start (`dropped_iterations`: every VU was busy waiting). A step is
+sustained when its p95 is within the SLO, under 1% failed, under 1% dropped, and at least 95% of the
+offered rate was achieved. The server's capacity is the highest sustained step below the first that
+was not (the knee), with the cause of that first failure.
 
-k6 itself has a ceiling on this machine (its rate on `GET /health`, measured before the pair). A step
-that offers more than LOAD_GENERATOR_SHARE of it is beyond what k6 can be trusted to offer here: the
-result is then "at least" the last step below that, never a rate k6 may not have offered.
+k6 itself has a ceiling on this machine (its rate on `GET /health`, measured before the pair). A
+step that offers more than LOAD_GENERATOR_SHARE of it is beyond what k6 can be trusted to offer
+here: the result is then "at least" the last step below that, never a rate k6 may not have offered.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ tag each check with the request's name), `successful_request_duration` (the late
 request whose checks all passed: our scripts' own metric) and k6's `http_req_duration` (the latency
 of every request, used only for CSVs from scripts without the metric above). Setup
 requests have no scenario tag and are left out: they prepare data and are not timed; so are requests
-named `Seed@...`, with which the scale suite grows its store between the sizes it times, and
-`Segment@...`, with which the VUs of an isolated A/B round meet between request names.
+named `Seed@...`, with which the scale suite grows its store between the sizes it times,
+`Segment@...`, with which the VUs of an isolated A/B round meet between request names, and
+`Warmup@...`, with which the capacity suite warms the server up before its first step.
 The file is read in chunks so that a multi-GB CSV needs memory for the kept rows only.
 
 Impossible values never become statistics. A latency that is negative, not finite, or longer
@@ -33,6 +34,7 @@ KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
 DROPPED_METRIC = "dropped_iterations"  # arrivals k6 could not start (the capacity suite), per scenario
 SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
 SEGMENT_PREFIX = "Segment@"  # untimed: an isolated A/B round's VUs meeting at the runner's barrier
+WARMUP_PREFIX = "Warmup@"  # untimed: the capacity suite warming the server up before its first step
 SEED_FAILURE_METRIC = "seed_failures"  # one row per seeding request that failed, named Seed@<size>/<request>
 K6_REQUEST_TIMEOUT_MS = 60_000  # k6's default: no request it times can last longer than this
 CHUNK_ROWS = 2_000_000
@@ -102,7 +104,7 @@ def read_samples(path: Path) -> K6Samples:
             # names are categories: test the few distinct names, not the millions of rows
             names = chunk["name"].cat.categories.astype(str)
             seeds = chunk["name"].isin(names[names.str.startswith(SEED_PREFIX)])
-            untimed = seeds | chunk["name"].isin(names[names.str.startswith(SEGMENT_PREFIX)])
+            untimed = seeds | chunk["name"].isin(names[names.str.startswith((SEGMENT_PREFIX, WARMUP_PREFIX))])
             timed = chunk["scenario"].notna() & ~untimed
             sent += int((chunk["metric_name"] == "http_reqs").sum())
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])

@@ -3,12 +3,16 @@
 // constant-arrival-rate scenario of its own, `rate-<rate>`, held `hold` seconds, so that every
 // request is tagged with the step it belongs to. The first `settle` share of each step is left out by
 // the analysis (analysis/capacity.py), which finds the highest step the server sustained.
+// Before the first step, an untimed warm-up at the first rate for as long as a step: a cold server
+// (MLflow/SQLite's first requests took about 1 s) must not decide the first step. Its requests are
+// named `Warmup@<request>`, which the summary leaves out, like the setup's.
 //
 // The mix is fixed and realistic: mostly logging, with some reads (MIX below). setup() creates an
 // experiment and a pool of runs with some history for the reads and the logging to go to.
 // When a step shows the server has fallen over (half the requests failing, or a p95 of 5 s), k6
 // aborts the rest of the ramp: exit code 99, which the runner takes as the end of the ramp.
 // Run by hand: k6 run k6/capacity.js -e BASE_URL=http://127.0.0.1:5000 -e RATES=5,10,20 -e HOLD=4
+import exec from 'k6/execution';
 import { createExperiment, createRun, session, settings, uniqueName } from './lib/mlflow.js';
 
 const { rates, hold } = settings('capacity');
@@ -16,6 +20,7 @@ const server = session();
 const FALLEN_OVER_P95_MS = 5000;
 const POOL = 20; // runs the load logs to and reads from
 const HISTORY_STEPS = 100;
+const WARMUP = 'warmup'; // the scenario before the first step
 
 // request name -> share of arrivals
 const MIX = [
@@ -29,7 +34,10 @@ const MIX = [
 ];
 
 export const options = {
-  scenarios: Object.fromEntries(rates.map((rate, k) => [stepName(rate), step(rate, k)])),
+  scenarios: {
+    [WARMUP]: step(rates[0], 0),
+    ...Object.fromEntries(rates.map((rate, k) => [stepName(rate), step(rate, k + 1)])),
+  },
   thresholds: Object.fromEntries(
     rates.flatMap((rate) => [
       [`http_req_failed{scenario:${stepName(rate)}}`, [{ threshold: 'rate<0.5', abortOnFail: true, delayAbortEval: '3s' }]],
@@ -80,7 +88,7 @@ export function setup() {
 
 export default function (data) {
   const runId = data.runIds[Math.floor(Math.random() * data.runIds.length)];
-  const name = pick();
+  const name = exec.scenario.name === WARMUP ? `Warmup@${pick()}` : pick();
   const now = Date.now();
   if (name === 'LogMetric') {
     server.post(name, 'runs/log-metric', { run_id: runId, key: 'load', value: Math.random(), timestamp: now, step: __ITER });

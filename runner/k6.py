@@ -61,8 +61,8 @@ class Profile:
         max_duration = own.get("maxDuration", self.max_duration)
         if "sizes" in settings:
             iterations = len(settings["sizes"]) * settings["reads"]
-        if "rates" in settings:
-            iterations = -(-sum(settings["rates"]) * settings["hold"] // vus)
+        if "rates" in settings:  # the warm-up at the first rate, then each step
+            iterations = -(-(settings["rates"][0] + sum(settings["rates"])) * settings["hold"] // vus)
         return replace(self, vus=vus, iterations=iterations, settings=settings, max_duration=max_duration)
 
     def script_env(self) -> dict[str, str]:

@@ -150,8 +150,10 @@ def test_k6_runs_each_suite_as_the_runner_resolved_its_profile(profile):
             [k6_binary(), "inspect", str(ROOT / "k6" / f"{suite}.js"), *env], capture_output=True, text=True, check=True
         )
         scenarios = json.loads(inspected.stdout)["scenarios"]
-        if resolved.open_model:  # capacity: one arrival-rate scenario per rate, each held `hold` seconds
-            assert [s["rate"] for s in scenarios.values()] == resolved.settings["rates"], suite
+        if resolved.open_model:  # capacity: a warm-up, then one arrival-rate scenario per rate, each held `hold` s
+            rates = resolved.settings["rates"]
+            assert scenarios.pop("warmup")["rate"] == rates[0], suite
+            assert [s["rate"] for s in scenarios.values()] == rates, suite
             assert {s["duration"] for s in scenarios.values()} == {f"{resolved.settings['hold']}s"}, suite
         else:
             (scenario,) = scenarios.values()

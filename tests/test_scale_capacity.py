@@ -84,6 +84,9 @@ def test_capacity_steps_the_offered_rate_and_the_page_gives_the_verdict_of_those
     out, _ = smoke_run
     meta = metadata(out, target, "capacity")
     assert meta["status"] == "ok" and meta["settings"] == {"rates": [5, 10, 20], "hold": 4}
+    raw = (out / f"{target}_capacity.csv").read_text()
+    assert ",Warmup@" in raw and ",warmup," in raw  # an untimed warm-up ran before the first step
+    assert not any(name.startswith("Warmup@") for name in summarise_file(out / f"{target}_capacity.csv").index)
     found = list(_summarised(out, f"{target}_capacity").steps)
     kept = json.loads((out / PAIRS_FILE).read_text())[f"{target}_capacity"]["steps"]
     assert [capacity.Step(**step) for step in kept] == found  # the summary files hold what the page reads
