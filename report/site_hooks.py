@@ -22,7 +22,7 @@ def on_page_markdown(markdown: str, page: object, config: dict, files: object) -
     return f"{heading}\n\n{banner.read_text()}\n{rest}"
 
 
-SECTION_TITLES = {"Ab": "A/B comparisons", "Runs": "Runs"}  # mkdocs' title of a folder -> ours
+SECTION_TITLES = {"Ab": "A/B comparisons"}  # mkdocs' title of a generated folder -> ours
 
 
 def on_nav(nav: object, config: dict, files: object) -> object:
