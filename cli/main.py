@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
 import warnings
 
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in VERBS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "run")
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    processes.interrupt_on_sigterm()
     # A dependency's warning (platformdirs, pandas ...) is noise to a user of the tool, not news.
     warnings.filterwarnings("ignore")
     try:
@@ -65,7 +64,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         processes.stop_all()
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt

@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,12 +55,16 @@ def run_ab(out: Path, baseline: str, candidate: str, options: list[str]) -> tupl
     themselves in a header (BENCH_NAME_HEADER), which the delay proxies read."""
     started = time.monotonic()
     command = [sys.executable, "-m", "cli", "ab", "--baseline", baseline, "--candidate", candidate, "--out", str(out)]
-    env = {**os.environ, "BENCH_NAME_HEADER": "1"}
-    done = subprocess.run([*command, *options], cwd=ROOT, capture_output=True, text=True, env=env)
+    log = out.parent / "ab.log"
+    ab = processes.start([*command, *options], log, cwd=ROOT, env={"BENCH_NAME_HEADER": "1"})
+    try:
+        code = ab.wait()
+    finally:
+        processes.stop(ab)  # on Ctrl-C or SIGTERM, `ab` stops its own servers first
     seconds = time.monotonic() - started
     comparison = out / "comparison.json"
     if not comparison.exists():
-        raise SystemExit(f"ab failed (exit {done.returncode}): {done.stderr[-1500:]}")
+        raise SystemExit(f"ab failed (exit {code}): {processes.log_tail(log)}")
     return comparison_rows(comparison), seconds
 
 
@@ -225,6 +228,17 @@ def _proxy_port(log: Path) -> str:
 
 
 def main() -> None:
+    processes.interrupt_on_sigterm()
+    try:
+        measure()
+    except KeyboardInterrupt:
+        print("interrupted: stopping every server and proxy that was started", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        processes.stop_all()
+
+
+def measure() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["aa", "slowdown", "cpu", "throttle", "profile"])
     parser.add_argument("--target", default="fasttrackml-sqlite")

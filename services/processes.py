@@ -92,6 +92,15 @@ def family(process: psutil.Popen) -> list[psutil.Process]:
     return list(found.values())
 
 
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C does, so that one cleanup path serves both."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def stop_all() -> None:
     for process in reversed(list(_started)):
         stop(process, grace_seconds=5)
