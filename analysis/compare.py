@@ -36,6 +36,10 @@ from core.records import Comparison, ComparisonRow, Status, Verdict, now_iso
 
 BOOTSTRAP_ROUNDS = 2000
 RUN_NOISE = 0.15  # log-scale SD of a p50 between identical runs when the history cannot tell
+# What two kinds of machine add to that, on log scale, when a comparison across them is asked for.
+# Not measured here (one machine): a prudent guess, twice what we allow one machine's runs, so
+# that only a change far larger than the machines' difference is called.
+MACHINE_NOISE = 0.30
 Z95 = 1.959964
 MAX_SAMPLES = 4000  # per side; more changes the interval little and costs time
 SEED = 20240521
@@ -101,8 +105,11 @@ def compare(
     mapping: dict[str, str] | None = None,
     noise: dict[Key, float] | None = None,
     default_noise: float = RUN_NOISE,
+    across_machines: set[tuple[str, str]] = frozenset(),
 ) -> list[ComparisonRow]:
-    """Compare every (target, suite, name) of A with the same key of B (or the target `mapping` names)."""
+    """Compare every (target, suite, name) of A with the same key of B (or the target `mapping` names).
+    The (target, suite) pairs in `across_machines` ran on different kinds of machine: their
+    interval is widened by MACHINE_NOISE too, and their rows say so."""
     mapping = mapping or {}
     results = []
     for (target, suite, name), a in sorted(samples_a.items()):
@@ -111,6 +118,9 @@ def compare(
         if b is None or len(a) == 0 or len(b) == 0:
             continue
         sigma = (noise or {}).get((target, suite, name), default_noise)
+        across = (target, suite) in across_machines
+        if across:
+            sigma = float(np.hypot(sigma, MACHINE_NOISE))
         ratio, low, high = ratio_interval(a, b)
         low, high = widen(ratio, low, high, sigma)
         results.append(
@@ -126,6 +136,7 @@ def compare(
                 high,
                 verdict(ratio, low, high, threshold),
                 sigma,
+                reason="A and B ran on different machines: interval widened" if across else "",
             )
         )
     return results
@@ -140,6 +151,7 @@ class Side:
     profile: str
     run_ids: frozenset[str]
     targets: frozenset[str]
+    machines: dict[tuple[str, str], str]  # (target, suite) -> the key of the machine it ran on
 
     def label(self, source: str) -> str:
         """How the comparison names this side: as given, with the run it resolved to when that was
@@ -165,7 +177,8 @@ def load_side(source: str, history_dir: Path, other: Side | None = None) -> Side
     if kind != "latest":
         record = store.run(source)
     elif other is not None:
-        record = store.baseline(branch or None, other.profile, set(other.targets), set(other.run_ids))
+        machines = set(other.machines.values())
+        record = store.baseline(branch or None, other.profile, set(other.targets), set(other.run_ids), machines)
     else:
         record = store.latest(branch or None)
     samples = {
@@ -173,7 +186,8 @@ def load_side(source: str, history_dir: Path, other: Side | None = None) -> Side
         for r in history.complete(record)
         if r.sketch_ms and r.count > r.errors
     }
-    return Side(samples, record.profile, frozenset({record.run_id}), frozenset(record.targets))
+    machines = {(p.target, p.suite): record.machine_of(p.target, p.suite) for p in record.pairs}
+    return Side(samples, record.profile, frozenset({record.run_id}), frozenset(record.targets), machines)
 
 
 def same_profile(a: Side, b: Side) -> None:
@@ -182,6 +196,17 @@ def same_profile(a: Side, b: Side) -> None:
         raise InputError(
             f"A is profile {a.profile} and B profile {b.profile}: runs of different profiles are not comparable"
         )
+
+
+def machine_changes(a: Side, b: Side, mapping: dict[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(A's target, suite) -> (A's machine, B's machine), for each pair both sides hold that ran on
+    different kinds of machine."""
+    changes = {}
+    for (target, suite), machine_a in a.machines.items():
+        machine_b = b.machines.get((mapping.get(target, target), suite))
+        if machine_b is not None and machine_b != machine_a:
+            changes[(target, suite)] = (machine_a, machine_b)
+    return changes
 
 
 def _folder_side(out: Path) -> Side:
@@ -197,21 +222,28 @@ def _folder_side(out: Path) -> Side:
         for name, values in successful_durations(raw.frame).groupby("name", observed=True)["value"]:
             samples[(meta.target, meta.suite, str(name))] = values.to_numpy(float)
     run_ids = frozenset(m.run_id for m in metas)
-    return Side(samples, metas[0].profile, run_ids, frozenset(m.target for m in metas))
+    machines = {(m.target, m.suite): m.machine.key for m in metas}
+    return Side(samples, metas[0].profile, run_ids, frozenset(m.target for m in metas), machines)
 
 
-def noise_from_history(history_dir: Path, profile: str, recent: int = 30) -> dict[Key, float]:
-    """Run-to-run noise per series, from the last `recent` complete runs of this profile in the history."""
+def noise_from_history(
+    history_dir: Path, profile: str, machines: dict[tuple[str, str], str] | None = None, recent: int = 30
+) -> dict[Key, float]:
+    """Run-to-run noise per series, from the last `recent` complete runs of this profile in the
+    history; on the machine each (target, suite) of `machines` ran on, when given."""
     if not (history_dir / "runs").is_dir():
         return {}
     frame = history.load(history_dir).frame(profile)
     if frame.empty:
         return {}
     noise = {}
-    for key, series in frame[frame["status"] == Status.OK].groupby(["target", "suite", "name"]):
+    ok = frame[frame["status"] == Status.OK]
+    for (target, suite, name, machine), series in ok.groupby(["target", "suite", "name", "machine"]):
+        if machines and machines.get((target, suite), machine) != machine:
+            continue
         sigma = run_noise(series["p50_ms"].tail(recent))
         if sigma is not None:
-            noise[key] = sigma
+            noise[(target, suite, name)] = sigma
     return noise
 
 

@@ -16,6 +16,7 @@ This module knows nothing of files: it takes a tidy frame and returns ChangePoin
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -48,6 +49,7 @@ class ChangePoint:
     after_ms: float
     pvalue: float
     profile: str = ""
+    machine: str = ""  # series are cut by machine: a change of runner is no change of code
 
     @property
     def magnitude(self) -> float:
@@ -58,8 +60,17 @@ class ChangePoint:
     def kind(self) -> str:
         return "regression" if self.magnitude > 0 else "improvement"
 
+    @property
+    def series(self) -> tuple[str, ...]:
+        return (self.profile, self.machine, self.target, self.suite, self.name, self.statistic)
+
+    @property
+    def change_id(self) -> str:
+        """A short stable name for this change: its series and the first run after it, hashed."""
+        return hashlib.sha1("|".join((*self.series, self.run_id)).encode()).hexdigest()[:8]
+
     def as_dict(self) -> dict:
-        return asdict(self) | {"magnitude": self.magnitude, "kind": self.kind}
+        return asdict(self) | {"magnitude": self.magnitude, "kind": self.kind, "change_id": self.change_id}
 
 
 def change_points_in(values: np.ndarray, options: Options) -> list[tuple[int, float, float, float]]:
@@ -81,19 +92,22 @@ def change_points_in(values: np.ndarray, options: Options) -> list[tuple[int, fl
 
 
 def detect(history: pd.DataFrame, options: Options = Options(), statistics=STATISTICS) -> list[ChangePoint]:
-    """Change points of every (target, suite, name, statistic) series in a history frame.
+    """Change points of every (target, suite, name, machine, statistic) series in a history frame.
 
-    Only complete runs (status ok) count; the frame must be in run order (History.frame is).
+    Only complete runs (status ok) count; the frame must be in run order (History.frame is). Each
+    machine is a series of its own, so the switch from one runner to another is never a change.
     """
     if history.empty:
         return []
     ok = history[history["status"] == "ok"]
+    if "machine" not in ok:
+        ok = ok.assign(machine="")
     points = []
-    for (target, suite, name), series in ok.groupby(["target", "suite", "name"], sort=True):
+    for (target, suite, name, machine), series in ok.groupby(["target", "suite", "name", "machine"], sort=True):
         for statistic in statistics:
             rows = series.dropna(subset=[statistic]).rename(columns={"run_id": "id", "commit": "revision"})
             found = change_points_in(rows[statistic].to_numpy(float), options)
-            points += [_change_point(rows, target, suite, name, statistic, *f) for f in found]
+            points += [_change_point(rows, target, suite, name, statistic, *f, machine=machine) for f in found]
     return points
 
 
@@ -122,6 +136,7 @@ def _change_point(
     before: float,
     after: float,
     pvalue: float,
+    machine: str = "",
 ) -> ChangePoint:
     """The change found at `index` of a series whose rows carry id, revision, started_at and profile."""
     return ChangePoint(
@@ -137,4 +152,5 @@ def _change_point(
         after_ms=after,
         pvalue=pvalue,
         profile=str(rows["profile"].iloc[index]),
+        machine=machine,
     )

@@ -47,16 +47,21 @@ class History:
     warnings: list[str] = field(default_factory=list)
 
     def frame(self, profile: str | None = None) -> pd.DataFrame:
-        """One row per run x target x suite x request name, oldest run first (of one profile, if given)."""
+        """One row per run x target x suite x request name, oldest run first (of one profile, if
+        given), with the status and the machine of its pair."""
         rows = []
         for record in self.records:
             if profile is not None and record.profile != profile:
                 continue
             run = {"run_id": record.run_id, "commit": record.commit, "branch": record.branch}
             run |= {"started_at": record.started_at, "profile": record.profile}
+            pairs = {
+                (p.target, p.suite): {"status": str(p.status), "machine": record.machine_of(p.target, p.suite)}
+                for p in record.pairs
+            }
+            unknown = {"status": "unknown", "machine": "unknown machine"}
             for row in record.rows:
-                status = record.status_of(row.target, row.suite) or "unknown"
-                rows.append(run | {"status": str(status)} | vars(row))
+                rows.append(run | pairs.get((row.target, row.suite), unknown) | vars(row))
         frame = pd.DataFrame(rows)
         if frame.empty:
             return frame
@@ -71,16 +76,20 @@ class History:
             raise InputError(f"the history has no run{where} yet")
         return max(runs, key=lambda r: (r.started_at, r.run_id))
 
-    def baseline(self, branch: str | None, profile: str, targets: set[str], exclude: set[str]) -> HistoryRecord:
+    def baseline(
+        self, branch: str | None, profile: str, targets: set[str], exclude: set[str], machines: set[str] = frozenset()
+    ) -> HistoryRecord:
         """What a run of `profile` and `targets` is compared with: the newest complete run of `branch`
         of the same profile sharing a target with it, other than the runs in `exclude` (the run
-        itself, so that it is never compared with itself, whether or not it is recorded yet)."""
+        itself, so that it is never compared with itself, whether or not it is recorded yet). Of
+        those, one that ran on the same `machines` is preferred: machines differ by more than code."""
         runs = [
             r
             for r in self.records
             if branch in (None, r.branch) and r.profile == profile and r.complete and r.targets & targets
         ]
         runs = [r for r in runs if r.run_id not in exclude]
+        runs = [r for r in runs if r.machines <= machines] or runs
         if not runs:
             raise InputError(
                 f"the history has no complete run of {branch or 'any branch'} with profile {profile} and any of the "

@@ -23,6 +23,7 @@ VERBS = {
     "compare": "compare two runs: ratio of medians with a bootstrap interval",
     "ab": "paired A/B of two servers on this machine, in alternating rounds",
     "gate": "judge a change from its paired A/Bs: fail on a regression that stands",
+    "acknowledge": "mark a change point of the history as expected (list them without an id)",
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
     "cgroup": "print the cgroup folder that holds a process's CPU account (CI: a container's)",

@@ -23,6 +23,25 @@ def option(name: str) -> Iterator[None]:
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """The report's options (history, change points, capacity SLO, A/B pages), shared by `report` and `run`."""
+    add_detection_arguments(parser)
+    parser.add_argument("--trend-runs", default=200, type=int, help="runs shown in each trend chart (default: 200)")
+    parser.add_argument(
+        "--slo-ms",
+        default=capacity.DEFAULT_SLO_MS,
+        type=float,
+        help=f"the capacity suite's latency objective: a step is sustained while its p95 is within it "
+        f"(default: {capacity.DEFAULT_SLO_MS:g}; from 1 to 60000)",
+    )
+    parser.add_argument(
+        "--ab-outputs",
+        default="ab_outputs",
+        type=Path,
+        help="folder of paired A/B comparisons (./run.sh ab), one page each (default: ab_outputs)",
+    )
+
+
+def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The history and how its change points are found (the report, `acknowledge`)."""
     defaults = detect.Options()
     parser.add_argument(
         "--history", default="history", type=Path, help="history folder for the trends (default: history)"
@@ -48,34 +67,34 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help=f"runs a change must last on each side (default: {defaults.min_runs})",
     )
-    parser.add_argument("--trend-runs", default=200, type=int, help="runs shown in each trend chart (default: 200)")
-    parser.add_argument(
-        "--slo-ms",
-        default=capacity.DEFAULT_SLO_MS,
-        type=float,
-        help=f"the capacity suite's latency objective: a step is sustained while its p95 is within it "
-        f"(default: {capacity.DEFAULT_SLO_MS:g}; from 1 to 60000)",
-    )
-    parser.add_argument(
-        "--ab-outputs",
-        default="ab_outputs",
-        type=Path,
-        help="folder of paired A/B comparisons (./run.sh ab), one page each (default: ab_outputs)",
-    )
 
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
     """The report's options, each checked: a one-line error names a bad one."""
+    options = detection_options(args)
+    _check(
+        args,
+        [
+            ("--trend-runs", args.trend_runs >= 1, "at least 1"),
+            ("--slo-ms", 1 <= args.slo_ms <= 60000, "from 1 to 60000"),
+        ],
+    )
+    return ReportSettings(options=options, trend_runs=args.trend_runs, slo_ms=args.slo_ms)
+
+
+def detection_options(args: argparse.Namespace) -> detect.Options:
+    """How change points are found, each option checked."""
     checks = [
         ("--window", args.window >= 4, "at least 4"),
         ("--max-pvalue", 0 < args.max_pvalue < 1, "within (0, 1)"),
         ("--min-magnitude", args.min_magnitude >= 0, "not negative"),
         ("--min-runs", args.min_runs >= 1, "at least 1"),
-        ("--trend-runs", args.trend_runs >= 1, "at least 1"),
-        ("--slo-ms", 1 <= args.slo_ms <= 60000, "from 1 to 60000"),
     ]
+    _check(args, checks)
+    return detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
+
+
+def _check(args: argparse.Namespace, checks: list[tuple[str, bool, str]]) -> None:
     for name, fine, rule in checks:
         if not fine:
             raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
-    options = detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
-    return ReportSettings(options=options, trend_runs=args.trend_runs, slo_ms=args.slo_ms)

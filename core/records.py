@@ -17,6 +17,8 @@ suite than this code knows is a one-line error naming the file.
   comparison, so that the nightly's ratios form a series.
 - `Gate` (`gate.json` of `./run.sh gate`): the outcome of a change over all its paired A/Bs, which
   a pull request's check and the nightly act on.
+- `Acknowledgements` (`history/acknowledged.json`): the change points marked as expected, each with
+  its reason and link (`./run.sh acknowledge`).
 """
 
 from __future__ import annotations
@@ -101,6 +103,14 @@ class Machine:
     hostname_hash: str
     ci: bool
     runner_image: str = ""  # GitHub's runner image and its version, in CI
+
+    @property
+    def key(self) -> str:
+        """The kind of machine a history series belongs to: its CPU model, cores and, in CI, the
+        runner image's system. The image's version is left out: GitHub updates it every week or so,
+        and a series cut as often would never hold enough runs to find a change in."""
+        image = self.runner_image.split(" ")[0]
+        return f"{self.cpu_model}, {self.cores} cores" + (f", {image}" if image else "")
 
     @classmethod
     def here(cls) -> Machine:
@@ -437,6 +447,15 @@ class HistoryRecord(Record):
     def status_of(self, target: str, suite: str) -> Status | None:
         return next((p.status for p in self.pairs if (p.target, p.suite) == (target, suite)), None)
 
+    def machine_of(self, target: str, suite: str) -> str:
+        """The key of the machine a pair ran on (CI runs each pair on a runner of its own)."""
+        pair = next((p for p in self.pairs if (p.target, p.suite) == (target, suite)), None)
+        return pair.machine.key if pair and pair.machine else "unknown machine"
+
+    @property
+    def machines(self) -> set[str]:
+        return {p.machine.key if p.machine else "unknown machine" for p in self.pairs}
+
     @property
     def targets(self) -> set[str]:
         return {p.target for p in self.pairs}
@@ -506,7 +525,7 @@ class ComparisonRow:
     verdict: Verdict
     noise: float = 0.0
     rounds: tuple[float, ...] = ()  # a paired A/B: the ratio B/A of each round
-    reason: str = ""  # why there is no verdict
+    reason: str = ""  # why there is no verdict, or what weakens it
     # a regression of a paired A/B run with --confirm: True when the second measurement called it
     # too, False when it did not (then it does not fail a gate); None when it was not measured twice
     confirmed: bool | None = None
@@ -688,3 +707,31 @@ class Gate(Record):
     acknowledgement: str = ""  # why a regression is expected, as the pull request said
     details_url: str = ""  # where the full comparisons are (the workflow run, its artifacts)
     created_at: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Acknowledgement:
+    """A change point marked as expected: the series it is in, the first run after it, and why."""
+
+    change_id: str  # the change point's id as the regressions page and `./run.sh acknowledge` show it
+    profile: str
+    machine: str
+    target: str
+    suite: str
+    name: str
+    statistic: str
+    run_id: str  # the first run after the change
+    reason: str
+    link: str = ""  # e.g. the pull request that made the change
+    by: str = ""
+    at: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Acknowledgements(Record):
+    """Every acknowledgement of a history, oldest first (`history/acknowledged.json`)."""
+
+    KIND: ClassVar[str] = "acknowledgements"
+    SCHEMA: ClassVar[int] = 1
+
+    entries: tuple[Acknowledgement, ...] = ()

@@ -16,6 +16,9 @@ import pandas as pd
 from core.records import Comparison
 from services.registry import Target
 
+# The site's filter bar sets these Vega-Lite parameters in every chart of a page (report/js/charts.js):
+# each is "all" or the value a chart's rows must have in the field named here.
+FILTER_FIELDS = {"target": "label", "suite": "suite", "name": "name"}
 MISSING = "missing"
 UNSUPPORTED = "unsupported"
 # The charts carry their data inline; a few thousand rows of quantiles is fine.
@@ -43,6 +46,18 @@ def _with_all_targets(
     return merged
 
 
+def filter_params(*filters: str) -> tuple[list[alt.Parameter], str]:
+    """The page filters' parameters (all "all" at first) and the expression a row must pass."""
+    params = [alt.param(name=f"{f}_filter", value="all") for f in filters]
+    expression = " && ".join(f"({f}_filter == 'all' || datum.{FILTER_FIELDS[f]} == {f}_filter)" for f in filters)
+    return params, expression
+
+
+def run_href(run_id: str, full_pages: set[str] | frozenset[str] = frozenset()) -> str:
+    """A run's page from the site's root: its full page when this site has one, else its history page."""
+    return f"runs/{run_id}.html" if run_id in full_pages else f"history-runs/{run_id}.html"
+
+
 def _note(row: pd.Series) -> str:
     if pd.isna(row["p50_ms"]):
         return MISSING
@@ -54,10 +69,13 @@ def overview_chart(
 ) -> alt.FacetChart:
     """The original's grid, one panel per request name: p50 bars, p95 ticks, errors and gaps labelled."""
     data = _with_all_targets(summary, targets, unsupported)
+    runs = data["run_id"] if "run_id" in data else [None] * len(data)
+    data["href"] = [f"runs/{r}.html" if isinstance(r, str) else None for r in runs]
     x = alt.X("label:N", title=None, sort=[t.label for t in targets], axis=alt.Axis(labels=False, ticks=False))
     colour = alt.Color("label:N", title="target", scale=_target_scale(targets), legend=alt.Legend(orient="top"))
     tooltip = [
         alt.Tooltip("label:N", title="target"),
+        alt.Tooltip("run_id:N", title="run"),
         alt.Tooltip("p50_ms:Q", format=".2f"),
         alt.Tooltip("p95_ms:Q", format=".2f"),
         alt.Tooltip("errors:Q"),
@@ -69,7 +87,9 @@ def overview_chart(
     scale = alt.Scale(type="log", domainMin=floor) if floor else alt.Scale(type="linear")
     title = f"ms{', log scale' if floor else ''} (bar p50, tick p95)"
     bars = (
-        alt.Chart().mark_bar().encode(x=x, y=alt.Y("p50_ms:Q", title=title, scale=scale), color=colour, tooltip=tooltip)
+        alt.Chart()
+        .mark_bar(cursor="pointer")
+        .encode(x=x, y=alt.Y("p50_ms:Q", title=title, scale=scale), color=colour, tooltip=tooltip, href="href:N")
     )
     if floor:
         bars = bars.encode(y2=alt.datum(floor))
@@ -79,12 +99,15 @@ def overview_chart(
         .mark_text(dy=-8, color="#c0392b", fontSize=9, angle=270, align="left")
         .encode(x=x, y=alt.value(95), text="note:N")
     )
+    params, shown = filter_params("target", "suite", "name")
     return (
         alt.layer(bars, ticks, notes, data=data)
+        .transform_filter(shown)
         .properties(width=150, height=130)
         .facet(facet=alt.Facet("name:N", title=None, sort=_name_order(summary)), columns=4)
         .resolve_scale(y="independent")
         .properties(title="Latency per request name (successful requests)")
+        .add_params(*params)
     )
 
 
@@ -243,30 +266,52 @@ def draw_all(
     }
 
 
-def trend_chart(history: pd.DataFrame, points: list, targets: list[Target], title: str) -> alt.LayerChart:
-    """One request name over runs: each target's p50 (solid) and p95 (dashed); change points as rules."""
+def trend_chart(
+    history: pd.DataFrame, points: list, targets: list[Target], title: str, full_pages: frozenset[str] = frozenset()
+) -> alt.LayerChart:
+    """One request name over runs: each target's p50 (solid) and p95 (dashed), a line per machine
+    (its points shaped by machine) so that runs on different runners are never joined; change
+    points as rules."""
     labels = {t.id: t.label for t in targets}
+    if "machine" not in history:
+        history = history.assign(machine="")
     data = history.assign(
         label=history["target"].map(labels).fillna(history["target"]),
         commit_short=history["commit"].astype(str).str[:8],
     )
+    data["href"] = [run_href(r, full_pages) for r in data["run_id"]]
     long = data.melt(
-        id_vars=["started_at", "label", "commit_short", "run_id"],
+        id_vars=["started_at", "label", "commit_short", "run_id", "machine", "href"],
         value_vars=["p50_ms", "p95_ms"],
         var_name="statistic",
         value_name="latency_ms",
     ).dropna(subset=["latency_ms"])
     long["started_at"] = long["started_at"].astype(str)
+    params, shown = filter_params("target")
     lines = (
         alt.Chart(long)
-        .mark_line(point=alt.OverlayMarkDef(size=18))
+        .transform_filter(shown)
+        .mark_line(point=alt.OverlayMarkDef(size=30, cursor="pointer"))
         .encode(
+            href="href:N",
             x=alt.X("started_at:T", title="run start"),
             y=alt.Y("latency_ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log)"),
             color=alt.Color("label:N", title="target", scale=_target_scale(targets)),
             strokeDash=alt.StrokeDash("statistic:N", title="statistic", sort=["p50_ms", "p95_ms"]),
-            detail="statistic:N",
-            tooltip=["label:N", "statistic:N", alt.Tooltip("latency_ms:Q", format=".2f"), "commit_short:N", "run_id:N"],
+            detail=["statistic:N", "machine:N"],
+            shape=alt.Shape(
+                "machine:N",
+                title="machine",
+                legend=alt.Legend(orient="bottom", labelLimit=400) if long["machine"].nunique() > 1 else None,
+            ),
+            tooltip=[
+                "label:N",
+                "statistic:N",
+                alt.Tooltip("latency_ms:Q", format=".2f"),
+                alt.Tooltip("commit_short:N", title="commit"),
+                alt.Tooltip("run_id:N", title="run"),
+                "machine:N",
+            ],
         )
     )
     layers = [lines]
@@ -285,6 +330,7 @@ def trend_chart(history: pd.DataFrame, points: list, targets: list[Target], titl
         )
         layers.append(
             alt.Chart(marks)
+            .transform_filter(shown)
             .mark_rule(strokeWidth=2, opacity=0.7)
             .encode(
                 x="started_at:T",
@@ -296,7 +342,12 @@ def trend_chart(history: pd.DataFrame, points: list, targets: list[Target], titl
                 tooltip=["label:N", "what:N", "commit:N"],
             )
         )
-    return alt.layer(*layers).resolve_scale(color="independent").properties(width=640, height=220, title=title)
+    return (
+        alt.layer(*layers)
+        .resolve_scale(color="independent")
+        .properties(width=640, height=220, title=title)
+        .add_params(*params)
+    )
 
 
 VERDICT_SCALE = alt.Scale(domain=["regression", "improvement", "no change"], range=["#d62728", "#2ca02c", "#555555"])

@@ -18,12 +18,20 @@ from services.registry import Target
 
 def write_history_pages(history: HistoryInputs, targets: list[Target], docs: Path, settings: ReportSettings) -> None:
     """Trends and regressions, each profile on its own (profiles differ in load, so their latencies
-    are never drawn or tested as one series), the newest run's profile first."""
+    are never drawn or tested as one series), the newest run's profile first; and a page for each
+    run the trends show that has no full page here (its points link to it)."""
     repositories = {t.server.name: t.server.repository for t in targets}
     ab_sections = _ab_trends(history.ab, history.ab_points, repositories, docs)
-    write_trends(history.profiles, targets, docs, settings.trend_runs, ab_sections)
-    points = [_point_row(p) for trend in history.profiles for p in trend.points]
-    points += [_ab_point_row(p, history.ab, repositories) for p in history.ab_points]
+    full_pages = frozenset(path.stem for path in (docs / "runs").glob("*.md"))
+    shown = write_trends(history.profiles, targets, docs, settings.trend_runs, ab_sections, full_pages)
+    write_history_run_pages(history, shown - full_pages, targets, docs)
+    ab_ids = {p.change_id for p in history.ab_points}
+    points = [
+        _ab_point_row(p, history.ab, repositories) if p.change_id in ab_ids else _point_row(p)
+        for p in history.all_points()
+    ]
+    for row in points:
+        row["acknowledged"] = history.acknowledged.get(row["change_id"])
     write_regressions(points, settings.options, history.warnings, docs)
 
 
@@ -71,7 +79,14 @@ def _ab_trends(ab: pd.DataFrame, points: list, repositories: dict[str, str], doc
             for r in rows.tail(10).iloc[::-1].itertuples()
         ]
         sections.append(
-            {"series": series, "suite": suite, "name": name, "image": f"img/trends/{image}.png", "nights": nights}
+            {
+                "series": series,
+                "suite": suite,
+                "name": name,
+                "image": f"img/trends/{image}.png",
+                "spec": f"img/trends/{image}.vl.json",
+                "nights": nights,
+            }
         )
     return sections
 
@@ -98,22 +113,41 @@ def write_trends(
     docs: Path,
     max_runs: int,
     ab_sections: list[dict] | None = None,
-) -> Path:
+    full_pages: frozenset[str] = frozenset(),
+) -> set[str]:
     """trends.md: per profile, one chart per request name over its last `max_runs` runs, change
-    points marked; then the nightly paired A/B's ratios."""
+    points marked; then the nightly paired A/B's ratios. Returns the run ids the charts show."""
     profiles = [
-        _profile_trends(trend.profile, trend.frame, trend.points, targets, docs, max_runs) for trend in by_profile
+        _profile_trends(trend.profile, trend.frame, trend.points, targets, docs, max_runs, full_pages)
+        for trend in by_profile
     ]
-    path = docs / "trends.md"
-    path.write_text(TEMPLATES.get_template("trends.md.j2").render(profiles=profiles, ab_sections=ab_sections or []))
-    return path
+    shown = set().union(*(p.pop("shown") for p in profiles))
+    labels = {t.id: t.label for t in targets}
+    present = [f for f in (t.frame for t in by_profile) if not f.empty]
+    frame = pd.concat(present) if present else pd.DataFrame(columns=["target", "suite", "name"])
+    filters = {
+        "target": [labels.get(t, t) for t in sorted(set(frame["target"]))],
+        "suite": sorted(set(frame["suite"])),
+        "name": sorted(set(frame["name"])),
+    }
+    page = TEMPLATES.get_template("trends.md.j2").render(
+        profiles=profiles, ab_sections=ab_sections or [], filters=filters
+    )
+    (docs / "trends.md").write_text(page)
+    return shown
 
 
 def _profile_trends(
-    profile: str, frame: pd.DataFrame, points: list, targets: list[Target], docs: Path, max_runs: int
+    profile: str,
+    frame: pd.DataFrame,
+    points: list,
+    targets: list[Target],
+    docs: Path,
+    max_runs: int,
+    full_pages: frozenset[str],
 ) -> dict:
     if frame.empty:  # runs of this profile recorded, none with a measured request
-        return {"profile": profile, "sections": [], "runs": 0, "total_runs": 0}
+        return {"profile": profile, "sections": [], "runs": 0, "total_runs": 0, "shown": set()}
     recent_runs = frame["run_id"].drop_duplicates().iloc[-max_runs:]
     recent = frame[frame["run_id"].isin(recent_runs) & (frame["status"] == "ok")]
     sections = []
@@ -121,7 +155,7 @@ def _profile_trends(
         marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in set(recent_runs)]
         image = f"{suite}-{name}"
         draw.save(
-            draw.trend_chart(series, marks, targets, f"{name} ({suite}, {profile})"),
+            draw.trend_chart(series, marks, targets, f"{name} ({suite}, {profile})", full_pages),
             docs / "img" / "trends" / profile,
             image,
         )
@@ -130,16 +164,38 @@ def _profile_trends(
                 "suite": suite,
                 "name": name,
                 "image": f"img/trends/{profile}/{image}.png",
+                "spec": f"img/trends/{profile}/{image}.vl.json",
                 "points": [_point_row(p) for p in marks],
             }
         )
-    return {"profile": profile, "sections": sections, "runs": len(recent_runs), "total_runs": frame["run_id"].nunique()}
+    return {
+        "profile": profile,
+        "sections": sections,
+        "runs": len(recent_runs),
+        "total_runs": frame["run_id"].nunique(),
+        "shown": set(recent["run_id"]),
+    }
+
+
+def write_history_run_pages(history: HistoryInputs, run_ids: set[str], targets: list[Target], docs: Path) -> None:
+    """history-runs/<run id>.md for each run in `run_ids`: what the history keeps of it (its source,
+    machines, each pair's status and each request name's statistics)."""
+    folder = docs / "history-runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    labels = {t.id: t.label for t in targets}
+    template = TEMPLATES.get_template("history-run.md.j2")
+    for record in history.store.records:
+        if record.run_id in run_ids:
+            rows = sorted(record.rows, key=lambda r: (r.suite, r.name, r.target))
+            page = template.render(record=record, rows=rows, labels=labels)
+            (folder / f"{record.run_id}.md").write_text(page)
 
 
 def write_regressions(points: list[dict], options, warnings: list[str], docs: Path) -> Path:
-    """regressions.md: every change point (as rows), newest first."""
+    """regressions.md: every change point (as rows), newest first; the acknowledged ones say why."""
     page = TEMPLATES.get_template("regressions.md.j2").render(
         points=sorted(points, key=lambda p: p["started_at"], reverse=True),
+        open=sum(p["kind"] == "regression" and not p["acknowledged"] for p in points),
         options=options,
         warnings=warnings,
     )

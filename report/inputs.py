@@ -8,15 +8,15 @@ the summary files and the history.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis import capacity, detect, history
+from analysis import acknowledged, capacity, detect, history
 from analysis.summarise import FolderSummary
 from core.errors import InputError
-from core.records import HistoryRecord
+from core.records import Acknowledgement, HistoryRecord
 from services.registry import Target, load_registry
 
 
@@ -38,6 +38,16 @@ class HistoryInputs:
     ab: pd.DataFrame  # the nightly paired A/B, history.ab_frame
     ab_points: list[detect.ChangePoint]
     warnings: list[str]  # unreadable history files
+    acknowledged: dict[str, Acknowledgement] = field(default_factory=dict)  # change id -> why it is expected
+
+    def all_points(self) -> list[detect.ChangePoint]:
+        """Every change point, of every profile and of the nightly A/B, newest first."""
+        points = [p for trend in self.profiles for p in trend.points] + self.ab_points
+        return sorted(points, key=lambda p: p.started_at, reverse=True)
+
+    def open_regressions(self) -> list[detect.ChangePoint]:
+        """The regressions nobody has acknowledged yet, newest first: what the feed announces."""
+        return [p for p in self.all_points() if p.kind == "regression" and p.change_id not in self.acknowledged]
 
     def latest(self, profile: str) -> HistoryRecord | None:
         try:
@@ -72,7 +82,27 @@ def load_history(history_dir: Path, options: detect.Options) -> HistoryInputs:
     profiles = [ProfileHistory(profile, frame, detect.detect(frame, options)) for profile, frame in frames.items()]
     ab_records, ab_warnings = history.load_ab(history_dir)
     ab = history.ab_frame(ab_records)
-    return HistoryInputs(store, profiles, ab, detect.detect_ab(ab, options), store.warnings + ab_warnings)
+    inputs = HistoryInputs(store, profiles, ab, detect.detect_ab(ab, options), store.warnings + ab_warnings)
+    try:
+        entries = acknowledged.load(history_dir).entries
+    except InputError as exc:
+        inputs.warnings.append(f"{exc}; no change point is shown as acknowledged")
+        entries = ()
+    positions = _positions([*frames.values(), ab.rename(columns={"ab_id": "run_id"})])
+    for point in inputs.all_points():
+        entry = acknowledged.covering(point, entries, positions)
+        if entry is not None:
+            inputs.acknowledged[point.change_id] = entry
+    return inputs
+
+
+def _positions(frames: list[pd.DataFrame]) -> dict[str, int]:
+    """Each run's place in the run order of its frame (a profile's runs, or the nightly A/Bs)."""
+    positions = {}
+    for frame in frames:
+        if not frame.empty:
+            positions.update({run_id: i for i, run_id in enumerate(frame["run_id"].drop_duplicates())})
+    return positions
 
 
 def load(

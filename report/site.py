@@ -12,9 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from core.errors import InputError
 from core.paths import BUILD_DOCS_DIR, DOCS_DIR, MKDOCS_CONFIG
-from report import ab_pages, history_pages, pages, site_hooks
+from report import ab_pages, assets, data_api, feed, history_pages, pages, site_hooks
 from report.inputs import ReportInputs
 
 SMOKE = "smoke"
@@ -27,6 +29,7 @@ SMOKE_BANNER = """!!! warning "Built from the smoke profile: these numbers mean 
 def publish(inputs: ReportInputs, site_dir: Path) -> Path:
     """Every page from `inputs`, then the site."""
     docs = prepare_docs()
+    assets.install_assets(docs, log=lambda message: print(message, file=sys.stderr))
     if inputs.folder.profile == SMOKE:
         (docs / site_hooks.BANNER_FILE).write_text(SMOKE_BANNER)
     pages.write_overview(inputs, docs)
@@ -36,7 +39,13 @@ def publish(inputs: ReportInputs, site_dir: Path) -> Path:
     ab_pages.write_ab_pages(inputs.ab_outputs, docs)
     history_pages.write_history_pages(inputs.history, inputs.targets, docs, inputs.settings)
     history_pages.write_versus_original(inputs.history, docs)
+    feed.write_feed(inputs.history, docs, site_name())
+    data_api.write_data(inputs.history, inputs.ab_outputs, docs)
     return build_site(site_dir)
+
+
+def site_name() -> str:
+    return yaml.safe_load(MKDOCS_CONFIG.read_text())["site_name"]
 
 
 def prepare_docs() -> Path:

@@ -8,6 +8,7 @@ posts and, beside it, the comparison as JSON (`<markdown stem>.json`).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from analysis import compare
@@ -54,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default: {compare.RUN_NOISE})",
     )
     parser.add_argument(
+        "--across-machines",
+        action="store_true",
+        help="compare runs made on different kinds of machine (CPU model, cores, runner image), with an "
+        f"interval widened by {compare.MACHINE_NOISE} on log scale; without it such a comparison is refused",
+    )
+    parser.add_argument(
         "--fail-on-regression", action="store_true", help="exit with status 1 when any regression is called"
     )
 
@@ -75,8 +82,13 @@ def main(args: argparse.Namespace) -> int:
     a, b = side_a.samples, side_b.samples
     if mapping:
         a = {k: v for k, v in a.items() if k[0] in mapping}
-    noise = compare.noise_from_history(args.history, side_b.profile)
-    rows = compare.compare(a, b, args.threshold, mapping, noise, args.run_noise)
+    across = compare.machine_changes(side_a, side_b, mapping)
+    if across and not args.across_machines:
+        raise InputError(_machines_differ(across))
+    if across:
+        print(f"warning: {_machines_differ(across)}; the interval of its rows is widened", file=sys.stderr)
+    noise = compare.noise_from_history(args.history, side_b.profile, side_b.machines)
+    rows = compare.compare(a, b, args.threshold, mapping, noise, args.run_noise, set(across))
     if not rows:
         raise InputError(_why_nothing(a, b, args))
     result = compare.comparison(rows, side_a.label(args.a), side_b.label(args.b), args.threshold)
@@ -85,6 +97,15 @@ def main(args: argparse.Namespace) -> int:
     result.write(args.markdown.with_suffix(".json"))
     print(f"Markdown written to {args.markdown}, the comparison to {args.markdown.with_suffix('.json')}")
     return 1 if result.count(Verdict.REGRESSION) and args.fail_on_regression else 0
+
+
+def _machines_differ(across: dict[tuple[str, str], tuple[str, str]]) -> str:
+    (target, suite), (machine_a, machine_b) = next(iter(sorted(across.items())))
+    others = f" (and {len(across) - 1} other target x suite)" if len(across) > 1 else ""
+    return (
+        f"A's {target} {suite} ran on {machine_a} and B's on {machine_b}{others}: machines differ by more than "
+        "code does; pass --across-machines to compare them anyway, with a wider interval"
+    )
 
 
 def _why_nothing(a: compare.Samples, b: compare.Samples, args: argparse.Namespace) -> str:

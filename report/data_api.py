@@ -1,0 +1,134 @@
+"""data/: the site's numbers as JSON, for tools that would otherwise scrape its pages.
+
+    data/index.json            what is here: the files, the profiles, the schema version
+    data/series-<profile>.json every series of the history of one profile: its runs, and per target x
+                               suite x request name x machine x statistic the values by run
+    data/change-points.json    every change point, with its acknowledgement if it has one
+    data/ab.json               the nightly paired A/B's ratios, and the comparisons of the A/B folders
+    data/schema.json           the JSON Schema (2020-12) of all of them; docs/data.md explains them
+
+A series' points are [run index, value] pairs into the file's `runs`, which keeps a history of
+thousands of runs small. Values are rounded to 5 significant digits, as the history stores them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from core.layout import ABFiles, ab_folders
+from core.records import Comparison, now_iso
+from report.inputs import HistoryInputs, ProfileHistory
+
+SCHEMA_VERSION = 1
+SCHEMA_FILE = Path(__file__).with_name("data-schema.json")
+STATISTICS = ("p50_ms", "p95_ms")
+
+
+def write_data(history: HistoryInputs, ab_outputs: Path, docs: Path) -> Path:
+    folder = docs / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    series_files = {t.profile: _write(folder / f"series-{t.profile}.json", series(t)) for t in history.profiles}
+    _write(folder / "change-points.json", {"schema_version": SCHEMA_VERSION, "change_points": change_points(history)})
+    _write(folder / "ab.json", {"schema_version": SCHEMA_VERSION, **ab_data(history, ab_outputs)})
+    shutil.copyfile(SCHEMA_FILE, folder / "schema.json")
+    index = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": now_iso(),
+        "profiles": list(series_files),
+        "files": {
+            "series": {profile: path.name for profile, path in series_files.items()},
+            "change_points": "change-points.json",
+            "ab": "ab.json",
+            "schema": "schema.json",
+        },
+    }
+    return _write(folder / "index.json", index)
+
+
+def series(trend: ProfileHistory) -> dict:
+    """One profile's runs and series, the points indexing into the runs."""
+    frame = trend.frame
+    if frame.empty:
+        return {"schema_version": SCHEMA_VERSION, "profile": trend.profile, "runs": [], "series": []}
+    ok = frame[frame["status"] == "ok"]
+    runs = frame.drop_duplicates("run_id")[["run_id", "commit", "branch", "started_at"]]
+    index = pd.Series(range(len(runs)), index=runs["run_id"].to_numpy())
+    long = ok.melt(
+        id_vars=["run_id", "target", "suite", "name", "machine"],
+        value_vars=list(STATISTICS),
+        var_name="statistic",
+        value_name="value",
+    ).dropna(subset=["value"])
+    long["run"] = index.reindex(long["run_id"]).to_numpy()
+    keys = ["target", "suite", "name", "machine", "statistic"]
+    found = [
+        dict(zip(keys, key, strict=True)) | {"points": rows[["run", "value"]].to_numpy().tolist()}
+        for key, rows in long.groupby(keys, sort=True)
+    ]
+    for entry in found:
+        entry["points"] = [[int(run), value] for run, value in entry["points"]]
+    runs = runs.assign(started_at=runs["started_at"].map(lambda t: t.isoformat().replace("+00:00", "Z")))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "profile": trend.profile,
+        "runs": runs.to_dict("records"),
+        "series": found,
+    }
+
+
+def change_points(history: HistoryInputs) -> list[dict]:
+    rows = []
+    for point in history.all_points():
+        entry = history.acknowledged.get(point.change_id)
+        acknowledged = {"reason": entry.reason, "link": entry.link, "by": entry.by, "at": entry.at} if entry else None
+        rows.append(point.as_dict() | {"started_at": str(point.started_at), "acknowledged": acknowledged})
+    return rows
+
+
+def ab_data(history: HistoryInputs, ab_outputs: Path) -> dict:
+    """The nightly A/B's ratios (from the history), and each A/B folder's comparison."""
+    nightly = history.ab.assign(started_at=history.ab["started_at"].astype(str)) if not history.ab.empty else history.ab
+    comparisons = []
+    for files in ab_folders(ab_outputs):
+        if files.comparison.exists():
+            comparisons.append(_comparison(files))
+    return {"nightly": nightly.to_dict("records"), "comparisons": comparisons}
+
+
+def _comparison(files: ABFiles) -> dict:
+    result = Comparison.read(files.comparison)
+    rows = [
+        {
+            "suite": r.suite,
+            "name": r.name,
+            "target_a": r.target_a,
+            "target_b": r.target_b,
+            "ratio": r.ratio,
+            "low": r.low,
+            "high": r.high,
+            "verdict": str(r.verdict),
+        }
+        for r in result.rows
+    ]
+    return {"folder": files.folder.name, "baseline": result.baseline, "candidate": result.candidate, "rows": rows}
+
+
+def _write(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(_finite(data), separators=(",", ":"), allow_nan=False, default=str))
+    return path
+
+
+def _finite(value: object) -> object:
+    """JSON has no NaN or infinity: a missing or unbounded number is null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
