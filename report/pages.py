@@ -72,6 +72,11 @@ def write_overview(inputs: ReportInputs, docs: Path) -> Path:
         fastest=findings.fastest_per_name(summary, targets).to_dict("records"),
         problems=findings.problems(result.pairs, summary, targets, suites()) + result.warnings,
         table=wide_table(summary, targets, unsupported),
+        filters={
+            "target": [t.label for t in targets],
+            "suite": sorted(set(summary["suite"])),
+            "name": sorted(set(summary["name"])),
+        },
     )
     path = docs / "index.md"
     path.write_text(page)

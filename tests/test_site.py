@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from analysis.summarise import find_metadata
 from services.registry import load_registry
 from tests.conftest import run_cli
 from tests.test_end_to_end import REQUEST_NAMES
@@ -108,3 +109,85 @@ def test_no_internal_link_is_broken(site, browser):
     assert broken == []
     for page in ("/runs/", "methodology", "trends", "regressions"):
         assert any(page in s for s in seen), page
+
+
+def _open(browser, url: str, width: int = 1300):
+    """A page at `url` once its charts are drawn (charts.js marks the body)."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    assert page.goto(url).ok
+    page.wait_for_selector("body[data-charts=ready]", timeout=30000)
+    return page, errors
+
+
+OVERVIEW_BARS = "[...document.querySelector('.vega-chart').querySelectorAll('svg g.mark-rect.role-mark path')]"
+
+
+def _bars(page) -> list[str]:
+    """The overview chart's bars, as their ARIA labels (vega names each mark's fields)."""
+    return page.evaluate(f"() => {OVERVIEW_BARS}.map(e => e.getAttribute('aria-label'))")
+
+
+def test_the_overview_chart_is_interactive_and_filters_to_one_target(site, browser):
+    url, out = site
+    page, errors = _open(browser, url + "index.html")
+    assert page.locator("img[data-spec]").count() >= 3 and page.locator(".vega-chart svg").count() >= 3
+    every = _bars(page)
+    measured = {m.target for m in find_metadata(out)[0] if m.status == "ok"}
+    labels = [t.label for t in load_registry().default_targets if t.id in measured]
+    assert {label for label in labels if any(b.startswith(f"label: {label};") for b in every)} == set(labels)
+    page.select_option(".chart-filters select[name=target]", labels[0])
+    page.wait_for_function(f"n => {OVERVIEW_BARS}.length < n", arg=len(every))
+    one = _bars(page)
+    assert one and all(b.startswith(f"label: {labels[0]};") for b in one)
+    assert len(one) == sum(b.startswith(f"label: {labels[0]};") for b in every)
+    page.select_option(".chart-filters select[name=target]", "all")
+    page.wait_for_function(f"n => {OVERVIEW_BARS}.length == n", arg=len(every))
+    assert errors == []
+
+
+def test_a_trend_point_shows_its_commit_and_leads_to_its_run(site, browser):
+    url, out = site
+    metas, _ = find_metadata(out)
+    run_id, commit = metas[0].run_id, metas[0].source.commit
+    page, errors = _open(browser, url + "trends.html")
+    point = page.locator("svg g.mark-symbol.role-mark path").first
+    point.scroll_into_view_if_needed()
+    point.hover(force=True)
+    tooltip = page.locator("#vg-tooltip-element")
+    tooltip.wait_for(state="visible")
+    text = tooltip.inner_text()
+    assert run_id in text and commit[:8] in text, text
+    with page.expect_navigation():
+        point.click(force=True)
+    assert page.url.endswith(f"runs/{run_id}.html")
+    assert page.locator("article h1").inner_text().startswith(f"Run {run_id}")
+    assert errors == []
+
+
+def _site_pages(url: str, browser) -> list[str]:
+    """Every page of the site's navigation."""
+    page = browser.new_page()
+    page.goto(url + "index.html")
+    hrefs = page.eval_on_selector_all("nav.md-nav--primary a.md-nav__link[href]", "els => els.map(e => e.href)")
+    page.close()
+    return sorted({h.split("#")[0] for h in hrefs if h.endswith(".html") or ".html#" in h})
+
+
+@pytest.mark.parametrize("width", [1300, 400])
+def test_no_table_is_wider_than_its_column(site, browser, width):
+    url, _ = site
+    pages = _site_pages(url, browser)
+    assert len(pages) >= 8 and any("/runs/" in p for p in pages)
+    too_wide = []
+    for address in pages:
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        page.goto(address)
+        widths = page.eval_on_selector_all(
+            "article table",
+            "ts => ts.map(t => [t.getBoundingClientRect().width, t.closest('article').clientWidth])",
+        )
+        too_wide += [(address, round(table), column) for table, column in widths if table > column + 1]
+        page.close()
+    assert too_wide == []
