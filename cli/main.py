@@ -24,6 +24,7 @@ VERBS = {
     "ab": "paired A/B of two servers on this machine, in alternating rounds",
     "gate": "judge a change from its paired A/Bs: fail on a regression that stands",
     "acknowledge": "mark a change point of the history as expected (list them without an id)",
+    "bisect": "find the first of ordered builds where a request got slower, by paired A/Bs",
     "matrix": "print the CI matrix derived from the target registry",
     "targets": "list the targets of the registry",
     "cgroup": "print the cgroup folder that holds a process's CPU account (CI: a container's)",

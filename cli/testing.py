@@ -17,8 +17,9 @@ from localci.images import RIG_PROGRAMS
 from services.environments import ensure_environment
 from services.registry import load_registry
 
-# programs the tests use, and their Debian packages (the act rig's included: see localci/)
-DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs", **RIG_PROGRAMS}
+# programs the tests use, and their Debian packages (the act rig's included: see localci/); npm
+# fetches the site's chart scripts (report/assets.py)
+DEBIAN_PACKAGES = {"chromium": "chromium", "node": "nodejs", "npm": "npm", **RIG_PROGRAMS}
 
 
 def main(argv: list[str]) -> int:

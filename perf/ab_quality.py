@@ -44,6 +44,7 @@ import pandas as pd
 import psutil
 
 from core.paths import ROOT
+from perf.delay_proxy import slowed_servers
 from runner.profiling import ensure_profilers, sampling
 from services import launcher, processes
 from services.environments import ensure_environment, server_executable
@@ -87,24 +88,10 @@ BASE_DELAY_MS = 0.2  # what both proxies wait on every answer, on top of which B
 def slowed_pair(target_id: str, extra: dict[str, float], work: Path):
     """Two fresh servers of the target behind proxies: A waits the base on every answer, B the base
     plus `extra` (ms per request name)."""
-    target = load_registry().targets[target_id]
-    ensure_environment(target)
-    with ExitStack() as stack:
-        urls = []
-        base = {"*": BASE_DELAY_MS}
-        for side, side_delays in (("A", base), ("B", base | {n: BASE_DELAY_MS + ms for n, ms in extra.items()})):
-            served = stack.enter_context(_serve(target, side, work))
-            folder = work / side
-            port = served.url.rsplit(":", 1)[1]
-            (folder / "delays.json").write_text(json.dumps(side_delays))
-            proxy = processes.start(
-                [sys.executable, "-m", "perf.delay_proxy", port, str(folder / "delays.json")],
-                folder / "proxy.log",
-                cwd=ROOT,
-            )
-            stack.callback(processes.stop, proxy)
-            urls.append(f"{target_id}@http://127.0.0.1:{_proxy_port(folder / 'proxy.log')}")
-        yield urls
+    base = {"*": BASE_DELAY_MS}
+    slowed = base | {name: BASE_DELAY_MS + ms for name, ms in extra.items()}
+    with slowed_servers(target_id, [base, slowed], work) as specs:
+        yield specs
 
 
 @contextmanager
@@ -216,15 +203,6 @@ def pair_for(args: argparse.Namespace, factor: float, medians: dict[str, float],
     if args.mode == "throttle":
         return throttled_pair(args.target, factor, work, not args.baseline_in_root)
     return PAIRS[args.mode](args.target, {name: factor * median for name, median in medians.items()}, work)
-
-
-def _proxy_port(log: Path) -> str:
-    for _ in range(100):
-        text = log.read_text().strip() if log.exists() else ""
-        if text:
-            return text.splitlines()[0]
-        time.sleep(0.05)
-    raise SystemExit(f"{log}: the proxy did not start")
 
 
 def main() -> None:

@@ -130,5 +130,41 @@ async def serve(upstream_port: int, delays: dict[str, float], port: int = 0, wor
         await server.serve_forever()
 
 
+@contextlib.contextmanager
+def slowed_servers(target_id: str, delays: list[dict[str, float]], work: Path):
+    """A fresh server of the target behind a delay proxy for each entry of `delays`; yields their
+    specs (`target@http://127.0.0.1:PORT`), in order. Requests must name themselves
+    (BENCH_NAME_HEADER=1 in the k6 process's environment)."""
+    from services import launcher, processes  # the proxy process itself needs neither
+    from services.environments import ensure_environment
+    from services.registry import load_registry
+
+    target = load_registry().targets[target_id]
+    ensure_environment(target)
+    root = Path(__file__).resolve().parent.parent
+    with contextlib.ExitStack() as stack:
+        specs = []
+        for i, build in enumerate(delays):
+            folder = work / f"build-{i + 1}"
+            folder.mkdir(parents=True)
+            served = stack.enter_context(launcher.serve(target, f"b{i + 1}", folder, folder / "server.log", None))
+            (folder / "delays.json").write_text(json.dumps(build))
+            port = served.url.rsplit(":", 1)[1]
+            command = [sys.executable, "-m", "perf.delay_proxy", port, str(folder / "delays.json")]
+            proxy = processes.start(command, folder / "proxy.log", cwd=root)
+            stack.callback(processes.stop, proxy)
+            specs.append(f"{target_id}@http://127.0.0.1:{_proxy_port(folder / 'proxy.log')}")
+        yield specs
+
+
+def _proxy_port(log: Path) -> str:
+    for _ in range(100):
+        text = log.read_text().strip() if log.exists() else ""
+        if text:
+            return text.splitlines()[0]
+        time.sleep(0.05)
+    raise RuntimeError(f"{log}: the proxy did not start")
+
+
 if __name__ == "__main__":
     asyncio.run(serve(int(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text())))

@@ -30,7 +30,7 @@ def install_assets(docs: Path, log: Callable[[str], None]) -> bool:
     shutil.copyfile(SOURCES / "site.css", styles / "site.css")
     try:
         modules = _npm_install()
-    except SetupFailed as exc:
+    except (SetupFailed, subprocess.CalledProcessError, OSError) as exc:
         log(f"warning: the charts stay static images: {exc}")
         return False
     for bundle in BUNDLES:
