@@ -267,22 +267,29 @@ CONFIRMATION = {True: " (confirmed)", False: " (not confirmed by a second measur
 def markdown(result: Comparison) -> str:
     """GitHub-flavoured markdown: the text CI posts on a pull request (`compare` and `ab` alike)."""
     no_verdict = result.count(Verdict.NO_VERDICT)
+    # one target (or one pair of targets, as in a paired A/B) is named once, above the table
+    shared = {r.target for r in result.rows}
+    one_target = len(shared) == 1
     lines = [
         "## Benchmark comparison",
         "",
-        f"**A** = `{result.baseline}`, **B** = `{result.candidate}`: {len(result.rows)} target × request names "
+        f"**A** = `{result.baseline}`, **B** = `{result.candidate}`"
+        + (f", target `{next(iter(shared))}`" if one_target else "")
+        + f": {len(result.rows)} {'request names' if one_target else 'target × request names'} "
         f"compared, **{result.count(Verdict.REGRESSION)} regression(s)**, {result.count(Verdict.IMPROVEMENT)} "
         f"improvement(s){f', {no_verdict} without a verdict' if no_verdict else ''} "
         f"({result.method}; threshold {result.threshold:.0%}).",
         "",
-        "| target | suite | request | median A (ms) | median B (ms) | B/A | interval | verdict |",
-        "|---|---|---|---:|---:|---:|---|---|",
+        ("" if one_target else "| target ")
+        + "| suite | request | median A (ms) | median B (ms) | B/A | interval | verdict |",
+        ("" if one_target else "|---") + "|---|---|---:|---:|---:|---|---|",
     ]
     order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2, Verdict.NO_VERDICT: 3}
     for r in sorted(result.rows, key=lambda r: (order[r.verdict], -finite_or(r.ratio, 0))):
         because = f": {r.reason}" if r.reason else CONFIRMATION.get(r.confirmed, "")
         lines.append(
-            f"| {r.target} | {r.suite} | {r.name} | {number(r.median_a, '.2f')} | {number(r.median_b, '.2f')} "
+            ("" if one_target else f"| {r.target} ")
+            + f"| {r.suite} | {r.name} | {number(r.median_a, '.2f')} | {number(r.median_b, '.2f')} "
             f"| {number(r.ratio, '.3f')} | {number(r.low, '.3f')} – {number(r.high, '.3f')} "
             f"| {VERDICT_LABEL[r.verdict]}{because} |"
         )

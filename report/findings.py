@@ -5,8 +5,6 @@ Only complete runs (status ok) count; a target without data is reported as missi
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import pandas as pd
 
 from services.registry import Target
@@ -43,31 +41,88 @@ def fastest_per_name(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def head_to_head(summary: pd.DataFrame, targets: list[Target]) -> list[str]:
-    """For each database, each pair of servers on it: on how many request names the winner had the lower
-    p50, the winner named first."""
-    ok = summary[(summary["status"] == "ok") & summary["p50_ms"].notna()]
-    sentences = []
-    by_db: dict[str, list[Target]] = {}
-    for t in targets:
-        by_db.setdefault(t.database.label, []).append(t)
-    for db_label, on_db in by_db.items():
-        for a, b in combinations(on_db, 2):
-            pa = ok[ok["target"] == a.id].set_index(["suite", "name"])["p50_ms"]
-            pb = ok[ok["target"] == b.id].set_index(["suite", "name"])["p50_ms"]
-            common = pa.index.intersection(pb.index)
-            if common.empty:
-                continue
-            ratio = (pb[common] / pa[common]).dropna()
-            a_name, b_name = a.label.split(" (")[0], b.label.split(" (")[0]
-            if (ratio > 1).sum() < (ratio < 1).sum():  # name the winner first
-                ratio, a_name, b_name = 1 / ratio, b_name, a_name
-            sentences.append(
-                f"On {db_label}, {a_name} was faster than {b_name} on {int((ratio > 1).sum())} of "
-                f"{len(ratio)} request names (median p50 ratio {b_name}/{a_name} = {times(ratio.median())}, "
-                f"from {times(ratio.min())} to {times(ratio.max())})."
-            )
-    return sentences
+MAX_SENTENCES = 5
+
+
+def key_table(summary: pd.DataFrame, cost: list[dict], targets: list[Target]) -> list[dict]:
+    """Per suite and database: the fastest server, how much slower each other one was (the median,
+    over the request names all of them measured, of its p50 over the fastest's), and its CPU per
+    request over the fastest's. The fastest is the server whose smallest such ratio is largest: it
+    beats every other at the median whenever one server does."""
+    ok = summary[(summary["status"] == "ok") & (summary["p50_ms"] > 0)]
+    cpu = {(r["target"], r["suite"]): r["cpu_per_1000"] for r in cost if r["cpu_per_1000"]}
+    database = {t.id: t.database.label for t in targets}
+    rows = []
+    for (suite, db), group in ok.assign(db=ok["target"].map(database)).groupby(["suite", "db"], sort=True):
+        p50 = group.pivot_table(index="name", columns="target", values="p50_ms").dropna()
+        if p50.shape[1] < 2 or p50.empty:
+            continue
+        fastest = max(p50.columns, key=lambda a: min((p50[b] / p50[a]).median() for b in p50.columns if b != a))
+        others = sorted((t for t in p50.columns if t != fastest), key=lambda t: (p50[t] / p50[fastest]).median())
+        rows.append(
+            {
+                "suite": suite,
+                "database": db,
+                "fastest": _server(fastest, targets),
+                "names": len(p50),
+                "slower": ", ".join(f"{_server(t, targets)} {times((p50[t] / p50[fastest]).median())}" for t in others),
+                "cpu": ", ".join(
+                    f"{_server(t, targets)} {times(cpu[(t, suite)] / cpu[(fastest, suite)])}"
+                    for t in others
+                    if (t, suite) in cpu and (fastest, suite) in cpu
+                )
+                or "not measured",
+                "ratios": {t: (p50[t] / p50[fastest]).median() for t in others},
+            }
+        )
+    return rows
+
+
+def key_sentences(table: list[dict], cost: list[dict], harness: list[dict], targets: list[Target]) -> list[str]:
+    """At most MAX_SENTENCES, each naming the winner: the load generator's caveat first, then per
+    database the server fastest in most suites, then the one that spent the least CPU per request."""
+    sentences = [s for s in [harness_sentence(harness)] if s]
+    by_db: dict[str, list[dict]] = {}
+    for row in table:
+        by_db.setdefault(row["database"], []).append(row)
+    for db, rows in by_db.items():
+        wins = pd.Series([r["fastest"] for r in rows]).value_counts()
+        tied = list(wins[wins == wins.iloc[0]].index)
+        if len(tied) > 1:
+            each = f"were each the fastest in {wins.iloc[0]} of {len(rows)} suites"
+            sentences.append(f"On {db}, {' and '.join(tied)} {each}.")
+            continue
+        winner = wins.index[0]
+        behind = pd.concat([pd.Series(r["ratios"]) for r in rows if r["fastest"] == winner])
+        runner = behind.groupby(level=0).median().idxmin()
+        sentences.append(
+            f"On {db}, {winner} was the fastest in {wins.iloc[0]} of {len(rows)} suites; the next, "
+            f"{_server(runner, targets)}, was {times(behind.groupby(level=0).median().min())} slower at the median p50."
+        )
+    sentences += [s for s in [_cpu_sentence(cost, targets)] if s]
+    return sentences[:MAX_SENTENCES]
+
+
+def _cpu_sentence(cost: list[dict], targets: list[Target]) -> str | None:
+    measured = pd.DataFrame([r for r in cost if r["cpu_per_1000"]])
+    if measured.empty:
+        return None
+    places = measured.groupby(["suite", "database"])
+    contested = [group for _, group in places if len(group) > 1]
+    if not contested:
+        return None
+    cheapest = pd.Series([_server(g.loc[g["cpu_per_1000"].idxmin(), "target"], targets) for g in contested])
+    counts = cheapest.value_counts()
+    return (
+        f"{counts.index[0]} spent the least server CPU per request in {counts.iloc[0]} of {len(contested)} "
+        "suite × database comparisons (the resource cost below)."
+    )
+
+
+def _server(target_id: str, targets: list[Target]) -> str:
+    """A target's server, as a sentence names it: "MLflow-Go"."""
+    label = next((t.label for t in targets if t.id == target_id), target_id)
+    return label.split(" (")[0]
 
 
 def problems(pairs: list, summary: pd.DataFrame, targets: list[Target], suites: list[str]) -> list[str]:
@@ -155,34 +210,6 @@ def resource_cost(pairs: list, targets: list[Target]) -> list[dict]:
             }
         )
     return sorted(rows, key=lambda r: (r["suite"], r["database"], r["target"]))
-
-
-def cost_sentences(rows: list[dict], costlier: float = 2.0) -> list[str]:
-    """For each suite and database, each pair of servers: the CPU per request of one against the
-    other's, and a warning-worthy sentence when the faster one burns `costlier` times the CPU or more."""
-    sentences = []
-    by_place: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        if row["cpu_per_1000"]:
-            by_place.setdefault((row["suite"], row["database"]), []).append(row)
-    for (suite, database), group in sorted(by_place.items()):
-        for a, b in combinations(group, 2):
-            fast, slow = (a, b) if a["p50_ms"] <= b["p50_ms"] else (b, a)
-            cpu = fast["cpu_per_1000"] / slow["cpu_per_1000"]
-            name = lambda r: r["label"].split(" (")[0]  # noqa: E731
-            if cpu >= costlier:
-                sentences.append(
-                    f"{suite} on {database}: {name(fast)} is faster than {name(slow)} (median p50 "
-                    f"{fast['p50_ms']:.1f} against {slow['p50_ms']:.1f} ms) but its server burns {times(cpu)} the "
-                    f"CPU per request ({fast['cpu_per_1000']:.2f} against {slow['cpu_per_1000']:.2f} CPU s per 1000)."
-                )
-            else:
-                sentences.append(
-                    f"{suite} on {database}: {name(fast)}, the faster, spends {times(cpu)} the CPU per request of "
-                    f"{name(slow)} ({fast['cpu_per_1000']:.2f} against {slow['cpu_per_1000']:.2f} CPU s per 1000 "
-                    "requests)."
-                )
-    return sentences
 
 
 def _seconds(value: float | None) -> str:

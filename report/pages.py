@@ -60,13 +60,13 @@ def write_overview(inputs: ReportInputs, docs: Path) -> Path:
     run_ids = result.run_ids
     harness = findings.harness_share(result.pairs)
     cost = findings.resource_cost(result.pairs, targets)
+    key_table = findings.key_table(summary, cost, targets)
     page = TEMPLATES.get_template("overview.md.j2").render(
         profile=result.profile,
         pairs=result.pairs,
         run_links=", ".join(f"run [{r}](runs/{r}.md)" for r in run_ids),
-        head_to_head=[s for s in [findings.harness_sentence(harness)] if s]
-        + findings.head_to_head(summary, targets)
-        + findings.cost_sentences(cost),
+        key_sentences=findings.key_sentences(key_table, cost, harness, targets),
+        key_table=key_table,
         harness=harness,
         cost=cost,
         fastest=findings.fastest_per_name(summary, targets).to_dict("records"),

@@ -135,7 +135,7 @@ def test_partial_and_failed_pairs_are_in_no_chart_or_finding(tmp_path):
 def test_findings_of_one_target_alone_name_no_fastest_or_slowest(tmp_path):
     result = summarise_folder(output_folder(tmp_path / "out", STEM))
     assert findings.fastest_per_name(result.summary, TARGETS).empty
-    assert findings.head_to_head(result.summary, TARGETS) == []
+    assert findings.key_table(result.summary, [], TARGETS) == []
 
 
 def test_a_normal_report_prints_no_dependency_warning(tmp_path):

@@ -77,6 +77,18 @@ def test_markdown_matches_the_expected_file():
     assert compare.markdown(_comparison()) == (FIXTURES / "comparison.md").read_text()
 
 
+def test_one_pair_of_targets_is_named_once_above_the_table():
+    rows = [
+        ComparisonRow("old", "new", "logging", name, 10, 11, 1.1, 1.0, 1.2, Verdict.NO_CHANGE)
+        for name in ("CreateRun", "UpdateRun")
+    ]
+    text = compare.markdown(compare.comparison(rows, "A", "B", 0.03))
+    assert "**A** = `A`, **B** = `B`, target `old → new`: 2 request names compared" in text
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert table[0].startswith("| suite | request |") and all("old → new" not in line for line in table)
+    assert len(table) == 4
+
+
 def test_comparison_round_trips_through_json(tmp_path):
     result = _comparison()
     assert Comparison.read(result.write(tmp_path / "c.json")) == result
@@ -94,7 +106,8 @@ def test_compare_two_real_smoke_runs(smoke_run, tmp_path):
     result = run_cli("compare", str(first), str(second), "--markdown", str(markdown), "--fail-on-regression")
     assert result.returncode in (0, 1), result.stderr
     text = markdown.read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| fasttrackml-sqlite |")]
+    assert "target `fasttrackml-sqlite`: 5 request names compared" in text  # named once, above the table
+    rows = [line for line in text.splitlines() if line.startswith("| retrieval |")]
     assert len(rows) == 5  # the five retrieval request names, the only target x suite in both
     assert all(("regression" in r) or ("improvement" in r) or ("no change" in r) for r in rows)
     assert result.returncode == (1 if "🔴" in text else 0)

@@ -213,17 +213,35 @@ def test_a_run_hands_its_pairs_to_the_summary_and_no_csv_is_parsed_again(tmp_pat
     assert (out / "summary.csv").exists()
 
 
-def test_head_to_head_names_the_faster_server_first():
+def test_key_findings_are_one_row_per_suite_and_database_and_few_sentences_naming_the_winner():
     by_id = load_registry().targets
-    mlflow, go = by_id["mlflow-sqlite"], by_id["mlflow-go-sqlite"]
+    mlflow, go, fml = by_id["mlflow-sqlite"], by_id["mlflow-go-sqlite"], by_id["fasttrackml-sqlite"]
     rows = [
         {"target": t, "suite": "retrieval", "name": name, "status": "ok", "p50_ms": p50}
         for name, slow, fast in (("GetRun", 10.0, 2.0), ("SearchRuns", 30.0, 10.0), ("GetExperiment", 4.0, 5.0))
         for t, p50 in ((mlflow.id, slow), (go.id, fast))
     ]
-    (sentence,) = findings.head_to_head(pd.DataFrame(rows), [mlflow, go])
-    assert sentence.startswith("On SQLite, MLflow-Go was faster than MLflow on 2 of 3 request names"), sentence
-    assert "median p50 ratio MLflow/MLflow-Go = 3" in sentence, sentence
+    cost = [
+        {"target": mlflow.id, "suite": "retrieval", "database": "SQLite", "cpu_per_1000": 40.0},
+        {"target": go.id, "suite": "retrieval", "database": "SQLite", "cpu_per_1000": 10.0},
+    ]
+    (row,) = findings.key_table(pd.DataFrame(rows), cost, [mlflow, go])
+    assert row["fastest"] == "MLflow-Go" and row["slower"] == "MLflow 3.00×" and row["cpu"] == "MLflow 4.00×"
+    sentences = findings.key_sentences([row], cost, [], [mlflow, go])
+    assert sentences[0] == (
+        "On SQLite, MLflow-Go was the fastest in 1 of 1 suites; the next, MLflow, was 3.00× slower at the median p50."
+    )
+    assert sentences[1].startswith("MLflow-Go spent the least server CPU per request in 1 of 1")
+    # three servers on two suites, each faster on one: a tie, said so; never more than five sentences
+    many = rows + [
+        {"target": t, "suite": "logging", "name": "CreateRun", "status": "ok", "p50_ms": p50}
+        for t, p50 in ((mlflow.id, 9.0), (go.id, 3.0), (fml.id, 1.0))
+    ]
+    table = findings.key_table(pd.DataFrame(many), cost, [mlflow, go, fml])
+    assert [r["fastest"] for r in table] == ["FastTrackML", "MLflow-Go"]
+    tied = findings.key_sentences(table, cost, [{"target": "x", "suite": "y", "bound": True}] * 9, [mlflow, go, fml])
+    assert "FastTrackML and MLflow-Go were each the fastest in 1 of 2 suites" in tied[1]
+    assert len(findings.key_sentences(table * 4, cost, [], [mlflow, go, fml])) <= findings.MAX_SENTENCES
 
 
 def test_the_ab_page_keeps_a_space_between_its_sentences():

@@ -51,9 +51,7 @@ def test_two_versions_of_fasttrackml_are_run_and_compared(smoke_run, tmp_path):
         str(markdown),
     )
     assert compared.returncode == 0, compared.stderr
-    rows = [
-        line
-        for line in markdown.read_text().splitlines()
-        if line.startswith("| fasttrackml-0.5.1-sqlite → fasttrackml-sqlite |")
-    ]
+    text = markdown.read_text()
+    assert "target `fasttrackml-0.5.1-sqlite → fasttrackml-sqlite`: 5 request names compared" in text
+    rows = [line for line in text.splitlines() if line.startswith("| retrieval |")]
     assert len(rows) == 5
