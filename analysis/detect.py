@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -102,13 +104,29 @@ def detect(history: pd.DataFrame, options: Options = Options(), statistics=STATI
     ok = history[history["status"] == "ok"]
     if "machine" not in ok:
         ok = ok.assign(machine="")
-    points = []
+    tasks = []
     for (target, suite, name, machine), series in ok.groupby(["target", "suite", "name", "machine"], sort=True):
         for statistic in statistics:
             rows = series.dropna(subset=[statistic]).rename(columns={"run_id": "id", "commit": "revision"})
-            found = change_points_in(rows[statistic].to_numpy(float), options)
-            points += [_change_point(rows, target, suite, name, statistic, *f, machine=machine) for f in found]
-    return points
+            tasks.append(((target, suite, name, statistic, machine), rows))
+    series_found = _on_every_core([rows[key[3]].to_numpy(float) for key, rows in tasks], options)
+    return [
+        _change_point(rows, target, suite, name, statistic, *f, machine=machine)
+        for ((target, suite, name, statistic, machine), rows), found in zip(tasks, series_found, strict=True)
+        for f in found
+    ]
+
+
+PARALLEL_FROM = 100_000  # values in all series: below, starting processes costs more than it saves
+
+
+def _on_every_core(series: list[np.ndarray], options: Options) -> list[list]:
+    """change_points_in for each series, spread over the machine's cores when there is enough work
+    (a history of 5,000 runs: 8.2 s on one core of this 2-core machine)."""
+    if sum(map(len, series)) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return [change_points_in(values, options) for values in series]
+    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+        return list(pool.map(change_points_in, series, [options] * len(series), chunksize=4))
 
 
 def detect_ab(ab_history: pd.DataFrame, options: Options = Options()) -> list[ChangePoint]:

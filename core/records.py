@@ -254,21 +254,38 @@ def _builder(kind: object) -> Callable[[object], object]:
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         fields = {f.name: _builder(hints[f.name]) for f in dataclasses.fields(kind)}
+        # fields whose JSON value is already the value are passed on as they are: a history of
+        # 5,000 runs holds 300,000 rows, and a call per field of each was a third of its load time
+        converted = {name: build for name, build in fields.items() if build is not _same}
 
         def build(value: object) -> object:
             if not isinstance(value, dict):
                 raise TypeError(f"{kind.__name__} should be an object")
-            return kind(**{k: fields[k](v) for k, v in value.items() if k in fields})
+            return kind(**{k: converted[k](v) if k in converted else v for k, v in value.items() if k in fields})
 
         return build
     if origin is tuple:
         inner = _builder(args[0])
+        if args[0] is float:
+            return _floats
         return lambda value: tuple(map(inner, value))
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind
     if kind is float:
         return lambda value: value if value is None else float(value)
-    return lambda value: value
+    return _same
+
+
+def _same(value: object) -> object:
+    return value
+
+
+def _floats(value: list) -> tuple:
+    """A tuple of floats (a latency sketch) from JSON, converted in C while no value is null."""
+    try:
+        return tuple(map(float, value))
+    except TypeError:
+        return tuple(v if v is None else float(v) for v in value)
 
 
 def _reason(exc: Exception) -> str:

@@ -91,6 +91,8 @@ def command(
         "--env", "ACT_ARTIFACTS=/act/artifacts", "--env", "ACT_PAGES=/act/pages",
         "--env", "ACT_GITHUB_API=/act/github-api.jsonl", "--env", "ACT_REPOSITORY=/act-repository.git",
         "--var", "BENCHMARK_HISTORY_REMOTE=file:///act-history.git",
+        # the containers have no route out: the site's chart scripts cannot come from npm there
+        "--env", "BENCH_STATIC_CHARTS=1",
         "--env", f"GITHUB_REPOSITORY={repository()}", "--env", f"GITHUB_REPOSITORY_OWNER={repository().split('/')[0]}",
         # github.token: a value, since a service's credentials must interpolate; it opens nothing here
         "--secret", "GITHUB_TOKEN=act-has-no-token",

@@ -1,9 +1,10 @@
 """How fast the history stays when it is large: record one run, then build trends and regressions.
 
-Generates a history of `--runs` runs (default 5,000) x 4 targets x 11 request names with a few
-known steps, then times recording one more real run and writing the history's share of the site:
-the trends and regressions pages (change-point detection and charts included), the feed and the
-data/ files. Not a test: run it by hand, on a quiet machine.
+Generates a history of `--runs` runs (default 5,000) x the default targets x 11 request names with
+a few known steps, then times recording one more real run, writing the history's share of the site
+(the trends and regressions pages with change-point detection and charts, the pages of the runs
+the trends show, the feed and the data/ files), and building the whole site as `./run.sh report`
+does, mkdocs included. Not a test: run it by hand, on a quiet machine.
 
     .venv/bin/python -m perf.history_speed [--runs 5000] [--repeats 3]
 """
@@ -20,7 +21,7 @@ from statistics import median
 
 from analysis import detect, history
 from analysis.summarise import summarise_folder
-from report import data_api, feed, history_pages, inputs
+from report import data_api, feed, history_pages, inputs, site
 from report.inputs import ReportSettings
 from services.registry import load_registry
 from tests.histories import write_history
@@ -64,12 +65,19 @@ def main() -> None:
         generate(store, args.runs)
         size = sum(p.stat().st_size for p in store.rglob("*.gz")) / 2**20
         print(f"generated {args.runs} runs ({size:.0f} MiB) in {time.perf_counter() - started:.0f} s")
-        record_times, page_times = [], []
+        record_times, page_times, site_times = [], [], []
         for repeat in range(args.repeats):
             record_times.append(time_record(store, repeat))
             page_times.append(time_pages(store))
-            print(f"record one run: {record_times[-1]:.2f} s; trends and regressions pages: {page_times[-1]:.1f} s")
-        print(f"median of {args.repeats}: record {median(record_times):.2f} s, pages {median(page_times):.1f} s")
+            site_times.append(time_site(store))
+            print(
+                f"record one run: {record_times[-1]:.2f} s; the history's pages, feed and data: "
+                f"{page_times[-1]:.1f} s; the whole site: {site_times[-1]:.1f} s"
+            )
+        print(
+            f"median of {args.repeats}: record {median(record_times):.2f} s, pages {median(page_times):.1f} s, "
+            f"site {median(site_times):.1f} s"
+        )
     finally:
         shutil.rmtree(store)
 
@@ -92,11 +100,29 @@ def time_pages(store: Path) -> float:
     docs = Path(tempfile.mkdtemp(prefix="history-speed-docs-"))
     started = time.perf_counter()
     loaded = inputs.load_history(store, detect.Options())
-    history_pages.write_history_pages(loaded, load_registry().default_targets, docs, ReportSettings(trend_runs=200))
+    settings = ReportSettings(trend_runs=200)
+    shown = history_pages.write_history_pages(loaded, load_registry().default_targets, docs, settings)
     feed.write_feed(loaded, docs, "benchmark")
-    data_api.write_data(loaded, docs / "no-ab-outputs", docs)
+    data_api.write_data(loaded, docs / "no-ab-outputs", docs, runs=shown)
     seconds = time.perf_counter() - started
     shutil.rmtree(docs)
+    return seconds
+
+
+def time_site(store: Path) -> float:
+    """Seconds for `./run.sh report`'s whole site over this history, beside one real output folder:
+    every page, chart, feed and data file, and mkdocs' build (the chart scripts already installed)."""
+    folder = Path(tempfile.mkdtemp(prefix="history-speed-out-"))
+    site_dir = Path(tempfile.mkdtemp(prefix="history-speed-site-"))
+    shutil.copy(FIXTURES / "k6_retrieval.csv", folder / "fasttrackml-sqlite_retrieval.csv")
+    shutil.copy(FIXTURES / "k6_retrieval.json", folder / "fasttrackml-sqlite_retrieval.json")
+    result = summarise_folder(folder)
+    started = time.perf_counter()
+    loaded = inputs.load(result, out=folder, history_dir=store, ab_outputs=folder / "none", settings=ReportSettings())
+    site.publish(loaded, site_dir)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(folder)
+    shutil.rmtree(site_dir)
     return seconds
 
 

@@ -2,11 +2,13 @@
 `report/js/package.json`, installed once into `.cache/site-js/`), with `charts.js` and `site.css`.
 
 The site serves them itself, so that it works offline and from any file server (no CDN). When npm
-is missing and cannot be installed, the charts stay PNG images: the site is built all the same.
+is missing and cannot be installed, or BENCH_STATIC_CHARTS=1 says not to try (act's containers,
+which have no route to npm's registry), the charts stay PNG images: the site is built all the same.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -28,6 +30,9 @@ def install_assets(docs: Path, log: Callable[[str], None]) -> bool:
     styles.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SOURCES / "charts.js", scripts / "charts.js")
     shutil.copyfile(SOURCES / "site.css", styles / "site.css")
+    if os.environ.get("BENCH_STATIC_CHARTS") == "1":
+        log("note: BENCH_STATIC_CHARTS=1: the charts stay static images")
+        return False
     try:
         modules = _npm_install()
     except (SetupFailed, subprocess.CalledProcessError, OSError) as exc:

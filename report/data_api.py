@@ -5,6 +5,9 @@
                                suite x request name x machine x statistic the values by run
     data/change-points.json    every change point, with its acknowledgement if it has one
     data/ab.json               the nightly paired A/B's ratios, and the comparisons of the A/B folders
+    data/runs/<run id>.json    what the history keeps of each run the trends show (history-run.html
+                               draws it): its source, each pair's status and machine, each request
+                               name's statistics
     data/schema.json           the JSON Schema (2020-12) of all of them; docs/data.md explains them
 
 A series' points are [run index, value] pairs into the file's `runs`, which keeps a history of
@@ -21,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.layout import ABFiles, ab_folders
-from core.records import Comparison, now_iso
+from core.records import Comparison, HistoryRecord, now_iso
 from report.inputs import HistoryInputs, ProfileHistory
 
 SCHEMA_VERSION = 1
@@ -29,12 +32,16 @@ SCHEMA_FILE = Path(__file__).with_name("data-schema.json")
 STATISTICS = ("p50_ms", "p95_ms")
 
 
-def write_data(history: HistoryInputs, ab_outputs: Path, docs: Path) -> Path:
+def write_data(history: HistoryInputs, ab_outputs: Path, docs: Path, runs: set[str] = frozenset()) -> Path:
     folder = docs / "data"
-    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    for record in history.store.records:
+        if record.run_id in runs:
+            _write(folder / "runs" / f"{record.run_id}.json", _finite(run_data(record)))
     series_files = {t.profile: _write(folder / f"series-{t.profile}.json", series(t)) for t in history.profiles}
-    _write(folder / "change-points.json", {"schema_version": SCHEMA_VERSION, "change_points": change_points(history)})
-    _write(folder / "ab.json", {"schema_version": SCHEMA_VERSION, **ab_data(history, ab_outputs)})
+    points = _finite({"schema_version": SCHEMA_VERSION, "change_points": change_points(history)})
+    _write(folder / "change-points.json", points)
+    _write(folder / "ab.json", _finite({"schema_version": SCHEMA_VERSION, **ab_data(history, ab_outputs)}))
     shutil.copyfile(SCHEMA_FILE, folder / "schema.json")
     index = {
         "schema_version": SCHEMA_VERSION,
@@ -44,6 +51,7 @@ def write_data(history: HistoryInputs, ab_outputs: Path, docs: Path) -> Path:
             "series": {profile: path.name for profile, path in series_files.items()},
             "change_points": "change-points.json",
             "ab": "ab.json",
+            "runs": "runs/",
             "schema": "schema.json",
         },
     }
@@ -67,11 +75,8 @@ def series(trend: ProfileHistory) -> dict:
     long["run"] = index.reindex(long["run_id"]).to_numpy()
     keys = ["target", "suite", "name", "machine", "statistic"]
     found = [
-        dict(zip(keys, key, strict=True)) | {"points": rows[["run", "value"]].to_numpy().tolist()}
-        for key, rows in long.groupby(keys, sort=True)
+        dict(zip(keys, key, strict=True)) | {"points": _points(rows)} for key, rows in long.groupby(keys, sort=True)
     ]
-    for entry in found:
-        entry["points"] = [[int(run), value] for run, value in entry["points"]]
     runs = runs.assign(started_at=runs["started_at"].map(lambda t: t.isoformat().replace("+00:00", "Z")))
     return {
         "schema_version": SCHEMA_VERSION,
@@ -79,6 +84,39 @@ def series(trend: ProfileHistory) -> dict:
         "runs": runs.to_dict("records"),
         "series": found,
     }
+
+
+def run_data(record: HistoryRecord) -> dict:
+    """A run as the history keeps it, for history-run.html."""
+    pairs = [
+        {
+            "target": p.target,
+            "suite": p.suite,
+            "status": str(p.status),
+            "server": f"{p.server.label} {p.server.version}",
+            "database": f"{p.database.label} {p.database.version or ''}".strip(),
+            "machine": p.machine.key,
+        }
+        for p in record.pairs
+    ]
+    columns = ("suite", "name", "target", "count", "errors", "p50_ms", "p95_ms", "p99_ms")
+    rows = [{c: getattr(r, c) for c in columns} for r in sorted(record.rows, key=lambda r: (r.suite, r.name, r.target))]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": record.run_id,
+        "commit": record.commit,
+        "branch": record.branch,
+        "dirty": record.dirty,
+        "profile": record.profile,
+        "started_at": record.started_at,
+        "pairs": pairs,
+        "rows": rows,
+    }
+
+
+def _points(rows: pd.DataFrame) -> list[tuple[int, float]]:
+    """[run index, value] pairs (tuples: JSON writes them as lists, and zip makes them in C)."""
+    return list(zip(rows["run"].tolist(), rows["value"].tolist(), strict=True))
 
 
 def change_points(history: HistoryInputs) -> list[dict]:
@@ -119,7 +157,8 @@ def _comparison(files: ABFiles) -> dict:
 
 
 def _write(path: Path, data: dict) -> Path:
-    path.write_text(json.dumps(_finite(data), separators=(",", ":"), allow_nan=False, default=str))
+    """The file, compact; a NaN that reached it is an error (JSON has none), never invalid JSON."""
+    path.write_text(json.dumps(data, separators=(",", ":"), allow_nan=False, default=str))
     return path
 
 

@@ -16,15 +16,17 @@ from report.templates import TEMPLATES
 from services.registry import Target
 
 
-def write_history_pages(history: HistoryInputs, targets: list[Target], docs: Path, settings: ReportSettings) -> None:
+def write_history_pages(
+    history: HistoryInputs, targets: list[Target], docs: Path, settings: ReportSettings
+) -> set[str]:
     """Trends and regressions, each profile on its own (profiles differ in load, so their latencies
-    are never drawn or tested as one series), the newest run's profile first; and a page for each
-    run the trends show that has no full page here (its points link to it)."""
+    are never drawn or tested as one series), the newest run's profile first. Returns the run ids
+    the trends show: a point of a run without a full page here links to history-run.html, which
+    shows what data/runs/<run id>.json holds of it."""
     repositories = {t.server.name: t.server.repository for t in targets}
     ab_sections = _ab_trends(history.ab, history.ab_points, repositories, docs)
     full_pages = frozenset(path.stem for path in (docs / "runs").glob("*.md"))
     shown = write_trends(history.profiles, targets, docs, settings.trend_runs, ab_sections, full_pages)
-    write_history_run_pages(history, shown - full_pages, targets, docs)
     ab_ids = {p.change_id for p in history.ab_points}
     points = [
         _ab_point_row(p, history.ab, repositories) if p.change_id in ab_ids else _point_row(p)
@@ -33,6 +35,7 @@ def write_history_pages(history: HistoryInputs, targets: list[Target], docs: Pat
     for row in points:
         row["acknowledged"] = history.acknowledged.get(row["change_id"])
     write_regressions(points, settings.options, history.warnings, docs)
+    return shown
 
 
 def write_versus_original(history: HistoryInputs, docs: Path) -> Path:
@@ -62,33 +65,43 @@ def _ab_trends(ab: pd.DataFrame, points: list, repositories: dict[str, str], doc
     last nights, each linked to the candidate's commit."""
     if ab.empty:
         return []
-    sections = []
-    for i, ((series, suite, name), rows) in enumerate(ab.groupby(["series", "suite", "name"], sort=True)):
-        marks = [p for p in points if (p.target, p.suite, p.name) == (series, suite, name)]
-        image = f"ab-{i:02d}-{suite}-{name}"
-        draw.save(draw.ab_trend_chart(rows, marks, f"{name} ({suite}): {series}"), docs / "img" / "trends", image)
-        nights = [
-            {
-                "date": str(r.started_at)[:10],
-                "revision": _revision_link(repositories.get(r.server, ""), r.revision),
-                "ratio": r.ratio,
-                "low": r.low,
-                "high": r.high,
-                "verdict": r.verdict,
-            }
-            for r in rows.tail(10).iloc[::-1].itertuples()
-        ]
-        sections.append(
-            {
-                "series": series,
-                "suite": suite,
-                "name": name,
-                "image": f"img/trends/{image}.png",
-                "spec": f"img/trends/{image}.vl.json",
-                "nights": nights,
-            }
-        )
-    return sections
+    groups = list(ab.groupby(["series", "suite", "name"], sort=True))
+    with draw.Renderer() as renderer:
+        return [_ab_section(i, key, rows, points, repositories, docs, renderer) for i, (key, rows) in enumerate(groups)]
+
+
+def _ab_section(
+    i: int,
+    key: tuple[str, str, str],
+    rows: pd.DataFrame,
+    points: list,
+    repositories: dict[str, str],
+    docs: Path,
+    renderer: draw.Renderer,
+) -> dict:
+    series, suite, name = key
+    marks = [p for p in points if (p.target, p.suite, p.name) == key]
+    image = f"ab-{i:02d}-{suite}-{name}"
+    renderer.save(draw.ab_trend_chart(rows, marks, f"{name} ({suite}): {series}"), docs / "img" / "trends", image)
+    nights = [
+        {
+            "date": str(r.started_at)[:10],
+            "revision": _revision_link(repositories.get(r.server, ""), r.revision),
+            "ratio": r.ratio,
+            "low": r.low,
+            "high": r.high,
+            "verdict": r.verdict,
+        }
+        for r in rows.tail(10).iloc[::-1].itertuples()
+    ]
+    return {
+        "series": series,
+        "suite": suite,
+        "name": name,
+        "image": f"img/trends/{image}.png",
+        "spec": f"img/trends/{image}.vl.json",
+        "nights": nights,
+    }
 
 
 def _revision_link(repository: str, revision: str) -> str:
@@ -117,10 +130,11 @@ def write_trends(
 ) -> set[str]:
     """trends.md: per profile, one chart per request name over its last `max_runs` runs, change
     points marked; then the nightly paired A/B's ratios. Returns the run ids the charts show."""
-    profiles = [
-        _profile_trends(trend.profile, trend.frame, trend.points, targets, docs, max_runs, full_pages)
-        for trend in by_profile
-    ]
+    with draw.Renderer() as renderer:
+        profiles = [
+            _profile_trends(trend.profile, trend.frame, trend.points, targets, docs, max_runs, full_pages, renderer)
+            for trend in by_profile
+        ]
     shown = set().union(*(p.pop("shown") for p in profiles))
     labels = {t.id: t.label for t in targets}
     present = [f for f in (t.frame for t in by_profile) if not f.empty]
@@ -145,16 +159,18 @@ def _profile_trends(
     docs: Path,
     max_runs: int,
     full_pages: frozenset[str],
+    renderer: draw.Renderer,
 ) -> dict:
     if frame.empty:  # runs of this profile recorded, none with a measured request
         return {"profile": profile, "sections": [], "runs": 0, "total_runs": 0, "shown": set()}
     recent_runs = frame["run_id"].drop_duplicates().iloc[-max_runs:]
     recent = frame[frame["run_id"].isin(recent_runs) & (frame["status"] == "ok")]
     sections = []
+    shown = set(recent_runs)
     for (suite, name), series in recent.groupby(["suite", "name"], sort=True):
-        marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in set(recent_runs)]
+        marks = [p for p in points if p.suite == suite and p.name == name and p.run_id in shown]
         image = f"{suite}-{name}"
-        draw.save(
+        renderer.save(
             draw.trend_chart(series, marks, targets, f"{name} ({suite}, {profile})", full_pages),
             docs / "img" / "trends" / profile,
             image,
@@ -175,20 +191,6 @@ def _profile_trends(
         "total_runs": frame["run_id"].nunique(),
         "shown": set(recent["run_id"]),
     }
-
-
-def write_history_run_pages(history: HistoryInputs, run_ids: set[str], targets: list[Target], docs: Path) -> None:
-    """history-runs/<run id>.md for each run in `run_ids`: what the history keeps of it (its source,
-    machines, each pair's status and each request name's statistics)."""
-    folder = docs / "history-runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    labels = {t.id: t.label for t in targets}
-    template = TEMPLATES.get_template("history-run.md.j2")
-    for record in history.store.records:
-        if record.run_id in run_ids:
-            rows = sorted(record.rows, key=lambda r: (r.suite, r.name, r.target))
-            page = template.render(record=record, rows=rows, labels=labels)
-            (folder / f"{record.run_id}.md").write_text(page)
 
 
 def write_regressions(points: list[dict], options, warnings: list[str], docs: Path) -> Path:

@@ -1,8 +1,9 @@
 """Build the report site: generated pages + the hand-written ones in `docs/`, built by mkdocs-material.
 
 Generated pages are written to `.cache/site-docs/` (never committed) together with a copy of
-`docs/`; mkdocs then builds `site/`. Every page is built from the same inputs, loaded once
-(`report.inputs`).
+`docs/`, the chart scripts (`report.assets`), the Atom feed of open regressions (`report.feed`) and
+the data files (`report.data_api`); mkdocs then builds `site/`. Every page is built from the same
+inputs, loaded once (`report.inputs`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def publish(inputs: ReportInputs, site_dir: Path) -> Path:
     pages.write_scale_page(inputs, docs)
     pages.write_capacity_page(inputs, docs)
     ab_pages.write_ab_pages(inputs.ab_outputs, docs)
-    history_pages.write_history_pages(inputs.history, inputs.targets, docs, inputs.settings)
+    shown = history_pages.write_history_pages(inputs.history, inputs.targets, docs, inputs.settings)
     history_pages.write_versus_original(inputs.history, docs)
     feed.write_feed(inputs.history, docs, site_name())
-    data_api.write_data(inputs.history, inputs.ab_outputs, docs)
+    data_api.write_data(inputs.history, inputs.ab_outputs, docs, runs=shown)
     return build_site(site_dir)
 
 

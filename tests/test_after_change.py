@@ -96,9 +96,9 @@ def _stepped(store: Path, runs: int = 100) -> list[str]:
 def _site_parts(store: Path, docs: Path) -> inputs.HistoryInputs:
     loaded = inputs.load_history(store, detect.Options())
     (docs / "img").mkdir(parents=True, exist_ok=True)
-    history_pages.write_history_pages(loaded, list(load_registry().targets.values()), docs, ReportSettings())
+    shown = history_pages.write_history_pages(loaded, list(load_registry().targets.values()), docs, ReportSettings())
     feed.write_feed(loaded, docs, "Tracking-server benchmark")
-    data_api.write_data(loaded, docs / "no-ab-outputs", docs)
+    data_api.write_data(loaded, docs / "no-ab-outputs", docs, runs=shown)
     return loaded
 
 
@@ -175,8 +175,12 @@ def test_the_data_files_follow_their_schema_and_hold_every_run(tmp_path):
     files["series"] = json.loads((docs / "data" / index["files"]["series"]["standard"]).read_text())
     files["change_points"] = json.loads((docs / "data" / index["files"]["change_points"]).read_text())
     files["ab"] = json.loads((docs / "data" / index["files"]["ab"]).read_text())
+    files["run"] = json.loads((docs / "data" / "runs" / f"{runs[-1]}.json").read_text())
     for name, data in files.items():
         jsonschema.validate(data, schema | {"$ref": f"#/$defs/{name}"})
+    assert len(list((docs / "data" / "runs").glob("*.json"))) == len(runs)  # every run the trends show
+    assert {p["machine"] for p in files["run"]["pairs"]} == {OTHER_MACHINE.key}
+    assert [r["name"] for r in files["run"]["rows"]] == ["CreateRun"]
     series = files["series"]
     assert [r["run_id"] for r in series["runs"]] == runs
     by_machine = {(s["machine"], s["statistic"]): s["points"] for s in series["series"]}

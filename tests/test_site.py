@@ -163,7 +163,12 @@ def test_a_trend_point_shows_its_commit_and_leads_to_its_run(site, browser):
         point.click(force=True)
     assert page.url.endswith(f"runs/{run_id}.html")
     assert page.locator("article h1").inner_text().startswith(f"Run {run_id}")
-    assert errors == []
+    # a run without a page of its own: what the history keeps of it, drawn from data/runs/<run id>.json
+    kept, more_errors = _open(browser, url + f"history-run.html?run={run_id}")
+    assert kept.locator("article h1").inner_text() == f"Run {run_id}"
+    cells = kept.locator("article table").nth(1).inner_text()
+    assert all(name in cells for name in REQUEST_NAMES["retrieval"]) and commit[:12] in kept.inner_text("article")
+    assert errors == [] and more_errors == []
 
 
 def _site_pages(url: str, browser) -> list[str]:

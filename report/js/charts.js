@@ -59,7 +59,46 @@
     }
   }
 
+  // history-run.html?run=ID: what data/runs/ID.json holds of a run, as two tables.
+  function element(tag, text, children = []) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    node.append(...children);
+    return node;
+  }
+
+  function table(headers, rows) {
+    const head = element("thead", null, [element("tr", null, headers.map((h) => element("th", h)))]);
+    const body = element("tbody", null, rows.map((cells) => element("tr", null, cells.map((c) => element("td", c)))));
+    return element("table", null, [head, body]);
+  }
+
+  const ms = (value) => (value === null || value === undefined ? "–" : Number(value).toFixed(2));
+
+  async function showHistoryRun(holder) {
+    const id = new URLSearchParams(location.search).get("run");
+    if (!id) return;
+    const response = await fetch(new URL(`${holder.dataset.source}${encodeURIComponent(id)}.json`, document.baseURI));
+    if (!response.ok) {
+      holder.replaceChildren(element("p", `The site holds no data of run ${id}: the trends link only the runs they show.`));
+      return;
+    }
+    const run = await response.json();
+    const title = document.querySelector("article h1");
+    if (title) title.textContent = `Run ${run.run_id}`;
+    holder.replaceChildren(
+      element("p", `Profile ${run.profile}, started ${run.started_at}, this suite's commit ${(run.commit || "?").slice(0, 12)}` +
+        ` on branch ${run.branch || "?"}${run.dirty ? " (uncommitted changes)" : ""}. Its raw k6 files stay with the run's artifacts.`),
+      table(["target", "suite", "status", "server", "database", "machine"],
+        run.pairs.map((p) => [p.target, p.suite, p.status, p.server, p.database, p.machine])),
+      table(["suite", "request", "target", "requests", "errors", "p50 (ms)", "p95 (ms)", "p99 (ms)"],
+        run.rows.map((r) => [r.suite, r.name, r.target, r.count, r.errors, ms(r.p50_ms), ms(r.p95_ms), ms(r.p99_ms)])),
+    );
+  }
+
   async function start() {
+    const historyRun = document.getElementById("history-run");
+    if (historyRun) await showHistoryRun(historyRun);
     labelCells();
     for (const select of document.querySelectorAll(".chart-filters select")) {
       select.addEventListener("change", onFilter);
