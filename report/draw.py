@@ -431,27 +431,32 @@ def ab_chart(result: Comparison) -> alt.LayerChart:
     return alt.layer(one, spread, interval, point).properties(width=560, height=height, title=title)
 
 
-def ab_trend_chart(series: pd.DataFrame, points: list, title: str) -> alt.LayerChart:
+def ab_trend_chart(series: pd.DataFrame, points: list, title: str, repository: str = "") -> alt.LayerChart:
     """One request name's paired A/B ratio B/A night after night: the ratio with its interval, the
-    verdict as colour, no change at 1, change points in the series as rules."""
+    verdict as colour, no change at 1, change points in the series as rules. A night's point links
+    to the candidate's commit in `repository`, when known."""
     data = series.assign(
-        started_at=series["started_at"].astype(str), revision_short=series["revision"].astype(str).str[:8]
+        started_at=series["started_at"].astype(str),
+        revision_short=series["revision"].astype(str).str[:8],
+        href=[f"{repository}/commit/{r}" if repository and r else None for r in series["revision"]],
     )
     base = alt.Chart(data).encode(x=alt.X("started_at:T", title="A/B start"))
     tooltip = [
-        alt.Tooltip("ratio:Q", format=".3f"),
-        alt.Tooltip("low:Q", format=".3f"),
-        alt.Tooltip("high:Q", format=".3f"),
+        alt.Tooltip("ab_id:N", title="A/B"),
+        alt.Tooltip("ratio:Q", format=".3f", title="ratio B/A"),
+        alt.Tooltip("low:Q", format=".3f", title="interval from"),
+        alt.Tooltip("high:Q", format=".3f", title="interval to"),
         "verdict:N",
-        "revision_short:N",
+        alt.Tooltip("revision_short:N", title="commit (B)"),
     ]
     scale = alt.Scale(type="log", zero=False)
     layers = [
         base.mark_rule(color="#999").encode(y=alt.Y("low:Q", scale=scale, title="ratio B/A (log)"), y2="high:Q"),
-        base.mark_point(filled=True, size=40).encode(
+        base.mark_point(filled=True, size=40, cursor="pointer").encode(
             y=alt.Y("ratio:Q", scale=scale),
             color=alt.Color("verdict:N", scale=VERDICT_SCALE),
             tooltip=tooltip,
+            href="href:N",
         ),
         alt.Chart(pd.DataFrame({"y": [1.0]})).mark_rule(strokeDash=[4, 4], color="#555").encode(y="y:Q"),
     ]

@@ -82,7 +82,9 @@ def _ab_section(
     series, suite, name = key
     marks = [p for p in points if (p.target, p.suite, p.name) == key]
     image = f"ab-{i:02d}-{suite}-{name}"
-    renderer.save(draw.ab_trend_chart(rows, marks, f"{name} ({suite}): {series}"), docs / "img" / "trends", image)
+    repository = repositories.get(rows["server"].iloc[-1], "")
+    chart = draw.ab_trend_chart(rows, marks, f"{name} ({suite}): {series}", repository)
+    renderer.save(chart, docs / "img" / "trends", image)
     nights = [
         {
             "date": str(r.started_at)[:10],

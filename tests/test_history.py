@@ -256,6 +256,9 @@ def test_the_trends_page_shows_the_nightly_ab_with_links_to_the_candidates_commi
     assert "## Nightly paired A/B" in page and "### SearchRuns (retrieval)" in page
     assert f"(https://github.com/G-Research/fasttrackml/commit/{3:040x})" in page
     assert (docs / "img" / "trends" / "ab-00-retrieval-SearchRuns.png").exists()
+    spec = json.loads((docs / "img" / "trends" / "ab-00-retrieval-SearchRuns.vl.json").read_text())
+    nights = next(iter(spec["datasets"].values()))  # a night's point leads to the candidate's commit
+    assert [n["href"] for n in nights][-1] == f"https://github.com/G-Research/fasttrackml/commit/{3:040x}"
 
 
 def test_the_latest_runs_alone_can_be_read(tmp_path):
