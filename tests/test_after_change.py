@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as etree
 from pathlib import Path
 
 import feedparser
 import jsonschema
 import vl_convert
-from lxml import etree
 
 from analysis import detect
 from core.records import Machine
