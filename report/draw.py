@@ -304,6 +304,9 @@ def draw_all(
         }
 
 
+TREND_WIDTH = 480  # with its legend, a trend chart fits the site's content column at 1300 px
+
+
 def trend_chart(
     history: pd.DataFrame, points: list, targets: list[Target], title: str, full_pages: frozenset[str] = frozenset()
 ) -> alt.LayerChart:
@@ -343,9 +346,9 @@ def trend_chart(
                 legend=alt.Legend(orient="bottom", labelLimit=400) if long["machine"].nunique() > 1 else None,
             ),
             tooltip=[
-                "label:N",
+                alt.Tooltip("label:N", title="target"),
                 "statistic:N",
-                alt.Tooltip("latency_ms:Q", format=".2f"),
+                alt.Tooltip("latency_ms:Q", format=".2f", title="latency (ms)"),
                 alt.Tooltip("commit_short:N", title="commit"),
                 alt.Tooltip("run_id:N", title="run"),
                 "machine:N",
@@ -383,7 +386,7 @@ def trend_chart(
     return (
         alt.layer(*layers)
         .resolve_scale(color="independent")
-        .properties(width=640, height=220, title=title)
+        .properties(width=TREND_WIDTH, height=220, title=title)
         .add_params(*params)
     )
 
@@ -472,4 +475,4 @@ def ab_trend_chart(series: pd.DataFrame, points: list, title: str, repository: s
                 ),
             )
         )
-    return alt.layer(*layers).properties(title=title, width=640, height=220)
+    return alt.layer(*layers).properties(title=title, width=TREND_WIDTH, height=220)
