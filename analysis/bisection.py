@@ -44,18 +44,16 @@ class Outcome:
     last_good: int
 
 
-def search(good: int, bad: int, judge: Callable[[int, int], Step], on_step=lambda step: None) -> Outcome:
-    """The first bad build between positions `good` and `bad`; `on_step` sees each A/B as it ends."""
+def search(good: int, bad: int, judge: Callable[[int, int], Step]) -> Outcome:
+    """The first bad build between positions `good` and `bad`."""
     if not good < bad:
         raise ValueError(f"the good build ({good}) must come before the bad one ({bad})")
     steps = [judge(good, bad)]
-    on_step(steps[-1])
     if not steps[-1].regressed:
         return Outcome(steps, None, good)
     while bad - good > 1:
         middle = (good + bad) // 2
         steps.append(judge(good, middle))
-        on_step(steps[-1])
         if steps[-1].regressed:
             bad = middle
         else:

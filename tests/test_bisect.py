@@ -75,3 +75,16 @@ def test_bisect_names_the_fourth_of_five_builds_in_at_most_three_ab(tmp_path):
     assert [(s["good"], s["candidate"]) for s in record["steps"]] == [(1, 5), (1, 3), (3, 4)]
     assert [s["verdict"] for s in record["steps"]] == ["regression", "no change", "regression"]
     assert all((out / f"step-{i}" / "comparison.json").exists() for i in (1, 2, 3))
+
+
+@pytest.mark.servers
+def test_two_builds_alike_leave_nothing_to_bisect_after_one_ab(tmp_path):
+    with slowed_servers("fasttrackml-sqlite", [BASE, BASE], tmp_path / "servers") as builds:
+        result = run_cli(
+            "bisect", "--builds", *builds, "--suite", "logging", "--request", "CreateRun",
+            "--out", str(tmp_path / "bisect"), "--", "--rounds", "6", "--round-iterations", "4",
+            env={"BENCH_NAME_HEADER": "1"},
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "no regression of CreateRun between build 1 and build 2: nothing to bisect (1 A/B" in result.stdout
+    assert json.loads((tmp_path / "bisect" / "bisect.json").read_text())["first_bad"] is None

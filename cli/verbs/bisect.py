@@ -13,6 +13,7 @@ search. Each step is a paired A/B of the suite (analysis/bisection.py says which
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -53,18 +54,21 @@ def main(args: argparse.Namespace) -> int:
     out = args.out or Path("bisect_outputs") / new_run_id()
     ab_options = [o for o in args.ab_options if o != "--"]
 
-    def judge(good: int, candidate: int) -> bisection.Step:
-        folder = out / f"step-{len(steps) + 1}"
-        return _ab_step(builds, good, candidate, folder, args.suite, args.request, ab_options)
+    step_numbers = itertools.count(1)
 
-    steps: list[bisection.Step] = []
-    outcome = bisection.search(args.good - 1, bad - 1, judge, on_step=lambda s: (steps.append(s), _print(s, builds)))
+    def judge(good: int, candidate: int) -> bisection.Step:
+        folder = out / f"step-{next(step_numbers)}"
+        step = _ab_step(builds, good, candidate, folder, args.suite, args.request, ab_options)
+        _print(step, builds)
+        return step
+
+    outcome = bisection.search(args.good - 1, bad - 1, judge)
     _write(out / "bisect.json", builds, args, outcome)
     if outcome.first_bad is None:
         print(
             f"no regression of {args.request} between build {args.good} and build {bad}: nothing to bisect "
             f"({len(outcome.steps)} A/B; {out})",
-            markup=False,
+            flush=True,
         )
         return 1
     print(
