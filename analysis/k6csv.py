@@ -30,7 +30,13 @@ from core.errors import InputError
 REQUIRED_COLUMNS = ["metric_name", "timestamp", "metric_value", "check", "expected_response", "name", "scenario"]
 SUCCESS_METRIC = "successful_request_duration"
 LATENCY_METRICS = ["http_req_duration", SUCCESS_METRIC]
-KEPT_METRICS = ["http_reqs", "checks", *LATENCY_METRICS]
+# A timed operation that is more than one HTTP request (a training loop of the client suite, a view of
+# the ui suite) is counted by an `operations` row, as a request is by k6's `http_reqs` row.
+OPERATION_METRICS = ["http_reqs", "operations"]
+KEPT_METRICS = [*OPERATION_METRICS, "checks", *LATENCY_METRICS]
+# The REST calls an operation made (the client's, or a page's), one row each per metric, named by the
+# operation, the endpoint in extra_tags: where an operation's time went.
+CALL_METRICS = ["rest_call_duration", "rest_call_bytes"]
 DROPPED_METRIC = "dropped_iterations"  # arrivals k6 could not start (the capacity suite), per scenario
 SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
 SEGMENT_PREFIX = "Segment@"  # untimed: an isolated A/B round's VUs meeting at the runner's barrier
@@ -51,6 +57,7 @@ class K6Samples:
     sent: int = 0  # every HTTP request in the file, untimed ones (setup, seeding) included
     seeding: pd.DataFrame = field(default_factory=lambda: _empty(EXTRA_COLUMNS))  # Seed@ requests and failures
     dropped: pd.DataFrame = field(default_factory=lambda: _empty(EXTRA_COLUMNS))  # dropped_iterations rows
+    calls: pd.DataFrame = field(default_factory=lambda: _empty(CALL_COLUMNS))  # REST calls of operations
 
     @property
     def empty(self) -> bool:
@@ -80,7 +87,7 @@ def read_samples(path: Path) -> K6Samples:
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
     columns = [*REQUIRED_COLUMNS, *(["extra_tags"] if "extra_tags" in _check_header(path) else [])]
-    chunks, seeding, dropped, first, last, sent = [], [], [], np.inf, -np.inf, 0
+    chunks, seeding, dropped, calls, first, last, sent = [], [], [], [], np.inf, -np.inf, 0
     try:
         reader = pd.read_csv(
             path,
@@ -106,10 +113,11 @@ def read_samples(path: Path) -> K6Samples:
             seeds = chunk["name"].isin(names[names.str.startswith(SEED_PREFIX)])
             untimed = seeds | chunk["name"].isin(names[names.str.startswith((SEGMENT_PREFIX, WARMUP_PREFIX))])
             timed = chunk["scenario"].notna() & ~untimed
-            sent += int((chunk["metric_name"] == "http_reqs").sum())
+            sent += int(chunk["metric_name"].isin(["http_reqs", CALL_METRICS[0]]).sum())
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])
             seeding.append(chunk[seeds & chunk["metric_name"].isin(["http_reqs", SEED_FAILURE_METRIC])])
             dropped.append(chunk[chunk["metric_name"] == DROPPED_METRIC])
+            calls.append(chunk[chunk["metric_name"].isin(CALL_METRICS)])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
     frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns))
@@ -124,6 +132,7 @@ def read_samples(path: Path) -> K6Samples:
         sent=sent,
         seeding=_extra(seeding),
         dropped=_extra(dropped),
+        calls=_calls(calls),
     )
 
 
@@ -141,6 +150,24 @@ def _extra(chunks: list[pd.DataFrame]) -> pd.DataFrame:
         name=rows["name"].astype("string"),
         scenario=rows["scenario"].astype("string"),
     )
+
+
+CALL_COLUMNS = ["metric", "timestamp", "value", "name", "endpoint", "ok"]
+
+
+def _calls(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=REQUIRED_COLUMNS)
+    tags = rows["extra_tags"] if "extra_tags" in rows else pd.Series("", index=rows.index)
+    return pd.DataFrame(
+        {
+            "metric": rows["metric_name"].astype(str),
+            "timestamp": milliseconds(rows["timestamp"]),
+            "value": pd.to_numeric(rows["metric_value"], errors="coerce"),
+            "name": rows["name"].astype(str),
+            "endpoint": tags.astype("string").str.extract(r"(?:^|&)endpoint=([^&]*)", expand=False).fillna(""),
+            "ok": rows["expected_response"].astype("string").str.lower().eq("true").fillna(False).astype(bool),
+        }
+    )[CALL_COLUMNS]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

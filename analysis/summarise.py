@@ -10,7 +10,8 @@ timed phase.
 The stage reads an output folder and writes `summary.csv` (the statistics), `quantiles.csv` (the
 latency distributions) and `summary.pairs.json` (which pair of which run was summarised, its
 status, the warnings about its files, and the figures of the suites that have their own page: the
-capacity suite's steps and the scale suite's seeding). `./run.sh` summarises each CSV once, right after k6
+capacity suite's steps, the scale suite's seeding, and the REST calls each operation of
+the client and ui suites made). `./run.sh` summarises each CSV once, right after k6
 wrote it; `record` and `report` read those files and parse a raw CSV again only when it is newer
 than the summary or was never summarised.
 """
@@ -24,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import capacity, scale
-from analysis.k6csv import SUCCESS_METRIC, K6Samples, read_samples
+from analysis import calls, capacity, scale
+from analysis.k6csv import OPERATION_METRICS, SUCCESS_METRIC, K6Samples, read_samples
 from core.errors import InputError
 from core.layout import PAIRS_FILE, QUANTILES_FILE, SUMMARY_FILE, PairFiles, pair_files
 from core.paths import write_atomically
@@ -61,7 +62,7 @@ def successful_durations(samples: pd.DataFrame) -> pd.DataFrame:
 
 def summarise_samples(samples: pd.DataFrame) -> pd.DataFrame:
     """Statistics per request name (index: name, columns: STAT_COLUMNS) from `read_samples(...).frame`."""
-    requests = samples[samples["metric"] == "http_reqs"]
+    requests = samples[samples["metric"].isin(OPERATION_METRICS)]
     count = requests.groupby("name", observed=True).size()
     checks = samples[samples["metric"] == "checks"]
     failed_checks = checks[checks["value"] == 0].groupby("name", observed=True).size()
@@ -112,6 +113,7 @@ class PairSummary:
     seeding_failed: tuple[str, ...] = ()  # failed seeding requests (the scale suite), Seed@<size>/<request>
     steps: tuple[capacity.Step, ...] = ()  # the capacity suite's steps, settled
     seeding: tuple[dict, ...] = ()  # the scale suite's growing of the store, per size (scale.seeding)
+    calls: tuple[dict, ...] = ()  # the REST calls of each operation, per endpoint (calls.per_endpoint)
 
     @property
     def target(self) -> str:
@@ -180,6 +182,7 @@ def _pair_summary(
         samples.seeding_failed,
         steps=_steps(samples, meta),
         seeding=tuple(scale.seeding(samples)) if meta.suite == scale.SUITE else (),
+        calls=tuple(calls.per_endpoint(samples.calls, samples.frame)),
     )
 
 
@@ -289,7 +292,7 @@ class _SummaryFiles:
         mine &= self.summary["suite"] == meta.suite
         q = self.quantiles
         theirs = (q["run_id"] == meta.run_id) & (q["target"] == meta.target) & (q["suite"] == meta.suite)
-        if not {"steps", "seeding"} <= entry.keys():  # written before the suites' own figures were kept
+        if not {"steps", "seeding", "calls"} <= entry.keys():  # written before the suites' own figures were kept
             return None
         stats = self.summary[mine].reset_index(drop=True)
         return PairSummary(
@@ -300,6 +303,7 @@ class _SummaryFiles:
             entry["warnings"],
             steps=tuple(capacity.Step(**step) for step in entry["steps"]),
             seeding=tuple(entry["seeding"]),
+            calls=tuple(entry["calls"]),
         )
 
     def _older_than(self, files: PairFiles) -> bool:
@@ -333,6 +337,7 @@ def _write_summary_files(result: FolderSummary, out: Path) -> None:
             "warnings": p.warnings,
             "steps": [dataclasses.asdict(step) for step in p.steps],
             "seeding": list(p.seeding),
+            "calls": list(p.calls),
         }
         for p in result.pairs
     }

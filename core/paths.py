@@ -17,6 +17,8 @@ MKDOCS_CONFIG = ROOT / "mkdocs.yml"
 CACHE_DIR = ROOT / ".cache"
 WORK_DIR = CACHE_DIR / "work"  # per-run scratch (SQLite files, server working folders), removed after
 ENVIRONMENTS_DIR = CACHE_DIR / "servers"  # one Python environment per server version
+CLIENT_ENVIRONMENTS_DIR = CACHE_DIR / "clients"  # one Python environment per MLflow client version
+CLIENT_SCRIPT = ROOT / "clients" / "training.py"  # the client suite: a training loop through the MLflow client
 POSTGRES_DIR = CACHE_DIR / "postgres"  # the embedded PostgreSQL's data folder
 BUILD_DOCS_DIR = CACHE_DIR / "site-docs"  # hand-written plus generated pages, the input of mkdocs
 # BENCH_REGISTRY points at another registry file (the tests use it for deliberately broken targets).

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import capacity, scale
+from analysis import capacity, client, scale
 from analysis.summarise import STAT_COLUMNS, PairSummary
 from core.layout import PAIR_FILES, pair_files
 from report import draw, findings
@@ -131,6 +131,26 @@ def write_capacity_page(inputs: ReportInputs, docs: Path) -> Path:
         rates_text=", ".join(str(r) for r in rates) or "rising rates",
         hold=hold,
         slo_ms=slo_ms,
+    )
+
+
+def write_client_page(inputs: ReportInputs, docs: Path) -> Path:
+    """The client suite's page: each target's training loop, the share of it that is logging, and
+    the REST calls behind it."""
+    labels = {t.id: t.label for t in inputs.targets}
+    measured = _measured(inputs, client.SUITE)
+    settings = measured[0].meta.settings if measured else {}
+    rows = client.loops(measured)
+    return render(
+        docs / "client.md",
+        rows=rows,
+        sentences=client.sentences(rows, labels),
+        endpoints={pair.target: list(pair.calls) for pair in measured},
+        clients={t.id: " ".join(t.client_packages) for t in inputs.targets if any(p.target == t.id for p in measured)},
+        labels=labels,
+        epochs=settings.get("epochs", "EPOCHS"),
+        metrics=settings.get("metrics", "METRICS"),
+        train_ms=settings.get("train_ms", "TRAIN_MS"),
     )
 
 

@@ -26,9 +26,10 @@ THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold with abortOnFail ende
 POLL_SECONDS = 0.25  # how often progress, the server's liveness and its memory are looked at
 
 
-# A suite's own settings, which run options can override: what they mean is in k6/scale.js and
-# k6/capacity.js, and each reaches k6 as the environment variable of the same name in capitals.
-SUITE_SETTINGS = ("sizes", "reads", "rates", "hold")
+# A suite's own settings, which run options can override: what they mean is in k6/scale.js,
+# k6/capacity.js and clients/training.py, and each reaches the suite as the environment variable of
+# the same name in capitals.
+SUITE_SETTINGS = ("sizes", "reads", "rates", "hold", "epochs", "metrics", "train_ms")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,23 @@ def run_suite(
             "K6_WEB_DASHBOARD_PERIOD": "1s",
         }
     command = [k6_binary(), "run", "--no-color", "--out", f"csv={csv_path}", str(K6_DIR / f"{suite}.js")]
+    # SIGINT lets k6 flush its CSV and end-of-test summary before it exits.
+    return run_load(command, env, csv_path, log_path, on_progress, should_stop, cpus, signal.SIGINT)
+
+
+def run_load(
+    command: list[str],
+    env: dict[str, str],
+    csv_path: Path,
+    log_path: Path,
+    on_progress: Callable[[int], None],
+    should_stop: Callable[[], str | None],
+    cpus: frozenset[int] | None,
+    first_signal: int = signal.SIGTERM,
+) -> LoadResult:
+    """Run a load generator (k6, or the client suite's script) that writes k6's CSV to `csv_path`;
+    report progress from its `iterations` rows and stop it with `first_signal` when `should_stop`
+    gives a reason or on Ctrl-C."""
     started = time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = processes.start(command, log_path, env=env, cpus=cpus)
@@ -165,8 +183,7 @@ def run_suite(
         raise
     finally:
         if process.poll() is None:
-            # SIGINT lets k6 flush its CSV and end-of-test summary before it exits.
-            processes.stop(process, first_signal=signal.SIGINT, grace_seconds=15)
+            processes.stop(process, first_signal=first_signal, grace_seconds=15)
         else:
             processes.stop(process)
     done = counter.count()

@@ -22,7 +22,7 @@ from core.errors import BenchError
 from core.layout import STAGING_DIR, PairFiles
 from core.paths import WORK_DIR
 from core.records import Counts, Machine, PairMetadata, Source, Status, now_iso
-from runner import outputs, serving
+from runner import client, outputs, serving
 from runner.k6 import THRESHOLDS_CROSSED, Profile, k6_version, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
 from runner.resources import core_split
@@ -116,7 +116,7 @@ def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> 
                 database=served.database,
                 server_start_seconds=served.start_seconds,
             )
-            meta = _load(plan, suite, served, staging, meta)
+            meta = _load(plan, target, suite, served, staging, meta)
     except KeyboardInterrupt:
         status = Status.PARTIAL if staging.csv.exists() else Status.FAILED
         _finish(plan, staging, meta.ended(status, "interrupted (Ctrl-C or SIGTERM)"))
@@ -132,7 +132,9 @@ def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> 
     return _finish(plan, staging, meta)
 
 
-def _load(plan: RunPlan, suite: str, served: launcher.Served, staging: PairFiles, meta: PairMetadata) -> PairMetadata:
+def _load(
+    plan: RunPlan, target: Target, suite: str, served: launcher.Served, staging: PairFiles, meta: PairMetadata
+) -> PairMetadata:
     """Run the k6 suite against the server, stopping early if the server dies; the metadata after it."""
     profile = plan.profile_for(suite)
     total = profile.total_iterations
@@ -144,8 +146,10 @@ def _load(plan: RunPlan, suite: str, served: launcher.Served, staging: PairFiles
         return stop_reason[0] if stop_reason else None
 
     k6_cores = plan.cores[0] if plan.cores else None  # the probe runs where the suite's k6 will
-    ceiling = probe_ceiling(served.url, profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
-    console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
+    ceiling = None
+    if suite != client.SUITE:  # the client suite's load is one training script: no k6
+        ceiling = probe_ceiling(served.url, profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
+        console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
     meter = serving.meter(served, plan.server_cgroup)
     if meter:
         meter.begin()
@@ -156,17 +160,22 @@ def _load(plan: RunPlan, suite: str, served: launcher.Served, staging: PairFiles
         return should_stop()
 
     with PairProgress(f"{meta.target} · {suite}", total, plan.progress_seconds) as progress:
-        result = run_suite(
-            suite,
-            served.url,
-            profile,
-            staging.csv,
-            staging.k6_log,
-            staging.dashboard,
-            on_progress=progress.update,
-            should_stop=poll,
-            cpus=k6_cores,
-        )
+        if suite == client.SUITE:
+            result = client.run_client(
+                target, served.url, profile, staging.csv, staging.k6_log, progress.update, poll, k6_cores
+            )
+        else:
+            result = run_suite(
+                suite,
+                served.url,
+                profile,
+                staging.csv,
+                staging.k6_log,
+                staging.dashboard,
+                on_progress=progress.update,
+                should_stop=poll,
+                cpus=k6_cores,
+            )
     server_cpu, server_rss = meter.end() if meter else (None, None)
     meta = dataclasses.replace(
         meta,

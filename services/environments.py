@@ -8,13 +8,14 @@ its own under `.cache/servers/<server>-<version>/`.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 from core.errors import SetupFailed
-from core.paths import ENVIRONMENTS_DIR, ROOT
+from core.paths import CLIENT_ENVIRONMENTS_DIR, ENVIRONMENTS_DIR, ROOT
 from services.registry import Target, load_registry
 
 
@@ -31,33 +32,48 @@ def ensure_environment(target: Target, log=print) -> Path:
 
     A failed install raises SetupFailed naming the target and pip's log, `<environment>.pip.log`.
     """
-    env_dir = environment_dir(target)
+    _ensure(environment_dir(target), target.packages, target.id, target.server.executable, log, target=target)
+    return server_executable(target)
+
+
+def client_python(target: Target, log=print) -> Path:
+    """The Python of the environment that holds the MLflow client the target's server supports (the
+    registry's `client_packages`), created on first use under `.cache/clients/`; the client suite
+    runs its training script with it."""
+    packages = target.client_packages
+    env_dir = CLIENT_ENVIRONMENTS_DIR / re.sub(r"[^\w.=-]+", "_", "+".join(packages))
+    _ensure(env_dir, packages, f"{target.id}'s client", "python", log)
+    return env_dir / "bin" / "python"
+
+
+def _ensure(env_dir: Path, packages: list[str], what: str, executable: str, log, target: Target | None = None) -> None:
+    """Create `env_dir` with `packages` unless it already holds them; a failed install raises
+    SetupFailed naming `what` and pip's log. `target`: its server's install options and links."""
     marker = env_dir / "installed.json"
+    no_deps = bool(target and target.server.install_without_dependencies)
     wanted = {
-        "packages": target.packages,
-        "no_deps": target.server.install_without_dependencies,
-        "links": target.server.links,
+        "packages": packages,
+        "no_deps": no_deps,
+        "links": target.server.links if target else {},
         # a venv's scripts name its interpreter by absolute path: a moved folder needs a new one
         "folder": str(env_dir.resolve()),
     }
-    if marker.exists() and json.loads(marker.read_text()) == wanted and server_executable(target).exists():
-        return server_executable(target)
-    log(f"Installing {' '.join(target.packages)} into {env_dir.relative_to(ROOT)} (once) ...")
+    if marker.exists() and json.loads(marker.read_text()) == wanted and (env_dir / "bin" / executable).exists():
+        return
+    log(f"Installing {' '.join(packages)} into {env_dir.relative_to(ROOT)} (once) ...")
     home = env_dir.resolve()  # through no symlink: the scripts pip writes name this interpreter
     venv.EnvBuilder(with_pip=True, clear=True).create(home)
     pip = [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    if target.server.install_without_dependencies:
+    if no_deps:
         pip.append("--no-deps")
     pip_log = env_dir.with_name(env_dir.name + ".pip.log")
     with pip_log.open("w") as log_file:
-        result = subprocess.run([*pip, *target.packages], stdout=log_file, stderr=subprocess.STDOUT)
+        result = subprocess.run([*pip, *packages], stdout=log_file, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        raise SetupFailed(
-            f"{target.id}: pip could not install {' '.join(target.packages)}; see {pip_log.relative_to(ROOT)}"
-        )
-    _make_links(target, env_dir)
+        raise SetupFailed(f"{what}: pip could not install {' '.join(packages)}; see {pip_log.relative_to(ROOT)}")
+    if target:
+        _make_links(target, env_dir)
     marker.write_text(json.dumps(wanted))
-    return server_executable(target)
 
 
 def _make_links(target: Target, env_dir: Path) -> None:

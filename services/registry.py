@@ -59,6 +59,8 @@ class Server:
     unsupported: dict[str, dict[str, str]] = field(default_factory=dict)
     # links to make in the environment's site-packages after install: {link: what it points to}
     links: dict[str, str] = field(default_factory=dict)
+    # the MLflow client a user of this server logs with ({version}: the server's): the client suite's
+    client_packages: tuple[str, ...] = ()
 
     @property
     def default_version(self) -> str:
@@ -97,6 +99,10 @@ class Target:
     @property
     def image(self) -> str:
         return self.server.image.format(version=self.version)
+
+    @property
+    def client_packages(self) -> list[str]:
+        return [p.format(version=self.version) for p in self.server.client_packages]
 
     def unsupported(self, suite: str) -> str | None:
         """Why this target cannot serve `suite`, per the registry; None when it can."""
@@ -229,12 +235,17 @@ def parse_versions(items: list[str]) -> dict[str, str]:
 UNPAIRED_SUITES = {
     "scale": "it grows its store size after size, so no two rounds would read the same data",
     "capacity": "it ramps an open-model load until the server breaks, so no two rounds would be alike",
+    "client": "its load is one training script, not k6, which the A/B's rounds drive",
 }
+
+# Suites that are not k6 scripts: the client suite is a training script run with the MLflow client.
+PROGRAM_SUITES = ("client",)
 
 
 def suites(paired: bool = False) -> list[str]:
-    """The suites are the k6 scripts at the top of `k6/`: `k6/<suite>.js`; `paired`: those an A/B runs."""
-    found = sorted(p.stem for p in K6_DIR.glob("*.js"))
+    """The suites are the k6 scripts at the top of `k6/` (`k6/<suite>.js`) and the PROGRAM_SUITES;
+    `paired`: those an A/B runs."""
+    found = sorted([*(p.stem for p in K6_DIR.glob("*.js")), *PROGRAM_SUITES])
     return [s for s in found if s not in UNPAIRED_SUITES] if paired else found
 
 
@@ -278,5 +289,6 @@ def _server(name: str, spec: dict) -> Server:
     spec = dict(spec)
     for key in ("versions", "packages", "command"):
         spec[key] = tuple(spec[key])
+    spec["client_packages"] = tuple(spec.get("client_packages", ()))
     spec["version_packages"] = {prefix: tuple(pins) for prefix, pins in spec.get("version_packages", {}).items()}
     return Server(name=name, **spec)

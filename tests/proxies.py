@@ -24,13 +24,15 @@ def proxy(
     rate: float | None = None,
     fail: Fail | None = None,
     delay: float = 0.0,
+    swallow: Fail | None = None,
 ) -> Iterator[str]:
     """A proxy to `upstream` on a free port of 127.0.0.1; yields its URL.
 
     `rewrite` changes response bodies; `fail` picks requests to answer with an error of its own;
     `rate` serves one request at a time, each taking 1/rate seconds at least, so that no more than
     `rate` requests per second get through and the rest queue; `delay` answers each request that
-    many seconds late (an injected slowdown)."""
+    many seconds late (an injected slowdown); `swallow` picks requests to answer `{}` (HTTP 200)
+    without forwarding them: a server that says it stored what it did not."""
     target = urlsplit(upstream)
     gate = threading.Lock()
     local = threading.local()
@@ -49,7 +51,9 @@ def proxy(
 
         def forward(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if fail and fail(self.path):
+            if swallow and swallow(self.path):
+                status, answer = 200, b"{}"
+            elif fail and fail(self.path):
                 status, answer = 500, b'{"error_code": "INTERNAL_ERROR", "message": "failed by the test proxy"}'
             elif rate:
                 with gate:
@@ -101,6 +105,22 @@ def drop_last_run(path: str, body: bytes) -> bytes:
     if len(answer.get("runs", [])) > 1:
         answer["runs"] = answer["runs"][:-1]
     return json.dumps(answer).encode()
+
+
+def every_other(path_end: str) -> Fail:
+    """Pick every second request whose path ends with `path_end` (the 2nd, the 4th ...)."""
+    seen = 0
+    lock = threading.Lock()
+
+    def pick(path: str) -> bool:
+        nonlocal seen
+        if not path.split("?")[0].endswith(path_end):
+            return False
+        with lock:
+            seen += 1
+            return seen % 2 == 0
+
+    return pick
 
 
 def nth_request(path_end: str, n: int) -> Fail:

@@ -11,6 +11,7 @@ import pytest
 from core.layout import PairFiles
 from core.paths import ROOT, write_atomically
 from runner import outputs
+from services.registry import suites
 from tests.conftest import output_folder, run_cli
 
 
@@ -19,7 +20,7 @@ from tests.conftest import output_folder, run_cli
     [
         (["--profile", "huge"], "--profile: unknown profile 'huge'; valid: smoke, quick, standard"),
         (["--targets", "mlflow-oracle"], "--targets: unknown target mlflow-oracle; valid: fasttrackml-sqlite"),
-        (["--suites", "training"], "--suites: unknown suite training; valid: capacity, logging, retrieval, scale"),
+        (["--suites", "training"], "--suites: unknown suite training; valid: " + ", ".join(suites())),
         (["--targets", "all", "--server-url", "http://127.0.0.1:9"], "--server-url: name exactly one target"),
         (["--server-url", "127.0.0.1:9"], "--server-url: expected http://host:port"),
         (["--server-cgroup", "/"], "--server-cgroup: goes with --server-url"),
