@@ -86,7 +86,8 @@ def read_samples(path: Path) -> K6Samples:
 
     Raises InputError naming the file when it is empty, not k6's CSV, or lacks a column we need.
     """
-    columns = [*REQUIRED_COLUMNS, *(["extra_tags"] if "extra_tags" in _check_header(path) else [])]
+    header = _check_header(path)
+    columns = [*REQUIRED_COLUMNS, *(c for c in ("status", "extra_tags") if c in header)]
     chunks, seeding, dropped, calls, first, last, sent = [], [], [], [], np.inf, -np.inf, 0
     try:
         reader = pd.read_csv(
@@ -100,6 +101,7 @@ def read_samples(path: Path) -> K6Samples:
                 "name": "category",
                 "scenario": "category",
                 "extra_tags": "string",
+                "status": "category",
             },
             chunksize=CHUNK_ROWS,
             on_bad_lines="skip",
@@ -158,6 +160,11 @@ CALL_COLUMNS = ["metric", "timestamp", "value", "name", "endpoint", "ok"]
 def _calls(chunks: list[pd.DataFrame]) -> pd.DataFrame:
     rows = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=REQUIRED_COLUMNS)
     tags = rows["extra_tags"] if "extra_tags" in rows else pd.Series("", index=rows.index)
+    # a call went wrong when its status was not 2xx or 3xx; status 0 or none: not known (from a
+    # browser's cache), then k6's expected_response if there is one
+    status = pd.to_numeric(rows["status"], errors="coerce") if "status" in rows else pd.Series(float("nan"), rows.index)
+    expected = rows["expected_response"].astype("string").str.lower()
+    ok = status.between(200, 399) | ((status.isna() | status.eq(0)) & expected.ne("false").fillna(True))
     return pd.DataFrame(
         {
             "metric": rows["metric_name"].astype(str),
@@ -165,7 +172,7 @@ def _calls(chunks: list[pd.DataFrame]) -> pd.DataFrame:
             "value": pd.to_numeric(rows["metric_value"], errors="coerce"),
             "name": rows["name"].astype(str),
             "endpoint": tags.astype("string").str.extract(r"(?:^|&)endpoint=([^&]*)", expand=False).fillna(""),
-            "ok": rows["expected_response"].astype("string").str.lower().eq("true").fillna(False).astype(bool),
+            "ok": ok.fillna(False).astype(bool),
         }
     )[CALL_COLUMNS]
 

@@ -6,37 +6,30 @@
 // counts. Every timed read is named `<read>@<size>` and checks that it got all of the data the store
 // holds at that size (the same on every target), so that no server looks fast by returning less.
 //
-// At each size the store holds `size` runs in experiments of `sizes[0]` runs each (every run: 5 params,
-// 3 tags, a 10-step `loss` history and 2 single metrics), and one run with a long `loss` history of
-// 10 x `size` points.
+// At each size the store (k6/lib/store.js) holds `size` runs in experiments of `sizes[0]` runs each
+// (every run: 5 params, 3 tags, a 10-step `loss` history and 2 single metrics), and one run with a
+// long `loss` history of 10 x `size` points.
 // Run by hand: k6 run k6/scale.js -e BASE_URL=http://127.0.0.1:5000 -e SIZES=5,50,500 -e READS=2
-import http from 'k6/http';
 import { check } from 'k6';
-import { Counter } from 'k6/metrics';
-import { session, settings, suiteOptions, uniqueName } from './lib/mlflow.js';
+import { session, settings, suiteOptions } from './lib/mlflow.js';
+import { HISTORY_STEPS, LONG_HISTORY_PER_RUN, grow, newStore } from './lib/store.js';
 
 export const options = suiteOptions('scale');
 
 const { sizes, reads } = settings('scale');
 const server = session(); // one VU, one server: the scale suite is not interleaved
-const RUNS_PER_EXPERIMENT = sizes[0];
-const HISTORY_STEPS = 10; // of every run's `loss`
-const LONG_HISTORY_PER_RUN = 10; // the long history holds 10 points per run in the store
-const PAGE = 1000; // results per page: MLflow's log-batch and most search limits
-const SEED_PARALLEL = 16; // requests in flight while seeding (http.batch)
+const PAGE = 1000; // results per page: most search limits
 const CHART_RUNS = 100; // the MLflow UI charts at most 100 runs at once
-const API = server.api;
-
-// One Counter row per failed seeding request: the runner reports the size and the request it names.
-const seedFailures = new Counter('seed_failures');
 
 // The store as this VU grew it (a VU keeps its module state from one iteration to the next).
-const store = { prefix: uniqueName('k6-scale'), experiments: [], runs: [], longRuns: {}, grown: -1, failed: {} };
+const store = newStore(server.api, sizes[0]);
+let grown = -1; // the index in `sizes` of the size the store was last grown to
 
 export default function () {
   const step = Math.min(Math.floor(__ITER / reads), sizes.length - 1);
-  while (store.grown < step) {
-    grow(store.grown + 1);
+  while (grown < step) {
+    grown += 1;
+    grow(store, sizes[grown]);
   }
   const size = sizes[step];
   if (store.failed[size]) {
@@ -45,111 +38,10 @@ export default function () {
   readAll(size);
 }
 
-// --- growing the store (untimed) --------------------------------------------------------------------
-
-function grow(step) {
-  const size = sizes[step];
-  store.grown = step;
-  const label = `Seed@${size}`;
-  try {
-    while (store.experiments.length < Math.ceil(size / RUNS_PER_EXPERIMENT)) {
-      const name = `${store.prefix}-e${String(store.experiments.length).padStart(5, '0')}`;
-      const body = seed(label, 'CreateExperiment', [['POST', `${API}/experiments/create`, { name }]]);
-      store.experiments.push(body[0].experiment_id);
-    }
-    for (let first = store.runs.length; first < size; first += SEED_PARALLEL) {
-      const indexes = range(first, Math.min(first + SEED_PARALLEL, size));
-      const created = seed(
-        label,
-        'CreateRun',
-        indexes.map((i) => ['POST', `${API}/runs/create`, newRun(i)]),
-      );
-      const runIds = created.map((b) => b.run.info.run_id);
-      seed(
-        label,
-        'LogBatch',
-        indexes.map((i, k) => ['POST', `${API}/runs/log-batch`, runData(runIds[k], i)]),
-      );
-      store.runs.push(...runIds);
-    }
-    store.longRuns[size] = seedLongHistory(label, size);
-  } catch (e) {
-    store.failed[size] = String(e);
-    console.error(`scale: growing the store to size ${size} failed: ${e}`);
-    // Part of a batch may have been written: the next size grows a new store from nothing, under a
-    // new name, so that its reads find exactly the data they count on.
-    Object.assign(store, { prefix: uniqueName('k6-scale'), experiments: [], runs: [] });
-  }
-}
-
-/** Send `requests` ([method, url, body]) in parallel as `<label>/<request>`; their parsed bodies, or
- * a thrown error naming the size and the request when any of them failed. */
-function seed(label, request, requests) {
-  const name = `${label}/${request}`;
-  const params = { headers: { 'Content-Type': 'application/json' }, tags: { name } };
-  const responses = http.batch(requests.map(([method, url, body]) => [method, url, JSON.stringify(body), params]));
-  return responses.map((res) => {
-    if (res.status !== 200) {
-      seedFailures.add(1, { name, error_code: String(res.status) });
-      throw new Error(`${name}: HTTP ${res.status} ${String(res.body).slice(0, 200)}`);
-    }
-    return res.json();
-  });
-}
-
-function newRun(i) {
-  const experimentId = store.experiments[Math.floor(i / RUNS_PER_EXPERIMENT)];
-  const tags = [
-    { key: 'mlflow.user', value: 'k6' },
-    { key: 'team', value: `team-${i % 4}` },
-    { key: 'stage', value: i % 3 === 0 ? 'tuning' : 'training' },
-  ];
-  return { experiment_id: experimentId, start_time: 1700000000000 + i, tags };
-}
-
-function runData(runId, i) {
-  const params = [
-    { key: 'group', value: i % 2 === 0 ? 'even' : 'odd' },
-    { key: 'index', value: String(i) },
-    { key: 'learning_rate', value: String(0.001 * (1 + (i % 10))) },
-    { key: 'optimizer', value: i % 2 === 0 ? 'adam' : 'sgd' },
-    { key: 'model', value: `model-${i % 7}` },
-  ];
-  const timestamp = 1700000000000;
-  const metrics = range(0, HISTORY_STEPS).map((step) => ({ key: 'loss', value: 1 / (1 + step + i), timestamp, step }));
-  // distinct accuracies, so that ordering by them is well defined on every server
-  metrics.push({ key: 'accuracy', value: i / 1e6, timestamp, step: 0 });
-  metrics.push({ key: 'epoch_seconds', value: 10 + (i % 5), timestamp, step: 0 });
-  return { run_id: runId, params, metrics };
-}
-
-/** A run in experiment 0 with a `loss` history of 10 x size points, logged PAGE points per request. */
-function seedLongHistory(label, size) {
-  const [created] = seed(label, 'CreateLongRun', [
-    ['POST', `${API}/runs/create`, { experiment_id: store.experiments[0], start_time: 1700000000000, tags: [] }],
-  ]);
-  const runId = created.run.info.run_id;
-  const points = LONG_HISTORY_PER_RUN * size;
-  const batches = [];
-  for (let first = 0; first < points; first += PAGE) {
-    const metrics = range(first, Math.min(first + PAGE, points)).map((step) => ({
-      key: 'loss',
-      value: 1 / (1 + step),
-      timestamp: 1700000000000 + step,
-      step,
-    }));
-    batches.push(['POST', `${API}/runs/log-batch`, { run_id: runId, metrics }]);
-  }
-  for (let first = 0; first < batches.length; first += SEED_PARALLEL) {
-    seed(label, 'LogLongHistory', batches.slice(first, first + SEED_PARALLEL));
-  }
-  return runId;
-}
-
 // --- the timed reads -------------------------------------------------------------------------------
 
 function readAll(size) {
-  const experimentIds = store.experiments.slice(0, Math.ceil(size / RUNS_PER_EXPERIMENT));
+  const experimentIds = store.experiments.slice(0, Math.ceil(size / store.runsPerExperiment));
   searchExperiments(size, experimentIds.length);
   searchRuns(size, experimentIds);
   const runId = store.runs[Math.floor(Math.random() * size)];
@@ -230,8 +122,4 @@ function pages(name, path, body, field, onPage = () => {}) {
     }
   }
   return found;
-}
-
-function range(from, to) {
-  return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
 }

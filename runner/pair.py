@@ -23,6 +23,7 @@ from core.layout import STAGING_DIR, PairFiles
 from core.paths import WORK_DIR
 from core.records import Counts, Machine, PairMetadata, Source, Status, now_iso
 from runner import client, outputs, serving
+from runner.browser import UI_SUITE, browser_env
 from runner.k6 import THRESHOLDS_CROSSED, Profile, k6_version, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
 from runner.resources import core_split
@@ -174,6 +175,7 @@ def _load(
                 staging.dashboard,
                 on_progress=progress.update,
                 should_stop=poll,
+                script_env=_suite_env(target, suite),
                 cpus=k6_cores,
             )
     server_cpu, server_rss = meter.end() if meter else (None, None)
@@ -201,6 +203,14 @@ def _load(
             Status.PARTIAL, f"only {result.iterations_done} of {total} iterations ran (maxDuration reached?)"
         )
     return meta.ended(Status.OK)
+
+
+def _suite_env(target: Target, suite: str) -> dict[str, str]:
+    """What a suite needs to know of the target beyond its URL: the ui suite, where its UI is and
+    which browser to drive."""
+    if suite != UI_SUITE:
+        return {}
+    return {"UI_PATH": target.server.ui_path, **browser_env()}
 
 
 def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:

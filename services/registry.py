@@ -61,6 +61,8 @@ class Server:
     links: dict[str, str] = field(default_factory=dict)
     # the MLflow client a user of this server logs with ({version}: the server's): the client suite's
     client_packages: tuple[str, ...] = ()
+    # where the server serves its MLflow web UI (the ui suite's pages), under its base URL
+    ui_path: str = "/"
 
     @property
     def default_version(self) -> str:
@@ -236,6 +238,7 @@ UNPAIRED_SUITES = {
     "scale": "it grows its store size after size, so no two rounds would read the same data",
     "capacity": "it ramps an open-model load until the server breaks, so no two rounds would be alike",
     "client": "its load is one training script, not k6, which the A/B's rounds drive",
+    "ui": "it grows its store size after size and times pages in a browser, so no two rounds would be alike",
 }
 
 # Suites that are not k6 scripts: the client suite is a training script run with the MLflow client.

@@ -21,7 +21,7 @@ def test_the_six_default_targets_exist():
         "mlflow-go-sqlite",
         "mlflow-go-postgres",
     ]
-    assert suites() == ["capacity", "client", "logging", "retrieval", "scale"]
+    assert suites() == ["capacity", "client", "logging", "retrieval", "scale", "ui"]
     assert suites(paired=True) == ["logging", "retrieval"]
 
 
@@ -58,7 +58,7 @@ def test_colours_tell_targets_apart():
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(BadValue, match="valid: fasttrackml-sqlite"):
         REGISTRY.select("nope")
-    with pytest.raises(BadValue, match="valid: capacity, client, logging, retrieval, scale"):
+    with pytest.raises(BadValue, match="valid: capacity, client, logging, retrieval, scale, ui"):
         select_suites("logging,nope")
     with pytest.raises(BadValue, match="scale cannot run as an A/B: it grows its store"):
         select_suites("logging,scale", paired=True)

@@ -180,7 +180,7 @@ export function settings(suite) {
   return found;
 }
 
-const NEEDS = { scale: ['sizes', 'reads'], capacity: ['rates', 'hold'] };
+const NEEDS = { scale: ['sizes', 'reads'], ui: ['sizes', 'reads'], capacity: ['rates', 'hold'] };
 
 // Options for a suite: one `per-vu-iterations` scenario named after the suite, so every VU runs
 // exactly `iterations` iterations (k6's default shared-iterations executor would split them instead);

@@ -1,0 +1,190 @@
+// UI suite: what a user waits for in the server's web UI, in a real browser (k6's browser module
+// driving chromium), against the scale suite's store (k6/lib/store.js) as it grows.
+//
+// One VU grows the store to each size of the profile in turn (`sizes`: runs, all in one experiment,
+// so that the experiment page has them all), then times `reads` iterations of the views at that
+// size. Each view is a fresh navigation to its page (after about:blank), timed from the navigation's
+// start to the first animation frame in which the page shows what the view is for, and checked for
+// what it shows, so that no server looks fast by rendering less:
+//
+// - `ExperimentPage@<size>`: the experiment's run table, until it lists its runs; checks the count
+//   the table gives (the UI loads 100 at a time) and that the newest run is first;
+// - `CompareRuns@<size>`: the run-compare page of the 100 newest runs, until its parallel-coordinates
+//   chart is drawn and every run is in its table; checks that all 100 are;
+// - `MetricPage@<size>`: the metric page of the run with the long `loss` history (10 x size points),
+//   until its chart is drawn and its table gives the last step; checks that it is the last one logged.
+//
+// Every request a view made until it was shown is recorded from the page's Resource Timing:
+// `rest_call_duration` and `rest_call_bytes` per request, named by the view, with the endpoint in a
+// tag (the MLflow REST path, or "static files"); each view adds one `operations` row.
+// Each iteration runs in a new browser whose cache is first filled by an untimed load of the UI.
+// Run by hand: K6_BROWSER_EXECUTABLE_PATH=/usr/bin/chromium k6 run k6/ui.js -e BASE_URL=http://127.0.0.1:5000
+//   -e SIZES=5,50 -e READS=1 [-e UI_PATH=/mlflow/ for FastTrackML's MLflow UI]
+import { browser } from 'k6/browser';
+import { check } from 'k6';
+import { Counter, Trend } from 'k6/metrics';
+import { BASE_URL, session, settings, suiteOptions } from './lib/mlflow.js';
+import { LONG_HISTORY_PER_RUN, grow, newStore, runName, runsHeld } from './lib/store.js';
+
+const base = suiteOptions('ui');
+export const options = {
+  ...base,
+  scenarios: { ui: { ...base.scenarios.ui, options: { browser: { type: 'chromium' } } } },
+};
+
+const { sizes, reads } = settings('ui');
+const UI = `${BASE_URL}${__ENV.UI_PATH || '/'}`; // where the server serves its MLflow UI
+const TABLE_PAGE = 100; // runs the experiment page loads at first
+const COMPARED = 100; // runs on the compare page
+const VIEW_TIMEOUT_MS = Number(__ENV.VIEW_TIMEOUT_MS || 60000);
+
+const operations = new Counter('operations');
+const viewDuration = new Trend('successful_request_duration', true);
+const callDuration = new Trend('rest_call_duration', true);
+const callBytes = new Trend('rest_call_bytes');
+
+const server = session(); // one VU, one server
+const store = newStore(server.api, Infinity, true);
+let grown = -1;
+
+// Runs in every document before its own scripts: on each animation frame, until the page shows what
+// its view is for, look at the page; then keep the moment (ms since the navigation started) and the
+// facts the check needs in window.__shown. textContent, not innerText: reading it forces no layout.
+const WATCH = `(() => {
+  const number = (re, text) => { const m = text.match(re); return m ? Number(m[1]) : null; };
+  const names = (text) => new Set(text.match(/run-\\d{5}/g) || []);
+  const plotted = (selector) => document.querySelector(selector) !== null;
+  const views = {
+    experiment(text) {
+      const rows = number(/(\\d+) matching runs?/, text);
+      const first = text.match(/run-\\d{5}/);
+      return rows && first ? { rows, first: first[0] } : null;
+    },
+    compare(text) {
+      const runs = number(/Comparing (\\d+) Runs?/, text);
+      const shown = names(text).size;
+      return runs && shown >= runs && plotted('.js-plotly-plot .parcoords') ? { runs, shown } : null;
+    },
+    metric(text) {
+      const last = number(/\\(step=(\\d+)\\)/, text);
+      return last !== null && plotted('.js-plotly-plot') ? { last } : null;
+    },
+  };
+  const hash = location.hash;
+  const view = hash.startsWith('#/compare-runs') ? 'compare' : hash.startsWith('#/metric') ? 'metric' : hash.includes('/runs') ? 'experiment' : null;
+  if (!view) return;
+  function watch() {
+    const facts = document.body ? views[view](document.body.textContent) : null;
+    if (facts) {
+      window.__shown = { ms: performance.now(), ...facts };
+    } else {
+      requestAnimationFrame(watch);
+    }
+  }
+  requestAnimationFrame(watch);
+})();`;
+
+export default async function () {
+  const step = Math.min(Math.floor(__ITER / reads), sizes.length - 1);
+  while (grown < step) {
+    grown += 1;
+    grow(store, sizes[grown]);
+  }
+  const size = sizes[step];
+  if (store.failed[size]) {
+    return; // its views would check against data that is not all there
+  }
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript(WATCH);
+  const page = await context.newPage();
+  try {
+    await page.goto(experimentUrl(), { timeout: VIEW_TIMEOUT_MS }); // untimed: fills the cache
+    await page.waitForFunction(() => window.__shown, { polling: 100, timeout: VIEW_TIMEOUT_MS }).catch(() => null);
+    await experimentPage(page, size);
+    await compareRuns(page, size);
+    await metricPage(page, size);
+  } finally {
+    await page.close();
+    await context.close();
+  }
+}
+
+function experimentUrl() {
+  return `${UI}#/experiments/${store.experiments[0]}/runs`;
+}
+
+async function experimentPage(page, size) {
+  const expected = Math.min(runsHeld(store), TABLE_PAGE); // with the long-history runs, the oldest
+  const newest = runName(size - 1);
+  await view(page, `ExperimentPage@${size}`, experimentUrl(), {
+    [`${expected} runs listed, ${newest} first`]: (s) => s.rows === expected && s.first === newest,
+  });
+}
+
+async function compareRuns(page, size) {
+  const runIds = store.runs.slice(Math.max(0, size - COMPARED), size);
+  const query = `runs=${encodeURIComponent(JSON.stringify(runIds))}&experiments=${encodeURIComponent(JSON.stringify([store.experiments[0]]))}`;
+  await view(page, `CompareRuns@${size}`, `${UI}#/compare-runs?${query}`, {
+    [`all ${runIds.length} runs compared`]: (s) => s.runs === runIds.length && s.shown === runIds.length,
+  });
+}
+
+async function metricPage(page, size) {
+  const runId = store.longRuns[size];
+  const last = LONG_HISTORY_PER_RUN * size - 1;
+  const json = (value) => encodeURIComponent(JSON.stringify(value));
+  const query = `runs=${json([runId])}&metric=${json('loss')}&experiments=${json([store.experiments[0]])}&plot_metric_keys=${json(['loss'])}&x_axis=step`;
+  await view(page, `MetricPage@${size}`, `${UI}#/metric?${query}`, {
+    [`the history up to step ${last}`]: (s) => s.last === last,
+  });
+}
+
+/** Navigate to `url` as view `name`, wait until the page shows it, check what it shows, and record its
+ * time (when the checks pass) and the requests it made. A view that is never shown is an error. */
+async function view(page, name, url, checks) {
+  const tags = { name };
+  await page.goto('about:blank');
+  operations.add(1, tags);
+  let shown = null;
+  try {
+    await page.goto(url, { timeout: VIEW_TIMEOUT_MS });
+    await page.waitForFunction(() => window.__shown, { polling: 'raf', timeout: VIEW_TIMEOUT_MS });
+    shown = await page.evaluate(() => window.__shown);
+  } catch (e) {
+    console.error(`${name}: not shown within ${VIEW_TIMEOUT_MS} ms: ${e}`);
+  }
+  const passed = check(shown, { 'view shown': (s) => s !== null }, tags) && check(shown, checks, tags);
+  if (shown && !passed) {
+    console.error(`${name}: shown ${JSON.stringify(shown)}`);
+  }
+  if (passed) {
+    viewDuration.add(shown.ms, tags);
+  }
+  await recordRequests(page, tags);
+}
+
+/** The requests of the page so far (Resource Timing), one `rest_call_*` pair each, per endpoint. */
+async function recordRequests(page, tags) {
+  const entries = await page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .map((e) => ({ url: e.name, ms: e.duration, bytes: e.transferSize, status: e.responseStatus || 0 })),
+  );
+  for (const entry of entries) {
+    // status 0: not known (an answer from the cache)
+    const callTags = { ...tags, endpoint: endpointOf(entry.url), status: String(entry.status) };
+    callDuration.add(entry.ms, callTags);
+    callBytes.add(entry.bytes, callTags);
+  }
+}
+
+/** `runs/search` for .../ajax-api/2.0/mlflow/runs/search?..., `3.0/server-info` for MLflow's 3.0
+ * API, `static files` for the UI's own scripts, styles and images. */
+function endpointOf(url) {
+  const path = url.replace(/^https?:\/\/[^/]+/, '').split('?')[0];
+  const api = path.match(/\/(?:ajax-)?api\/(2\.0|3\.0)\/mlflow\/(.*)$/);
+  if (api) {
+    return api[1] === '2.0' ? api[2] : `${api[1]}/${api[2]}`;
+  }
+  return path.includes('/api/') ? path.replace(/^.*?\/api\//, 'api/') : 'static files';
+}
