@@ -49,10 +49,11 @@ class Growth:
         return "faster than linearly"
 
 
-def sized(summary: pd.DataFrame) -> pd.DataFrame:
-    """The scale suite's complete rows with their read and size split out of the request name, and
-    the requests one read made and the time of one read (`requests_per_read`, `read_ms`)."""
-    rows = summary[(summary["suite"] == SUITE) & (summary["status"] == "ok") & summary["p50_ms"].notna()]
+def sized(summary: pd.DataFrame, suite: str = SUITE) -> pd.DataFrame:
+    """The scale suite's (or another sized suite's: ui) complete rows with their read and size split
+    out of the request name, and the requests one read made and the time of one read
+    (`requests_per_read`, `read_ms`)."""
+    rows = summary[(summary["suite"] == suite) & (summary["status"] == "ok") & summary["p50_ms"].notna()]
     parts = rows["name"].astype(str).str.extract(_SIZED)
     rows = rows.assign(read=parts["read"], size=pd.to_numeric(parts["size"], errors="coerce"))
     rows = rows.dropna(subset=["read", "size"]).astype({"size": int})
@@ -61,10 +62,10 @@ def sized(summary: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(requests_per_read=per_read, read_ms=rows["p50_ms"] * per_read)
 
 
-def growth(summary: pd.DataFrame) -> list[Growth]:
+def growth(summary: pd.DataFrame, suite: str = SUITE) -> list[Growth]:
     """Per target and read with two sizes or more: its time against size and the fitted exponent."""
     found = []
-    for (target, read), group in sized(summary).groupby(["target", "read"], sort=True):
+    for (target, read), group in sized(summary, suite).groupby(["target", "read"], sort=True):
         group = group.sort_values("size")
         if group["size"].nunique() < 2 or (group["read_ms"] <= 0).any():
             continue

@@ -184,20 +184,22 @@ def throughput_chart(summary: pd.DataFrame, targets: list[Target]) -> alt.FacetC
     )
 
 
-def scale_chart(rows: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
+def scale_chart(
+    rows: pd.DataFrame, targets: list[Target], what: str = "one read", title: str = "Latency against store size"
+) -> alt.FacetChart:
     """The scale suite: the time of a read (all its pages) against store size on log-log axes, one
-    panel per read, one line per target."""
+    panel per read, one line per target; the ui suite's views alike (`what`: "one view")."""
     data = rows.assign(label=rows["target"].map({t.id: t.label for t in targets}))
     present = [t for t in targets if t.id in set(rows["target"])]
     colour = alt.Color("label:N", title="target", scale=_target_scale(present), legend=alt.Legend(orient="top"))
     base = alt.Chart().encode(
         x=alt.X("size:Q", title="runs in the store", scale=alt.Scale(type="log")),
-        y=alt.Y("read_ms:Q", title="one read, p50 (ms)", scale=alt.Scale(type="log")),
+        y=alt.Y("read_ms:Q", title=f"{what}, p50 (ms)", scale=alt.Scale(type="log")),
         color=colour,
         tooltip=[
             "label:N",
             "size:Q",
-            alt.Tooltip("read_ms:Q", format=".2f", title="one read (ms)"),
+            alt.Tooltip("read_ms:Q", format=".2f", title=f"{what} (ms)"),
             alt.Tooltip("requests_per_read:Q", title="requests per read"),
             alt.Tooltip("p50_ms:Q", format=".2f", title="p50 per request (ms)"),
         ],
@@ -207,7 +209,7 @@ def scale_chart(rows: pd.DataFrame, targets: list[Target]) -> alt.FacetChart:
         .properties(width=220, height=160)
         .facet(facet=alt.Facet("read:N", title=None), columns=3)
         .resolve_scale(y="independent")
-        .properties(title="Latency against store size (log-log)")
+        .properties(title=f"{title} (log-log)")
     )
 
 

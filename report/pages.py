@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import capacity, client, scale
+from analysis import capacity, client, scale, ui
 from analysis.summarise import STAT_COLUMNS, PairSummary
 from core.layout import PAIR_FILES, pair_files
 from report import draw, findings
@@ -131,6 +131,31 @@ def write_capacity_page(inputs: ReportInputs, docs: Path) -> Path:
         rates_text=", ".join(str(r) for r in rates) or "rising rates",
         hold=hold,
         slo_ms=slo_ms,
+    )
+
+
+def write_ui_page(inputs: ReportInputs, docs: Path) -> Path:
+    """The ui suite's page: the time to each view of each server's UI against store size, and the
+    requests behind each view."""
+    summary, targets = inputs.folder.summary, inputs.targets
+    labels = {t.id: t.label for t in targets}
+    rows = ui.views(summary)
+    if not rows.empty:
+        draw.save(
+            draw.scale_chart(rows, targets, "one view", "Time to each view against store size"), docs / "img", "ui"
+        )
+    measured = _measured(inputs, ui.SUITE)
+    sizes = sorted(set(rows["size"])) if not rows.empty else []
+    return render(
+        docs / "ui.md",
+        growth=scale.growth(summary, ui.SUITE),
+        p95={(r.target, r.read, r.size): r.p95_ms for r in rows.itertuples()},
+        sentences=ui.sentences(rows, labels),
+        sizes=sizes,
+        sizes_text=", ".join(f"{s:,}" for s in sizes) or "growing sizes",
+        requests=ui.requests(measured),
+        paths={t.id: t.server.ui_path for t in targets if any(p.target == t.id for p in measured)},
+        labels=labels,
     )
 
 

@@ -38,6 +38,7 @@ def publish(inputs: ReportInputs, site_dir: Path) -> Path:
     pages.write_scale_page(inputs, docs)
     pages.write_capacity_page(inputs, docs)
     pages.write_client_page(inputs, docs)
+    pages.write_ui_page(inputs, docs)
     ab_pages.write_ab_pages(inputs.ab_outputs, docs)
     shown = history_pages.write_history_pages(inputs.history, inputs.targets, docs, inputs.settings)
     history_pages.write_versus_original(inputs.history, docs)

@@ -1,0 +1,58 @@
+"""The ui suite's figures: how long each view of a server's web UI takes to show its data, at each
+store size, and the requests behind it.
+
+The ui suite names each view `<view>@<size>`, as the scale suite names its reads, so the same
+`scale.sized` splits them; every view is one navigation, so its time is its p50.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import scale
+from analysis.summarise import PairSummary
+
+SUITE = "ui"
+STATIC = "static files"
+
+
+def views(summary: pd.DataFrame) -> pd.DataFrame:
+    """target, read (the view), size, p50_ms, p95_ms, read_ms ... of the ui suite's complete rows."""
+    return scale.sized(summary, SUITE)
+
+
+def sentences(rows: pd.DataFrame, labels: dict[str, str]) -> list[str]:
+    """Per view at the largest size every target reached: the fastest target, the others as multiples."""
+    found = []
+    for view, of_view in rows.groupby("read", sort=True):
+        common = of_view.groupby("target")["size"].max().min()
+        at = of_view[of_view["size"] == common].sort_values("p50_ms")
+        if at.empty:
+            continue
+        best = at.iloc[0]
+        others = "; ".join(
+            f"{labels.get(r.target, r.target)} {r.p50_ms / 1000:.2f} s ({r.p50_ms / best.p50_ms:.2f}×)"
+            for r in at.iloc[1:].itertuples()
+        )
+        found.append(
+            f"{view} at {common:,} runs: {labels.get(best.target, best.target)} shows it first, in "
+            f"{best.p50_ms / 1000:.2f} s (p50)" + (f"; {others}" if others else "")
+        )
+    return found
+
+
+def requests(pairs: list[PairSummary]) -> dict[str, list[dict]]:
+    """Per target, the requests each view made until it was shown: one row per view x endpoint, the
+    REST calls first, the UI's own files last."""
+    found = {}
+    for pair in pairs:
+        if pair.suite != SUITE or pair.missing:
+            continue
+        rows = sorted(pair.calls, key=lambda c: (_order(c["name"]), c["endpoint"] == STATIC, c["endpoint"]))
+        found[pair.target] = rows
+    return found
+
+
+def _order(name: str) -> tuple[str, int]:
+    view, _, size = name.partition("@")
+    return view, int(size) if size.isdigit() else 0
