@@ -12,7 +12,9 @@
 // - `CompareRuns@<size>`: the run-compare page of the 100 newest runs, until its parallel-coordinates
 //   chart is drawn and every run is in its table; checks that all 100 are;
 // - `MetricPage@<size>`: the metric page of the run with the long `loss` history (10 x size points),
-//   until its chart is drawn and its table gives the last step; checks that it is the last one logged.
+//   until its chart is drawn and its table gives the last step; checks that it is the last one logged;
+// - `AimMetrics@<size>` (FastTrackML's Aim UI, where AIM_PATH is set): the metrics explorer charting
+//   `loss` of every run in the experiment, until every line is drawn.
 //
 // Every request a view made until it was shown is recorded from the page's Resource Timing:
 // `rest_call_duration` and `rest_call_bytes` per request, named by the view, with the endpoint in a
@@ -22,6 +24,7 @@
 //   -e SIZES=5,50 -e READS=1 [-e UI_PATH=/mlflow/ for FastTrackML's MLflow UI]
 import { browser } from 'k6/browser';
 import { check } from 'k6';
+import encoding from 'k6/encoding';
 import { Counter, Trend } from 'k6/metrics';
 import { BASE_URL, session, settings, suiteOptions } from './lib/mlflow.js';
 import { LONG_HISTORY_PER_RUN, grow, newStore, runName, runsHeld } from './lib/store.js';
@@ -34,6 +37,7 @@ export const options = {
 
 const { sizes, reads } = settings('ui');
 const UI = `${BASE_URL}${__ENV.UI_PATH || '/'}`; // where the server serves its MLflow UI
+const AIM = __ENV.AIM_PATH ? `${BASE_URL}${__ENV.AIM_PATH}` : ''; // FastTrackML's Aim UI, where there is one
 const TABLE_PAGE = 100; // runs the experiment page loads at first
 const COMPARED = 100; // runs on the compare page
 const VIEW_TIMEOUT_MS = Number(__ENV.VIEW_TIMEOUT_MS || 60000);
@@ -69,9 +73,16 @@ const WATCH = `(() => {
       const last = number(/\\(step=(\\d+)\\)/, text);
       return last !== null && plotted('.js-plotly-plot') ? { last } : null;
     },
+    aim() {
+      const lines = document.querySelectorAll('.Line').length;
+      return lines > 0 && lines >= expected ? { lines } : null;
+    },
   };
+  // the Aim view's URL ends with #expect=N, the lines it must draw (the app ignores the fragment)
+  const expected = Number((location.hash.match(/expect=(\\d+)/) || [0, 0])[1]);
   const hash = location.hash;
-  const view = hash.startsWith('#/compare-runs') ? 'compare' : hash.startsWith('#/metric') ? 'metric' : hash.includes('/runs') ? 'experiment' : null;
+  const aim = location.pathname.endsWith('/aim/metrics');
+  const view = aim ? 'aim' : hash.startsWith('#/compare-runs') ? 'compare' : hash.startsWith('#/metric') ? 'metric' : hash.includes('/runs') ? 'experiment' : null;
   if (!view) return;
   function watch() {
     const facts = document.body ? views[view](document.body.textContent) : null;
@@ -103,6 +114,9 @@ export default async function () {
     await experimentPage(page, size);
     await compareRuns(page, size);
     await metricPage(page, size);
+    if (AIM) {
+      await aimMetrics(page, size);
+    }
   } finally {
     await page.close();
     await context.close();
@@ -137,6 +151,27 @@ async function metricPage(page, size) {
   await view(page, `MetricPage@${size}`, `${UI}#/metric?${query}`, {
     [`the history up to step ${last}`]: (s) => s.last === last,
   });
+}
+
+/** The Aim UI's metrics explorer charting `loss` of every run in the experiment, streamed from
+ * /aim/api/runs/search/metric; shown when every run's line is drawn. The explorer's experiment is
+ * chosen as its own selector keeps it, in the page's local storage. */
+async function aimMetrics(page, size) {
+  const experiment = { id: store.experiments[0], name: `${store.prefix}-e00000` };
+  await page.goto(`${AIM}metrics`); // untimed: fills the cache with the Aim UI, picks the experiment
+  await page.evaluate((chosen) => localStorage.setItem('selectedExperiments', JSON.stringify([chosen])), experiment);
+  const loss = { metricName: 'loss', contextName: '' };
+  const option = { label: 'loss', group: 'loss', type: 'metrics', key: aimEncode(loss), value: { option_name: 'loss', context: {} } };
+  const select = { options: [option], query: '', advancedMode: false, advancedQuery: '' };
+  const lines = runsHeld(store);
+  await view(page, `AimMetrics@${size}`, `${AIM}metrics?select=${aimEncode(select)}#expect=${lines}`, {
+    [`all ${lines} runs charted`]: (s) => s.lines === lines,
+  });
+}
+
+/** The Aim UI's encoding of a state in its URL: O- and the base64 of the JSON through encodeURI. */
+function aimEncode(value) {
+  return `O-${encoding.b64encode(encodeURI(JSON.stringify(value)), 'rawstd')}`;
 }
 
 /** Navigate to `url` as view `name`, wait until the page shows it, check what it shows, and record its
@@ -179,12 +214,14 @@ async function recordRequests(page, tags) {
 }
 
 /** `runs/search` for .../ajax-api/2.0/mlflow/runs/search?..., `3.0/server-info` for MLflow's 3.0
- * API, `static files` for the UI's own scripts, styles and images. */
+ * API, `aim/runs/search/metric` for the Aim UI's API, `static files` for the UI's own scripts,
+ * styles and images. */
 function endpointOf(url) {
   const path = url.replace(/^https?:\/\/[^/]+/, '').split('?')[0];
-  const api = path.match(/\/(?:ajax-)?api\/(2\.0|3\.0)\/mlflow\/(.*)$/);
-  if (api) {
-    return api[1] === '2.0' ? api[2] : `${api[1]}/${api[2]}`;
+  const mlflow = path.match(/\/(?:ajax-)?api\/(2\.0|3\.0)\/mlflow\/(.*)$/);
+  if (mlflow) {
+    return mlflow[1] === '2.0' ? mlflow[2] : `${mlflow[1]}/${mlflow[2]}`;
   }
-  return path.includes('/api/') ? path.replace(/^.*?\/api\//, 'api/') : 'static files';
+  const aim = path.match(/\/aim\/api\/(.*)$/);
+  return aim ? `aim/${aim[1]}` : 'static files';
 }

@@ -210,7 +210,7 @@ def _suite_env(target: Target, suite: str) -> dict[str, str]:
     which browser to drive."""
     if suite != UI_SUITE:
         return {}
-    return {"UI_PATH": target.server.ui_path, **browser_env()}
+    return {"UI_PATH": target.server.ui_path, "AIM_PATH": target.server.aim_path, **browser_env()}
 
 
 def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:

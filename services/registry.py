@@ -63,6 +63,8 @@ class Server:
     client_packages: tuple[str, ...] = ()
     # where the server serves its MLflow web UI (the ui suite's pages), under its base URL
     ui_path: str = "/"
+    # where it serves an Aim UI (FastTrackML), if it does: the ui suite times its metrics explorer too
+    aim_path: str = ""
 
     @property
     def default_version(self) -> str:

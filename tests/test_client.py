@@ -37,7 +37,7 @@ def test_every_way_of_logging_is_timed_once_per_loop_and_every_loop_kept_every_m
     meta = metadata(out, target, "client")
     assert meta["status"] == "ok", meta["error"]
     assert meta["settings"] == {"epochs": EPOCHS, "metrics": METRICS, "train_ms": 5}
-    assert sorted(meta["counts"]["names"]) == sorted(WAYS)
+    assert sorted(meta["counts"]["request_names"]) == sorted(WAYS)
     assert meta["counts"]["requests"] == 3 and meta["counts"]["errors"] == 0
     # the loop waits for its training at least: 3 epochs of 5 ms
     pair = summarise_pair(out / f"{target}_client.csv", PairMetadata.read(out / f"{target}_client.json"))
