@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from services.registry import Target
+from services.registry import USER_SUITES, Target
 
 
 def times(ratio: float) -> str:
@@ -159,7 +159,7 @@ def harness_share(pairs: list) -> list[dict]:
     rows = []
     for pair in pairs:
         meta = pair.meta
-        bound = meta.load_generator_bound
+        bound = None if meta.suite in USER_SUITES else meta.load_generator_bound
         throughput, ceiling = meta.throughput_rps, meta.k6_ceiling_rps
         rows.append(
             {
@@ -171,11 +171,17 @@ def harness_share(pairs: list) -> list[dict]:
                 "k6_cpu": _seconds(meta.k6_cpu_seconds),
                 "server_cpu": _seconds(meta.server_cpu_seconds),
                 "pinned": "yes" if meta.pinned else "no",
-                "flag": {True: "**load-generator bound**", False: "no", None: "not measured"}[bound],
+                "flag": _flag(meta.suite, bound),
                 "bound": bound,
             }
         )
     return rows
+
+
+def _flag(suite: str, bound: bool | None) -> str:
+    if suite in USER_SUITES:
+        return "no: the client is part of what it times"
+    return {True: "**load-generator bound**", False: "no", None: "not measured"}[bound]
 
 
 def harness_sentence(rows: list[dict]) -> str | None:

@@ -243,6 +243,10 @@ UNPAIRED_SUITES = {
     "ui": "it grows its store size after size and times pages in a browser, so no two rounds would be alike",
 }
 
+# Suites that time what a user feels, their client's work included (the browser's, the MLflow
+# client's): their load generator is part of what they measure, never a bound to warn of.
+USER_SUITES = ("client", "ui")
+
 # Suites that are not k6 scripts: the client suite is a training script run with the MLflow client.
 PROGRAM_SUITES = ("client",)
 
