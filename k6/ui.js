@@ -58,24 +58,29 @@ const WATCH = `(() => {
   const number = (re, text) => { const m = text.match(re); return m ? Number(m[1]) : null; };
   const names = (text) => new Set(text.match(/run-\\d{5}/g) || []);
   const plotted = (selector) => document.querySelector(selector) !== null;
+  // each view: what the page shows now, and whether that is the view shown
   const views = {
     experiment(text) {
       const rows = number(/(\\d+) matching runs?/, text);
-      const first = text.match(/run-\\d{5}/);
-      return rows && first ? { rows, first: first[0] } : null;
+      const first = (text.match(/run-\\d{5}/) || [null])[0];
+      return { facts: { rows, first }, shown: rows !== null && first !== null };
     },
     compare(text) {
       const runs = number(/Comparing (\\d+) Runs?/, text);
       const shown = names(text).size;
-      return runs && shown >= runs && plotted('.js-plotly-plot .parcoords') ? { runs, shown } : null;
+      const plot = plotted('.js-plotly-plot .parcoords');
+      return { facts: { runs, shown, plot }, shown: runs !== null && shown >= runs && plot };
     },
     metric(text) {
-      const last = number(/\\(step=(\\d+)\\)/, text);
-      return last !== null && plotted('.js-plotly-plot') ? { last } : null;
+      // the table gives the latest, the smallest and the largest value, each with its step; \`loss\`
+      // falls step by step, so the largest step there is the last one the page fetched
+      const steps = [...text.matchAll(/\\(step=(\\d+)\\)/g)].map((m) => Number(m[1]));
+      const plot = plotted('.js-plotly-plot');
+      return { facts: { last: steps.length ? Math.max(...steps) : null, plot }, shown: steps.length > 0 && plot };
     },
     aim() {
       const lines = document.querySelectorAll('.Line').length;
-      return lines > 0 && lines >= expected ? { lines } : null;
+      return { facts: { lines }, shown: lines > 0 && lines >= expected };
     },
   };
   // the Aim view's URL ends with #expect=N, the lines it must draw (the app ignores the fragment)
@@ -85,9 +90,10 @@ const WATCH = `(() => {
   const view = aim ? 'aim' : hash.startsWith('#/compare-runs') ? 'compare' : hash.startsWith('#/metric') ? 'metric' : hash.includes('/runs') ? 'experiment' : null;
   if (!view) return;
   function watch() {
-    const facts = document.body ? views[view](document.body.textContent) : null;
-    if (facts) {
-      window.__shown = { ms: performance.now(), ...facts };
+    const now = document.body ? views[view](document.body.textContent) : { facts: {}, shown: false };
+    window.__seen = now.facts; // what a view that is never shown showed last, for its error
+    if (now.shown) {
+      window.__shown = { ms: performance.now(), ...now.facts };
     } else {
       requestAnimationFrame(watch);
     }
@@ -186,7 +192,8 @@ async function view(page, name, url, checks) {
     await page.waitForFunction(() => window.__shown, { polling: 'raf', timeout: VIEW_TIMEOUT_MS });
     shown = await page.evaluate(() => window.__shown);
   } catch (e) {
-    console.error(`${name}: not shown within ${VIEW_TIMEOUT_MS} ms: ${e}`);
+    const seen = await page.evaluate(() => window.__seen).catch(() => null);
+    console.error(`${name}: not shown within ${VIEW_TIMEOUT_MS} ms (it showed ${JSON.stringify(seen)}): ${e}`);
   }
   const passed = check(shown, { 'view shown': (s) => s !== null }, tags) && check(shown, checks, tags);
   if (shown && !passed) {
