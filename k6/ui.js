@@ -72,11 +72,12 @@ const WATCH = `(() => {
       return { facts: { runs, shown, plot }, shown: runs !== null && shown >= runs && plot };
     },
     metric(text) {
-      // the table gives the latest, the smallest and the largest value, each with its step; \`loss\`
-      // falls step by step, so the largest step there is the last one the page fetched
+      // the table gives the latest value (from the run, before the history arrives), then the
+      // smallest and the largest (from the history), each with its step; \`loss\` falls step by step,
+      // so the largest step there is the last one the page fetched
       const steps = [...text.matchAll(/\\(step=(\\d+)\\)/g)].map((m) => Number(m[1]));
       const plot = plotted('.js-plotly-plot');
-      return { facts: { last: steps.length ? Math.max(...steps) : null, plot }, shown: steps.length > 0 && plot };
+      return { facts: { last: steps.length ? Math.max(...steps) : null, plot }, shown: steps.length >= 3 && plot };
     },
     aim() {
       const lines = document.querySelectorAll('.Line').length;
