@@ -11,7 +11,7 @@ from analysis import duration
 from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file
 from runner.k6 import profiles
-from services.registry import load_registry, suites
+from services.registry import PROGRAM_SUITES, load_registry, suites
 from tests.conftest import metadata
 
 pytestmark = pytest.mark.servers
@@ -33,6 +33,7 @@ REQUEST_NAMES = {
 REGISTRY = load_registry()
 PAIRS = [(t, s) for t in TARGETS for s in REQUEST_NAMES if not REGISTRY.targets[t].unsupported(s)]
 NOT_SERVED = [(t, s) for t in TARGETS for s in suites() if REGISTRY.targets[t].unsupported(s)]
+K6_SUITES = [s for s in suites() if s not in PROGRAM_SUITES]  # the client suite is a Python script
 
 
 def test_smoke_run_exits_cleanly(smoke_run):
@@ -118,7 +119,7 @@ def test_k6_archive_bundles_each_suite(tmp_path):
     from runner.k6 import k6_binary, select_profile
     from tests.conftest import ROOT
 
-    for suite in suites():
+    for suite in K6_SUITES:
         archive = tmp_path / f"{suite}.tar"
         resolved = select_profile("quick").for_suite(suite).script_env()
         env = [arg for key, value in resolved.items() for arg in ("-e", f"{key}={value}")]
@@ -143,7 +144,7 @@ def test_k6_runs_each_suite_as_the_runner_resolved_its_profile(profile):
     from runner.k6 import k6_binary, select_profile
     from tests.conftest import ROOT
 
-    for suite in suites():
+    for suite in K6_SUITES:
         resolved = select_profile(profile).for_suite(suite)
         env = [arg for key, value in resolved.script_env().items() for arg in ("-e", f"{key}={value}")]
         inspected = subprocess.run(
