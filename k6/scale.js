@@ -12,7 +12,7 @@
 // Run by hand: k6 run k6/scale.js -e BASE_URL=http://127.0.0.1:5000 -e SIZES=5,50,500 -e READS=2
 import { check } from 'k6';
 import { session, settings, suiteOptions } from './lib/mlflow.js';
-import { HISTORY_STEPS, LONG_HISTORY_PER_RUN, grow, newStore } from './lib/store.js';
+import { HISTORY_STEPS, LONG_HISTORY_PER_RUN, newStore, sizeOfIteration } from './lib/store.js';
 
 export const options = suiteOptions('scale');
 
@@ -23,17 +23,11 @@ const CHART_RUNS = 100; // the MLflow UI charts at most 100 runs at once
 
 // The store as this VU grew it (a VU keeps its module state from one iteration to the next).
 const store = newStore(server.api, sizes[0]);
-let grown = -1; // the index in `sizes` of the size the store was last grown to
 
 export default function () {
-  const step = Math.min(Math.floor(__ITER / reads), sizes.length - 1);
-  while (grown < step) {
-    grown += 1;
-    grow(store, sizes[grown]);
-  }
-  const size = sizes[step];
-  if (store.failed[size]) {
-    return; // its reads would check against data that is not all there
+  const size = sizeOfIteration(store, sizes, reads, __ITER);
+  if (size === null) {
+    return; // growing the store to this size failed
   }
   readAll(size);
 }

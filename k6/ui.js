@@ -27,7 +27,7 @@ import { check } from 'k6';
 import encoding from 'k6/encoding';
 import { Counter, Trend } from 'k6/metrics';
 import { BASE_URL, session, settings, suiteOptions } from './lib/mlflow.js';
-import { LONG_HISTORY_PER_RUN, grow, newStore, runName, runsHeld } from './lib/store.js';
+import { LONG_HISTORY_PER_RUN, newStore, runName, runsHeld, sizeOfIteration } from './lib/store.js';
 
 const base = suiteOptions('ui');
 export const options = {
@@ -49,7 +49,6 @@ const callBytes = new Trend('rest_call_bytes');
 
 const server = session(); // one VU, one server
 const store = newStore(server.api, Infinity, true);
-let grown = -1;
 
 // Runs in every document before its own scripts: on each animation frame, until the page shows what
 // its view is for, look at the page; then keep the moment (ms since the navigation started) and the
@@ -103,14 +102,9 @@ const WATCH = `(() => {
 })();`;
 
 export default async function () {
-  const step = Math.min(Math.floor(__ITER / reads), sizes.length - 1);
-  while (grown < step) {
-    grown += 1;
-    grow(store, sizes[grown]);
-  }
-  const size = sizes[step];
-  if (store.failed[size]) {
-    return; // its views would check against data that is not all there
+  const size = sizeOfIteration(store, sizes, reads, __ITER);
+  if (size === null) {
+    return; // growing the store to this size failed
   }
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   await context.addInitScript(WATCH);

@@ -19,8 +19,20 @@ const seedFailures = new Counter('seed_failures');
 
 /** An empty store on the server at `api` (the MLflow API's base URL). */
 export function newStore(api, runsPerExperiment, named = false) {
-  const store = { api, runsPerExperiment, named, experiments: [], runs: [], longRuns: {}, failed: {} };
+  const store = { api, runsPerExperiment, named, experiments: [], runs: [], longRuns: {}, failed: {}, grown: -1 };
   return { ...store, prefix: uniqueName('k6-scale') };
+}
+
+/** The size iteration `iteration` reads at (`reads` iterations per size, in the order of `sizes`),
+ * the store grown to it first when it is not yet; null when growing to it failed, as its reads would
+ * check against data that is not all there. */
+export function sizeOfIteration(store, sizes, reads, iteration) {
+  const step = Math.min(Math.floor(iteration / reads), sizes.length - 1);
+  while (store.grown < step) {
+    store.grown += 1;
+    grow(store, sizes[store.grown]);
+  }
+  return store.failed[sizes[step]] ? null : sizes[step];
 }
 
 /** Grow `store` to `size` runs (untimed); on a failure, `store.failed[size]` says why and the store
