@@ -2,7 +2,9 @@
 store size, and the requests behind it.
 
 The ui suite names each view `<view>@<size>`, as the scale suite names its reads, so the same
-`scale.sized` splits them; every view is one navigation, so its time is its p50.
+`scale.sized` splits them; every view is one navigation, so its time is its p50. The server's CPU
+in each view is read by the runner at a barrier around it (runner/segments.py) and kept in the pair's
+metadata; its median per view is what the view costs the server.
 """
 
 from __future__ import annotations
@@ -50,6 +52,18 @@ def requests(pairs: list[PairSummary]) -> dict[str, list[dict]]:
             continue
         rows = sorted(pair.calls, key=lambda c: (_order(c["name"]), c["endpoint"] == STATIC, c["endpoint"]))
         found[pair.target] = rows
+    return found
+
+
+def server_cpu(pairs: list[PairSummary]) -> dict[tuple[str, str, int], tuple[float, int]]:
+    """(target, view, size) -> (the server's median CPU ms in that view, the views measured)."""
+    found = {}
+    for pair in pairs:
+        if pair.suite != SUITE:
+            continue
+        for name, seconds in pair.meta.server_cpu_by_name.items():
+            view, size = _order(name)
+            found[(pair.target, view, size)] = (float(pd.Series(seconds).median()) * 1000, len(seconds))
     return found
 
 

@@ -383,6 +383,8 @@ class PairMetadata(Record):
     k6_cpu_seconds: float | None = None
     server_cpu_seconds: float | None = None
     server_rss_peak_mib: float | None = None
+    # the ui suite's: the server's CPU seconds in each view, per view (`<view>@<size>`), in order
+    server_cpu_by_name: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     pinned: bool = False
     # the suite's own settings as it ran: the scale suite's sizes and reads, the capacity suite's rates
     # and hold (seconds per rate)

@@ -20,13 +20,15 @@
 // `rest_call_duration` and `rest_call_bytes` per request, named by the view, with the endpoint in a
 // tag (the MLflow REST path, or "static files"); each view adds one `operations` row.
 // Each iteration runs in a new browser whose cache is first filled by an untimed load of the UI.
+// Around each view the VU meets the runner's barrier (SEGMENT_URL), where the runner reads the
+// server's CPU: what the view cost the server (runner/segments.py).
 // Run by hand: K6_BROWSER_EXECUTABLE_PATH=/usr/bin/chromium k6 run k6/ui.js -e BASE_URL=http://127.0.0.1:5000
 //   -e SIZES=5,50 -e READS=1 [-e UI_PATH=/mlflow/ for FastTrackML's MLflow UI]
 import { browser } from 'k6/browser';
 import { check } from 'k6';
 import encoding from 'k6/encoding';
 import { Counter, Trend } from 'k6/metrics';
-import { BASE_URL, session, settings, suiteOptions } from './lib/mlflow.js';
+import { BASE_URL, meet, session, settings, suiteOptions } from './lib/mlflow.js';
 import { LONG_HISTORY_PER_RUN, newStore, runName, runsHeld, sizeOfIteration } from './lib/store.js';
 
 const base = suiteOptions('ui');
@@ -182,6 +184,7 @@ async function view(page, name, url, checks) {
   await page.goto('about:blank');
   operations.add(1, tags);
   let shown = null;
+  meet(name);
   try {
     await page.goto(url, { timeout: VIEW_TIMEOUT_MS });
     await page.waitForFunction(() => window.__shown, { polling: 'raf', timeout: VIEW_TIMEOUT_MS });
@@ -190,6 +193,7 @@ async function view(page, name, url, checks) {
     const seen = await page.evaluate(() => window.__seen).catch(() => null);
     console.error(`${name}: not shown within ${VIEW_TIMEOUT_MS} ms (it showed ${JSON.stringify(seen)}): ${e}`);
   }
+  meet('end');
   const passed = check(shown, { 'view shown': (s) => s !== null }, tags) && check(shown, checks, tags);
   if (shown && !passed) {
     console.error(`${name}: shown ${JSON.stringify(shown)}`);

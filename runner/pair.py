@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,15 @@ from core.paths import WORK_DIR
 from core.records import Counts, Machine, PairMetadata, Source, Status, now_iso
 from runner import client, outputs, serving
 from runner.browser import UI_SUITE, browser_env
-from runner.k6 import THRESHOLDS_CROSSED, Profile, k6_version, probe_ceiling, run_suite
+from runner.k6 import THRESHOLDS_CROSSED, LoadResult, Profile, k6_version, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
 from runner.resources import core_split
+from runner.segments import SegmentBarrier, serve_barrier
 from services import launcher
 from services.postgres import Postgres, postgres
 from services.registry import Spec, Target
+
+SERVER = "server"  # the one meter of a pair, as the segment barrier names it
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> 
 def _load(
     plan: RunPlan, target: Target, suite: str, served: launcher.Served, staging: PairFiles, meta: PairMetadata
 ) -> PairMetadata:
-    """Run the k6 suite against the server, stopping early if the server dies; the metadata after it."""
+    """Run the suite's load on the server, stopping early if the server dies; the metadata after it."""
     profile = plan.profile_for(suite)
     total = profile.total_iterations
     stop_reason: list[str] = []
@@ -146,11 +150,7 @@ def _load(
             stop_reason.append("the server exited during the run")
         return stop_reason[0] if stop_reason else None
 
-    k6_cores = plan.cores[0] if plan.cores else None  # the probe runs where the suite's k6 will
-    ceiling = None
-    if suite != client.SUITE:  # the client suite's load is one training script: no k6
-        ceiling = probe_ceiling(served.url, profile.vus, WORK_DIR / plan.run_id / staging.stem, cpus=k6_cores)
-        console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
+    ceiling = _ceiling(plan, suite, served.url, profile.vus, staging)
     meter = serving.meter(served, plan.server_cgroup)
     if meter:
         meter.begin()
@@ -160,24 +160,14 @@ def _load(
             meter.sample()
         return should_stop()
 
-    with PairProgress(f"{meta.target} · {suite}", total, plan.progress_seconds) as progress:
-        if suite == client.SUITE:
-            result = client.run_client(
-                target, served.url, profile, staging.csv, staging.k6_log, progress.update, poll, k6_cores
-            )
-        else:
-            result = run_suite(
-                suite,
-                served.url,
-                profile,
-                staging.csv,
-                staging.k6_log,
-                staging.dashboard,
-                on_progress=progress.update,
-                should_stop=poll,
-                script_env=_suite_env(target, suite),
-                cpus=k6_cores,
-            )
+    # the ui suite meets the runner around each view: the server's CPU per view
+    barrier = SegmentBarrier(profile.vus, {SERVER: meter}) if meter and suite == UI_SUITE else None
+    with (
+        PairProgress(f"{meta.target} · {suite}", total, plan.progress_seconds) as progress,
+        serve_barrier(barrier) if barrier else nullcontext() as segment_url,
+    ):
+        env = {"SEGMENT_URL": segment_url} if segment_url else {}
+        result = _run_load(plan, target, suite, served.url, staging, progress.update, poll, env)
     server_cpu, server_rss = meter.end() if meter else (None, None)
     meta = dataclasses.replace(
         meta,
@@ -188,6 +178,7 @@ def _load(
         k6_cpu_seconds=result.cpu_seconds,
         server_cpu_seconds=None if server_cpu is None else round(server_cpu, 3),
         server_rss_peak_mib=None if server_rss is None else round(server_rss, 1),
+        server_cpu_by_name=barrier.cpu_of_each(SERVER) if barrier else {},
         pinned=plan.cores is not None,
     )
     if stop_reason:
@@ -203,6 +194,46 @@ def _load(
             Status.PARTIAL, f"only {result.iterations_done} of {total} iterations ran (maxDuration reached?)"
         )
     return meta.ended(Status.OK)
+
+
+def _ceiling(plan: RunPlan, suite: str, url: str, vus: int, staging: PairFiles) -> float | None:
+    """k6's own ceiling here (GET /health at the pair's concurrency, where the suite's k6 will run);
+    none for the client suite, whose load is one training script and no k6."""
+    if suite == client.SUITE:
+        return None
+    cores = plan.cores[0] if plan.cores else None
+    ceiling = probe_ceiling(url, vus, WORK_DIR / plan.run_id / staging.stem, cpus=cores)
+    console.print(f"k6's ceiling here: {f'{ceiling:.0f} requests/s' if ceiling else 'not measured'} (GET /health)")
+    return ceiling
+
+
+def _run_load(
+    plan: RunPlan,
+    target: Target,
+    suite: str,
+    url: str,
+    staging: PairFiles,
+    on_progress: Callable[[int], None],
+    should_stop: Callable[[], str | None],
+    env: dict[str, str],
+) -> LoadResult:
+    """The suite's load on the server: the training script for the client suite, k6's script for the
+    others (with what the suite needs beyond the profile, and `env`)."""
+    profile, cores = plan.profile_for(suite), plan.cores[0] if plan.cores else None
+    if suite == client.SUITE:
+        return client.run_client(target, url, profile, staging.csv, staging.k6_log, on_progress, should_stop, cores)
+    return run_suite(
+        suite,
+        url,
+        profile,
+        staging.csv,
+        staging.k6_log,
+        staging.dashboard,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        script_env=_suite_env(target, suite) | env,
+        cpus=cores,
+    )
 
 
 def _suite_env(target: Target, suite: str) -> dict[str, str]:

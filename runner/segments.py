@@ -7,6 +7,10 @@ then, and only then, each server's meter takes a lap. So the CPU between two bar
 server spent on that segment's request name alone, and no VU starts the next name while another is
 still on the last one.
 
+The ui suite's single VU meets the barrier the same way around each view (`<view>@<size>` before,
+`end` after), so the server's CPU between the two is what that view cost it; the time between views
+(growing the store, the untimed warm-up load) is counted in no segment.
+
 A barrier that not every VU reaches in `timeout` seconds (a VU stuck or gone) breaks: the waiting VUs
 are answered 503, and the round's CPU per request name is not given, since its laps no longer match
 its segments.
@@ -39,6 +43,9 @@ class SegmentBarrier:
         self.vus, self.meters, self.timeout = vus, meters, timeout
         self.labels: list[str] = []  # the barriers passed, in order
         self.cpu: dict[str, dict[str, float]] = {side: {} for side in meters}  # side -> name -> CPU seconds
+        # side -> name -> CPU seconds of each segment of that name, in order (the ui suite meets at the
+        # barrier around every view, and each view is timed several times)
+        self.each: dict[str, dict[str, list[float]]] = {side: {} for side in meters}
         self.broken = False
         self._barriers: dict[str, threading.Barrier] = {}
         self._lock = threading.Lock()
@@ -70,6 +77,7 @@ class SegmentBarrier:
         if self.labels and self.labels[-1] != END:
             for side, seconds in laps.items():
                 self.cpu[side][self.labels[-1]] = seconds
+                self.each[side].setdefault(self.labels[-1], []).append(round(seconds, 4))
         self.labels.append(label)
 
     @property
@@ -91,6 +99,10 @@ class SegmentBarrier:
     def cpu_by_name(self, side: str) -> dict[str, float]:
         """CPU seconds of `side`'s server per request name, or nothing when the round's laps are not whole."""
         return dict(self.cpu.get(side, {})) if self.complete else {}
+
+    def cpu_of_each(self, side: str) -> dict[str, list[float]]:
+        """CPU seconds of `side`'s server in every segment, per name; nothing when a barrier broke."""
+        return {name: list(seconds) for name, seconds in self.each.get(side, {}).items()} if not self.broken else {}
 
 
 @contextmanager

@@ -494,6 +494,29 @@ def test_a_vu_that_never_arrives_breaks_the_barrier_and_no_cpu_per_name_is_given
     assert whole.complete and set(whole.cpu_by_name("A")) == {"CreateRun", "UpdateRun"}
 
 
+def test_a_view_met_at_the_barrier_again_and_again_keeps_each_view_s_cpu():
+    """The ui suite's VU meets the barrier before each view and at `end` after it: each view's CPU is
+    kept, in order, and what the server spends between views (after `end`) is in none."""
+
+    class Spending:
+        def __init__(self) -> None:
+            self.spent = 0.0
+
+        def lap(self) -> float:  # everything spent since the last lap, then idle
+            spent, self.spent = self.spent, 0.0
+            return spent
+
+    server = Spending()
+    barrier = SegmentBarrier(vus=1, meters={"server": server})
+    for label, spent in (("ExperimentPage@5", 0.5), ("end", 0.03), ("ExperimentPage@5", 0.9), ("end", 0.02)):
+        barrier.arrive(label)
+        server.spent = spent  # the view (or the time between views) that follows this barrier
+    barrier.arrive("MetricPage@5")
+    server.spent = 0.04
+    barrier.arrive("end")
+    assert barrier.cpu_of_each("server") == {"ExperimentPage@5": [0.5, 0.9], "MetricPage@5": [0.04]}
+
+
 def test_an_interleaved_round_is_split_by_its_side_tag():
     """Real k6 output of the logging suite interleaving two servers (smoke size: 2 iterations a side)."""
     path = ROOT / "tests" / "fixtures" / "k6_logging_interleaved.csv"

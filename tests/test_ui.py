@@ -61,6 +61,19 @@ def test_the_requests_behind_each_view_are_counted_per_endpoint(smoke_run, targe
         assert calls[("AimMetrics@50", "aim/runs/search/metric")]["calls_per_operation"] == 1
 
 
+@pytest.mark.parametrize("target", BOTH)
+def test_the_server_s_cpu_is_read_around_every_view(smoke_run, target):
+    out, _ = smoke_run
+    meta = PairMetadata.read(out / f"{target}_ui.json")
+    views = (*VIEWS, AIM_VIEW) if target.startswith("fasttrackml") else VIEWS
+    assert set(meta.server_cpu_by_name) == {f"{view}@{size}" for view in views for size in SIZES}
+    # one reading per view timed; every view made the server answer REST calls, which cost it CPU,
+    # and no view can cost more than the whole pair
+    assert all(len(seconds) == 1 for seconds in meta.server_cpu_by_name.values()), meta.server_cpu_by_name
+    each = [s for seconds in meta.server_cpu_by_name.values() for s in seconds]
+    assert all(s > 0 for s in each) and sum(each) < meta.server_cpu_seconds, (each, meta.server_cpu_seconds)
+
+
 def test_the_ui_page_shows_each_target_s_time_to_each_view(smoke_run):
     out, _ = smoke_run
     page = html.unescape((out.parent / "site" / "ui.html").read_text())
@@ -70,6 +83,8 @@ def test_the_ui_page_shows_each_target_s_time_to_each_view(smoke_run):
             assert re.search(rf"<td>{label}</td>\s*<td>{view}</td>\s*<td[^>]*>\d+ \(\d+\)</td>", page), (target, view)
     assert re.search(r"ExperimentPage at 50 runs: .* shows it first", page)
     assert "<code>runs/search</code>" in page
+    assert re.search(r"What each view costs the server", page)
+    assert not re.search(r"<td>ExperimentPage</td>\s*<td[^>]*>not measured</td>", page)
 
 
 def test_a_server_that_shows_half_of_its_runs_fails_the_experiment_page(tmp_path):

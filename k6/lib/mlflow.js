@@ -149,8 +149,9 @@ export function iterate(steps, data) {
   }
 }
 
-/** Wait at the runner's barrier `label` until every VU is there (no-op without SEGMENT_URL). */
-function meet(label) {
+/** Wait at the runner's barrier `label` until every VU is there (no-op without SEGMENT_URL); the
+ * runner reads the server's CPU at each. */
+export function meet(label) {
   if (SEGMENT_URL) {
     http.get(`${SEGMENT_URL}/${encodeURIComponent(label)}`, { tags: { name: `Segment@${label}` }, timeout: '300s' });
   }
