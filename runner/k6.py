@@ -39,7 +39,9 @@ class Profile:
     iterations: int
     description: str
     suites: dict[str, dict] = field(default_factory=dict, compare=False)  # a suite's own entry
-    pair_seconds: float = 0.0  # a pair's wall time here, measured (what a run's estimate starts from)
+    # a pair's wall time here, measured (what a run's estimate starts from): the profile's figure, or
+    # the suite's own where its pairs take far longer or shorter (ui, client)
+    pair_seconds: float = 0.0
     max_duration: str = "10m"  # k6 stops a suite that takes longer (its maxDuration)
     settings: dict[str, object] = field(default_factory=dict, compare=False)  # the suite's, as it runs
 
@@ -60,11 +62,19 @@ class Profile:
         settings = {k: v for k, v in {**own, **(overrides or {})}.items() if k in SUITE_SETTINGS and k in own}
         vus, iterations = own.get("vus", self.vus), own.get("iterations", self.iterations)
         max_duration = own.get("maxDuration", self.max_duration)
+        pair_seconds = own.get("pairSeconds", self.pair_seconds)
         if "sizes" in settings:
             iterations = len(settings["sizes"]) * settings["reads"]
         if "rates" in settings:  # the warm-up at the first rate, then each step
             iterations = -(-(settings["rates"][0] + sum(settings["rates"])) * settings["hold"] // vus)
-        return replace(self, vus=vus, iterations=iterations, settings=settings, max_duration=max_duration)
+        return replace(
+            self,
+            vus=vus,
+            iterations=iterations,
+            settings=settings,
+            max_duration=max_duration,
+            pair_seconds=pair_seconds,
+        )
 
     def script_env(self) -> dict[str, str]:
         """This profile as k6 reads it, resolved: VUS=10 ITERATIONS=20 MAX_DURATION=15m, and the

@@ -62,6 +62,19 @@ def test_what_is_left_is_the_estimate_of_the_pairs_to_come():
     assert found.remaining(PAIRS) == 0.0
 
 
+def test_a_suite_with_its_own_figure_is_expected_to_take_it():
+    found = duration.estimate(PAIRS, "quick", {"logging": 60.0, "scale": 300.0}, [])
+    assert found.seconds == {("fml", "logging"): 60.0, ("mlflow", "logging"): 60.0, ("mlflow", "scale"): 300.0}
+
+
+def test_the_browser_and_client_suites_have_their_own_measured_pair_time():
+    for profile in profiles().values():
+        for suite in ("ui", "client"):
+            assert profile.suites[suite].get("pairSeconds", 0) > 0, (profile.name, suite)
+            assert profile.for_suite(suite).pair_seconds == profile.suites[suite]["pairSeconds"]
+        assert profile.for_suite("logging").pair_seconds == profile.pair_seconds
+
+
 def test_minutes_read_as_a_person_says_them():
     assert [duration.minutes(s) for s in (45, 130, 4560)] == ["45 s", "2 min", "1 h 16 min"]
 

@@ -130,7 +130,7 @@ def main(args: argparse.Namespace) -> int:
     plan = dataclasses.replace(plan, estimate=expected_duration(plan, args.history))
     console.print(
         f"Run [bold]{plan.run_id}[/]: {len(plan.targets)} target(s) x {len(plan.suites)} suite(s), "
-        f"profile {plan.profile.name} ({plan.profile.vus} VUs x {plan.profile.iterations} iterations); "
+        f"profile {plan.profile.name} ({_shapes(plan)}); "
         f"expected to take {plan.estimate.describe()}"
     )
     pairs = run_all(plan)
@@ -145,6 +145,16 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shapes(plan: RunPlan) -> str:
+    """'logging, runs: 20 VUs x 100 iterations; ui: 1 VU x 15 iterations': each suite as it runs."""
+    by_shape: dict[str, list[str]] = {}
+    for suite in plan.suites:
+        profile = plan.profile_for(suite)
+        vus = f"{profile.vus} VU{'s' if profile.vus != 1 else ''}"
+        by_shape.setdefault(f"{vus} x {profile.iterations} iterations", []).append(suite)
+    return "; ".join(f"{', '.join(suites)}: {shape}" for shape, suites in by_shape.items())
+
+
 ESTIMATE_RUNS = 50  # the history's newest runs an estimate reads: a long history costs the start nothing
 
 
@@ -153,7 +163,8 @@ def expected_duration(plan: RunPlan, history_folder: Path) -> duration.RunEstima
     first), else the profile's measured figure; a pair the registry says cannot run takes none."""
     runnable = [(t.id, s) for t, s in plan.pairs if plan.executable or not t.unsupported(s)]
     past = history.load(history_folder, latest=ESTIMATE_RUNS).records if history_folder.is_dir() else []
-    return duration.estimate(runnable, plan.profile.name, plan.profile.pair_seconds, past, Machine.here().cpu_model)
+    fallback = {suite: plan.profile_for(suite).pair_seconds for suite in plan.suites}
+    return duration.estimate(runnable, plan.profile.name, fallback, past, Machine.here().cpu_model)
 
 
 def plan_from(args: argparse.Namespace) -> RunPlan:
