@@ -41,16 +41,34 @@ def output_folder(folder: Path, *pairs: str, csv: Path = FIXTURE_CSV, **changes:
     return folder
 
 
+# the whole smoke run: about 10 minutes on one 2-core machine, and 15 were not enough on another of
+# the same kind, whose MLflow pairs took 40 to 90 s each (the first run also installs the clients)
+SMOKE_RUN_TIMEOUT = 2700
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-    """`./run.sh ARGS` through the project's Python, with output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+    """`./run.sh ARGS` through the project's Python, with output captured. Past `timeout` the CLI is
+    interrupted as Ctrl-C would (so it stops the servers it started), then killed if it hangs."""
+    command = [sys.executable, "-m", "cli", *args]
+    with subprocess.Popen(
+        command,
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
         env={**os.environ, **(env or {})},
-    )
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as ProcessWatcher, below
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=60)
+            finally:
+                process.kill()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def run_smoke(out: Path, target: str, suite: str, *extra: str) -> subprocess.CompletedProcess:
@@ -80,6 +98,7 @@ def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
         str(folder / "history"),
         "--site",
         str(folder / "site"),
+        timeout=SMOKE_RUN_TIMEOUT,
     )
     return out, result
 
