@@ -43,7 +43,7 @@ def test_no_regression_between_good_and_bad_ends_the_search_at_once():
 
 
 BASE = {"*": 0.2}  # ms every answer waits, on every build
-SLOWED = BASE | {"CreateRun": 2.2}  # builds 4 and 5: CreateRun about 2 ms (2.4 times) slower
+SLOWED = BASE | {"CreateRun": 6.0}  # builds 4 and 5: CreateRun 6 ms slower (several times, on any machine)
 
 
 @pytest.mark.servers
