@@ -55,15 +55,15 @@ def requests(pairs: list[PairSummary]) -> dict[str, list[dict]]:
     return found
 
 
-def server_cpu(pairs: list[PairSummary]) -> dict[tuple[str, str, int], tuple[float, int]]:
-    """(target, view, size) -> (the server's median CPU ms in that view, the views measured)."""
+def server_cpu(pairs: list[PairSummary]) -> dict[tuple[str, str, int], float]:
+    """(target, view, size) -> the server's median CPU ms in that view."""
     found = {}
     for pair in pairs:
         if pair.suite != SUITE:
             continue
         for name, seconds in pair.meta.server_cpu_by_name.items():
             view, size = _order(name)
-            found[(pair.target, view, size)] = (float(pd.Series(seconds).median()) * 1000, len(seconds))
+            found[(pair.target, view, size)] = float(pd.Series(seconds).median()) * 1000
     return found
 
 

@@ -42,9 +42,8 @@ class SegmentBarrier:
     def __init__(self, vus: int, meters: dict[str, Lapping], timeout: float = 300.0) -> None:
         self.vus, self.meters, self.timeout = vus, meters, timeout
         self.labels: list[str] = []  # the barriers passed, in order
-        self.cpu: dict[str, dict[str, float]] = {side: {} for side in meters}  # side -> name -> CPU seconds
-        # side -> name -> CPU seconds of each segment of that name, in order (the ui suite meets at the
-        # barrier around every view, and each view is timed several times)
+        # side -> name -> CPU seconds of each segment of that name, in order (an A/B round has one per
+        # name; the ui suite meets at the barrier around every view, and times each view several times)
         self.each: dict[str, dict[str, list[float]]] = {side: {} for side in meters}
         self.broken = False
         self._barriers: dict[str, threading.Barrier] = {}
@@ -76,8 +75,7 @@ class SegmentBarrier:
                 break
         if self.labels and self.labels[-1] != END:
             for side, seconds in laps.items():
-                self.cpu[side][self.labels[-1]] = seconds
-                self.each[side].setdefault(self.labels[-1], []).append(round(seconds, 4))
+                self.each[side].setdefault(self.labels[-1], []).append(seconds)
         self.labels.append(label)
 
     @property
@@ -98,7 +96,7 @@ class SegmentBarrier:
 
     def cpu_by_name(self, side: str) -> dict[str, float]:
         """CPU seconds of `side`'s server per request name, or nothing when the round's laps are not whole."""
-        return dict(self.cpu.get(side, {})) if self.complete else {}
+        return {name: seconds[-1] for name, seconds in self.each.get(side, {}).items()} if self.complete else {}
 
     def cpu_of_each(self, side: str) -> dict[str, list[float]]:
         """CPU seconds of `side`'s server in every segment, per name; nothing when a barrier broke."""
