@@ -8,10 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
+# --no-compile: Python compiles a module when it is first imported; compiling every file of every
+# package at install time (pandas, scipy, altair ...) took more than half of a fresh install (47 s
+# against 20 s on a 2-core machine), and CI's jobs each install afresh. The servers' own environments
+# are compiled at install (services/environments.py), so that no server's start pays for it.
 install() { # install() REQUIREMENTS: into .venv, once per content of the file
   if ! cmp -s "$1" ".venv/$1.installed"; then
     echo "Setting up .venv from $1 (once) ..." >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$1"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r "$1"
     cp "$1" ".venv/$1.installed"
   fi
 }
