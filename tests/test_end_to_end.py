@@ -1,9 +1,13 @@
-"""End to end: the smoke profile over every default target x suite with real servers, k6 and PostgreSQL.
-(The scale and capacity suites' own checks are in test_scale_capacity.py.)"""
+"""End to end: the smoke profile over every default target with real servers, k6 and PostgreSQL (the
+browser and client suites on the targets their tests read: see `smoke_pairs`). The scale and capacity
+suites' own checks are in test_scale_capacity.py, the ui and client suites' in test_ui.py and
+test_client.py."""
 
 from __future__ import annotations
 
+import gzip
 import html
+import json
 
 import pytest
 
@@ -12,7 +16,7 @@ from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file
 from runner.k6 import profiles
 from services.registry import PROGRAM_SUITES, load_registry, suites
-from tests.conftest import metadata
+from tests.conftest import USER_SUITES, metadata, smoke_pairs
 
 pytestmark = pytest.mark.servers
 
@@ -32,7 +36,8 @@ REQUEST_NAMES = {
 }
 REGISTRY = load_registry()
 PAIRS = [(t, s) for t in TARGETS for s in REQUEST_NAMES if not REGISTRY.targets[t].unsupported(s)]
-NOT_SERVED = [(t, s) for t in TARGETS for s in suites() if REGISTRY.targets[t].unsupported(s)]
+SMOKE_PAIRS = smoke_pairs()
+NOT_SERVED = [(t, s) for t, s in SMOKE_PAIRS if REGISTRY.targets[t].unsupported(s)]
 K6_SUITES = [s for s in suites() if s not in PROGRAM_SUITES]  # the client suite is a Python script
 
 
@@ -42,10 +47,12 @@ def test_smoke_run_exits_cleanly(smoke_run):
     assert "Warning" not in result.stdout + result.stderr  # no dependency's warning reaches the user
     said = " ".join((result.stdout + result.stderr).split())
     # how long, before it starts (a fresh history: the profile's figure), and where it is as it goes
-    runnable = len(TARGETS) * len(suites()) - len(NOT_SERVED)
-    expected = duration.minutes(runnable * profiles()["smoke"].pair_seconds)
+    # the invocation that ran every default target on the REST suites
+    smoke, rest = profiles()["smoke"], [s for s in suites() if s not in USER_SUITES]
+    runnable = [(t, s) for t in TARGETS for s in rest if not REGISTRY.targets[t].unsupported(s)]
+    expected = duration.minutes(sum(smoke.for_suite(s).pair_seconds for _, s in runnable))  # each suite's own
     assert f"expected to take about {expected} (from the profile; the history will refine it)" in said
-    total = len(TARGETS) * len(suites())
+    total = len(TARGETS) * len(rest)
     assert all(f"pair {n} of {total}, about" in said for n in range(1, total + 1))
 
 
@@ -95,8 +102,10 @@ def test_a_pair_the_registry_marks_unsupported_is_not_run_and_shown_with_its_rea
 
 def test_all_pairs_belong_to_one_run(smoke_run):
     out, _ = smoke_run
-    run_ids = {metadata(out, t, s)["run_id"] for t in TARGETS for s in suites()}
+    run_ids = {metadata(out, t, s)["run_id"] for t, s in SMOKE_PAIRS}
     assert len(run_ids) == 1
+    [record] = (out.parent / "history").glob("runs/*/*/*.json.gz")  # the two invocations, one record
+    assert len(json.loads(gzip.decompress(record.read_bytes()))["pairs"]) == len(SMOKE_PAIRS)
     assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
 
 
@@ -112,7 +121,6 @@ def test_the_run_records_its_history_and_builds_the_site(smoke_run):
 
 
 def test_k6_archive_bundles_each_suite(tmp_path):
-    import json
     import subprocess
     import tarfile
 
@@ -138,7 +146,6 @@ def test_k6_archive_bundles_each_suite(tmp_path):
 @pytest.mark.parametrize("profile", ["smoke", "standard"])
 def test_k6_runs_each_suite_as_the_runner_resolved_its_profile(profile):
     """Python alone reads k6/profiles.json; k6 gets the resolved values and builds its scenarios from them."""
-    import json
     import subprocess
 
     from runner.k6 import k6_binary, select_profile
