@@ -82,24 +82,24 @@ def metadata(out: Path, target: str, suite: str) -> dict:
     return json.loads((out / f"{target}_{suite}.json").read_text())
 
 
-# The smoke run's shape. Every default target runs the REST suites; the suites that drive a real
-# browser or MLflow client run on the targets their tests read, FastTrackML on both databases and
-# MLflow on SQLite. On the other MLflow targets those two suites cost a CI run about 5 minutes
-# (each pair mostly waits for MLflow's 4 workers to start) and no test reads them; the standard
-# profile's runs measure them.
-USER_SUITES = ("ui", "client")
-USER_SUITE_TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite")
+# The smoke run's shape. Every default target runs the suites that check each of its requests
+# works (BREADTH_SUITES). The suites that grow stores, step rates, or drive a real browser or MLflow
+# client run on the targets their tests read: FastTrackML on both databases and MLflow on SQLite.
+# On the other MLflow targets those four suites cost a CI run about 10 minutes (each pair mostly
+# waits for MLflow's 4 workers to start) and no test reads them; the standard runs measure them.
+BREADTH_SUITES = ("logging", "retrieval")
+DEPTH_TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite")
 
 
 def smoke_pairs() -> list[tuple[str, str]]:
-    """Every (target, suite) the smoke run holds, in its order."""
+    """Every (target, suite) the smoke run holds."""
     from services.registry import load_registry, suites
 
     return [
         (target.id, suite)
         for target in load_registry().default_targets
         for suite in suites()
-        if suite not in USER_SUITES or target.id in USER_SUITE_TARGETS
+        if suite in BREADTH_SUITES or target.id in DEPTH_TARGETS
     ]
 
 
@@ -107,21 +107,20 @@ def smoke_pairs() -> list[tuple[str, str]]:
 def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """`./run.sh --profile smoke` into a folder of its own, the whole flow: benchmark, history
     record and site. Two invocations share one run id, as CI's jobs of one workflow run do: the
-    browser and client suites on `USER_SUITE_TARGETS` first, then every default target on the REST
-    suites, whose invocation records the run and builds the site from the whole folder (its result
-    is the one returned)."""
+    other suites on `DEPTH_TARGETS` first, then every default target on `BREADTH_SUITES`, whose
+    invocation records the run and builds the site from the whole folder (its result is returned)."""
     from services.registry import suites
 
     folder = tmp_path_factory.mktemp("smoke")
     out = folder / "benchmark_outputs"
     run_id = ["--run-id", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-smoke"]
     smoke = ["run", "--profile", "smoke", "--out", str(out), *run_id]
-    users = run_cli(*smoke, "--targets", ",".join(USER_SUITE_TARGETS), "--suites", ",".join(USER_SUITES),
-                    "--no-report", timeout=SMOKE_RUN_TIMEOUT)  # fmt: skip
-    assert users.returncode == 0, users.stderr[-3000:]
-    assert "Warning" not in users.stdout + users.stderr  # no dependency's warning reaches the user
-    rest = [suite for suite in suites() if suite not in USER_SUITES]
-    result = run_cli(*smoke, "--suites", ",".join(rest), "--history", str(folder / "history"),
+    depth = [suite for suite in suites() if suite not in BREADTH_SUITES]
+    first = run_cli(*smoke, "--targets", ",".join(DEPTH_TARGETS), "--suites", ",".join(depth), "--no-report",
+                    timeout=SMOKE_RUN_TIMEOUT)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Warning" not in first.stdout + first.stderr  # no dependency's warning reaches the user
+    result = run_cli(*smoke, "--suites", ",".join(BREADTH_SUITES), "--history", str(folder / "history"),
                      "--site", str(folder / "site"), timeout=SMOKE_RUN_TIMEOUT)  # fmt: skip
     return out, result
 

@@ -1,7 +1,6 @@
-"""End to end: the smoke profile over every default target with real servers, k6 and PostgreSQL (the
-browser and client suites on the targets their tests read: see `smoke_pairs`). The scale and capacity
-suites' own checks are in test_scale_capacity.py, the ui and client suites' in test_ui.py and
-test_client.py."""
+"""End to end: the smoke profile with real servers, k6 and PostgreSQL, every default target on the
+logging and retrieval suites, the others on the targets their tests read (see `smoke_pairs`). Their
+own checks are in test_scale_capacity.py, test_ui.py and test_client.py."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file
 from runner.k6 import profiles
 from services.registry import PROGRAM_SUITES, load_registry, suites
-from tests.conftest import USER_SUITES, metadata, smoke_pairs
+from tests.conftest import BREADTH_SUITES, metadata, smoke_pairs
 
 pytestmark = pytest.mark.servers
 
@@ -47,12 +46,12 @@ def test_smoke_run_exits_cleanly(smoke_run):
     assert "Warning" not in result.stdout + result.stderr  # no dependency's warning reaches the user
     said = " ".join((result.stdout + result.stderr).split())
     # how long, before it starts (a fresh history: the profile's figure), and where it is as it goes
-    # the invocation that ran every default target on the REST suites
-    smoke, rest = profiles()["smoke"], [s for s in suites() if s not in USER_SUITES]
-    runnable = [(t, s) for t in TARGETS for s in rest if not REGISTRY.targets[t].unsupported(s)]
+    # the invocation that ran every default target
+    smoke = profiles()["smoke"]
+    runnable = [(t, s) for t in TARGETS for s in BREADTH_SUITES if not REGISTRY.targets[t].unsupported(s)]
     expected = duration.minutes(sum(smoke.for_suite(s).pair_seconds for _, s in runnable))  # each suite's own
     assert f"expected to take about {expected} (from the profile; the history will refine it)" in said
-    total = len(TARGETS) * len(rest)
+    total = len(TARGETS) * len(BREADTH_SUITES)
     assert all(f"pair {n} of {total}, about" in said for n in range(1, total + 1))
 
 
