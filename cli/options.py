@@ -6,10 +6,13 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis import capacity, detect
 from core.errors import BadValue
-from report.inputs import ReportSettings
+
+if TYPE_CHECKING:  # pandas, scipy and altair behind them: imported by the verbs that report, not by `matrix`
+    from analysis import detect
+    from report.inputs import ReportSettings
 
 
 @contextmanager
@@ -23,6 +26,8 @@ def option(name: str) -> Iterator[None]:
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """The report's options (history, change points, capacity SLO, A/B pages), shared by `report` and `run`."""
+    from analysis import capacity
+
     add_detection_arguments(parser)
     parser.add_argument("--trend-runs", default=200, type=int, help="runs shown in each trend chart (default: 200)")
     parser.add_argument(
@@ -42,6 +47,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     """The history and how its change points are found (the report, `acknowledge`)."""
+    from analysis import detect
+
     defaults = detect.Options()
     parser.add_argument(
         "--history", default="history", type=Path, help="history folder for the trends (default: history)"
@@ -71,6 +78,8 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
     """The report's options, each checked: a one-line error names a bad one."""
+    from report.inputs import ReportSettings
+
     options = detection_options(args)
     _check(
         args,
@@ -84,6 +93,8 @@ def report_settings(args: argparse.Namespace) -> ReportSettings:
 
 def detection_options(args: argparse.Namespace) -> detect.Options:
     """How change points are found, each option checked."""
+    from analysis import detect
+
     checks = [
         ("--window", args.window >= 4, "at least 4"),
         ("--max-pvalue", 0 < args.max_pvalue < 1, "within (0, 1)"),
