@@ -109,11 +109,12 @@ def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     record and site. Two invocations share one run id, as CI's jobs of one workflow run do: the
     other suites on `DEPTH_TARGETS` first, then every default target on `BREADTH_SUITES`, whose
     invocation records the run and builds the site from the whole folder (its result is returned)."""
+    from core.records import new_run_id
     from services.registry import suites
 
     folder = tmp_path_factory.mktemp("smoke")
     out = folder / "benchmark_outputs"
-    run_id = ["--run-id", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-smoke"]
+    run_id = ["--run-id", new_run_id()]
     smoke = ["run", "--profile", "smoke", "--out", str(out), *run_id]
     depth = [suite for suite in suites() if suite not in BREADTH_SUITES]
     first = run_cli(*smoke, "--targets", ",".join(DEPTH_TARGETS), "--suites", ",".join(depth), "--no-report",
