@@ -191,17 +191,22 @@ async function view(page, name, url, checks) {
     shown = await page.evaluate(() => window.__shown);
   } catch (e) {
     const seen = await page.evaluate(() => window.__seen).catch(() => null);
-    console.error(`${name}: not shown within ${VIEW_TIMEOUT_MS} ms (it showed ${JSON.stringify(seen)}): ${e}`);
+    console.error(`${name}: not shown within ${VIEW_TIMEOUT_MS} ms (it showed ${facts(seen)}): ${e}`);
   }
   meet('end');
   const passed = check(shown, { 'view shown': (s) => s !== null }, tags) && check(shown, checks, tags);
   if (shown && !passed) {
-    console.error(`${name}: shown ${JSON.stringify(shown)}`);
+    console.error(`${name}: shown ${facts(shown)}`);
   }
   if (passed) {
     viewDuration.add(shown.ms, tags);
   }
   await recordRequests(page, tags);
+}
+
+/** What a view showed, for a log line: its keys sorted, as page.evaluate hands them back in any order. */
+function facts(shown) {
+  return JSON.stringify(shown, shown ? Object.keys(shown).sort() : undefined);
 }
 
 /** The requests of the page so far (Resource Timing), one `rest_call_*` pair each, per endpoint. */
