@@ -8,14 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
-# --no-compile: Python compiles a module when it is first imported; compiling every file of every
-# package at install time (pandas, scipy, altair ...) took more than half of a fresh install (47 s
-# against 20 s on a 2-core machine), and CI's jobs each install afresh. The servers' own environments
-# are compiled at install (services/environments.py), so that no server's start pays for it.
+# Python caches what it compiles on import, so compiling every module of pandas, scipy and altair at
+# install is wasted (a fresh install took 47 s with it, 20 s without, on a 2-core machine; CI's jobs
+# each install afresh) -- unless PYTHONDONTWRITEBYTECODE is set: then nothing is cached, and every
+# ./run.sh call would compile them again (9 s a call against 3 s), so pip compiles them once.
+COMPILE=--no-compile
+if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ]; then COMPILE=--compile; fi
 install() { # install() REQUIREMENTS: into .venv, once per content of the file
   if ! cmp -s "$1" ".venv/$1.installed"; then
     echo "Setting up .venv from $1 (once) ..." >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r "$1"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$COMPILE" -r "$1"
     cp "$1" ".venv/$1.installed"
   fi
 }
