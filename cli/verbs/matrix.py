@@ -8,8 +8,8 @@ not a release number) is built on an image that changes under the same tag, so i
 that base image's digest (`--base-digest`, which CI's plan job looks up): a new build of `main` is
 a new image, never the stale one measured forever.
 
-Pairs the registry marks unsupported are left out of the matrix (`--unsupported` lists them, for the
-job that writes their records without starting anything).
+Pairs the registry marks unsupported are left out of the matrix (`--unsupported` lists them by
+target, for the job that writes their records without starting anything).
 """
 
 from __future__ import annotations
@@ -112,12 +112,12 @@ def moving_bases(targets: str | None, versions: dict[str, str] | None) -> list[s
 
 
 def unsupported_pairs(targets: str | None, suites: str | None, versions: dict[str, str] | None) -> list[str]:
-    """`TARGET:SUITE` of each chosen pair the registry says cannot run (registry target ids)."""
+    """`TARGET:SUITE,SUITE` for each chosen target with pairs the registry says cannot run, naming
+    those suites (registry target ids): one `./run.sh run` per target writes all their records."""
     return [
-        f"{listed.id}:{s}"
+        f"{listed.id}:{','.join(names)}"
         for t, listed, chosen in _chosen(targets, suites, versions)
-        for s in chosen
-        if t.unsupported(s)
+        if (names := [s for s in chosen if t.unsupported(s)])
     ]
 
 
