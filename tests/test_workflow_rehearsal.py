@@ -132,6 +132,7 @@ class Rehearsal:
     run_number: int
     inputs: dict = field(default_factory=dict)
     github: dict = field(default_factory=dict)
+    vars: dict = field(default_factory=dict)  # the repository's variables
     needs: dict = field(default_factory=dict)
     checkouts: list[dict] = field(default_factory=list)
     summaries: dict[str, str] = field(default_factory=dict)
@@ -166,7 +167,8 @@ class Rehearsal:
         } | self.github
 
     def contexts(self, **more: object) -> dict:
-        return {"github": self.github, "inputs": self.inputs, "needs": self.needs, "env": self.workflow["env"]} | more
+        contexts = {"github": self.github, "inputs": self.inputs, "needs": self.needs, "vars": self.vars}
+        return contexts | {"env": self.workflow["env"]} | more
 
     def job(
         self, name: str, substitutes: dict | None = None, only: dict | None = None, may_fail: bool = False
@@ -396,18 +398,21 @@ def _pull(number: int, sha: str) -> dict:
 
 @pytest.fixture(scope="module")
 def rehearsed(tmp_path_factory) -> dict[str, Rehearsal]:
-    """Four workflow runs in a row: push (quick), dispatch (smoke), push (quick), pull request."""
+    """Four workflow runs in a row: push, dispatch (at another profile), push, pull request. The
+    repository's BENCHMARK_PROFILE variable sets its pushes and pull requests to smoke (each bench
+    job takes seconds, not a minute); the dispatch asks for quick, and one suite."""
     if shutil.which("node") is None:
         pytest.fail("node is needed for the pull-request comment script (apt-get install nodejs)")
     tmp = tmp_path_factory.mktemp("rehearsal")
     remote = tmp / "remote.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
-    runs = {"push-1": rehearse(tmp, remote, 1, "push")}
-    dispatch = {"targets": REHEARSED_TARGET, "suites": "all", "profile": "smoke"}
-    runs["dispatch"] = rehearse(tmp, remote, 2, "workflow_dispatch", inputs=dispatch)
-    runs["push-2"] = rehearse(tmp, remote, 3, "push")
+    smoke = {"BENCHMARK_PROFILE": "smoke"}
+    runs = {"push-1": rehearse(tmp, remote, 1, "push", vars=smoke)}
+    dispatch = {"targets": REHEARSED_TARGET, "suites": "retrieval", "profile": "quick"}
+    runs["dispatch"] = rehearse(tmp, remote, 2, "workflow_dispatch", inputs=dispatch, vars=smoke)
+    runs["push-2"] = rehearse(tmp, remote, 3, "push", vars=smoke)
     pull = {"number": 7, "head": {"ref": "feature", "sha": "c" * 40}}
-    runs["pr"] = rehearse(tmp, remote, 4, "pull_request", github={"event": {"pull_request": pull}})
+    runs["pr"] = rehearse(tmp, remote, 4, "pull_request", github={"event": {"pull_request": pull}}, vars=smoke)
     return runs
 
 
@@ -464,7 +469,7 @@ def test_the_baseline_is_the_previous_main_run_of_the_same_profile_never_itself(
     )
     assert _comparison(rehearsed["push-1"]) is None  # nothing to compare with yet, and not with itself
     assert (
-        "no complete run of main with profile quick"
+        "no complete run of main with profile smoke"
         in rehearsed["push-1"].summaries["Compare with the baseline run of main"]
     )
     assert _comparison(rehearsed["dispatch"]) is None  # the only earlier run is of another profile
