@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from otava.analysis import compute_change_points
 
 STATISTICS = ("p50_ms", "p95_ms")
 
@@ -77,6 +76,9 @@ class ChangePoint:
 
 def change_points_in(values: np.ndarray, options: Options) -> list[tuple[int, float, float, float]]:
     """(index, geometric mean before, after, p-value) for each change in a positive series."""
+    # imported here: otava brings scipy (0.7 s), which the options of `./run.sh run` need not wait for
+    from otava.analysis import compute_change_points
+
     if len(values) < 4 or np.any(values <= 0):
         return []
     logs = np.log(values)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,16 +78,11 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
     """The report's options, each checked: a one-line error names a bad one."""
+    from analysis import detect
     from report.inputs import ReportSettings
 
-    options = detection_options(args)
-    _check(
-        args,
-        [
-            ("--trend-runs", args.trend_runs >= 1, "at least 1"),
-            ("--slo-ms", 1 <= args.slo_ms <= 60000, "from 1 to 60000"),
-        ],
-    )
+    check_report_arguments(args)
+    options = detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
     return ReportSettings(options=options, trend_runs=args.trend_runs, slo_ms=args.slo_ms)
 
 
@@ -95,17 +90,29 @@ def detection_options(args: argparse.Namespace) -> detect.Options:
     """How change points are found, each option checked."""
     from analysis import detect
 
-    checks = [
-        ("--window", args.window >= 4, "at least 4"),
-        ("--max-pvalue", 0 < args.max_pvalue < 1, "within (0, 1)"),
-        ("--min-magnitude", args.min_magnitude >= 0, "not negative"),
-        ("--min-runs", args.min_runs >= 1, "at least 1"),
-    ]
-    _check(args, checks)
+    _check(args, DETECTION_CHECKS)
     return detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
 
 
-def _check(args: argparse.Namespace, checks: list[tuple[str, bool, str]]) -> None:
-    for name, fine, rule in checks:
-        if not fine:
+def check_report_arguments(args: argparse.Namespace) -> None:
+    """The report's options checked before a benchmark starts, without loading what reports."""
+    _check(args, [*DETECTION_CHECKS, *REPORT_CHECKS])
+
+
+# (option, rule on the parsed arguments, the rule in words)
+DETECTION_CHECKS = [
+    ("--window", lambda a: a.window >= 4, "at least 4"),
+    ("--max-pvalue", lambda a: 0 < a.max_pvalue < 1, "within (0, 1)"),
+    ("--min-magnitude", lambda a: a.min_magnitude >= 0, "not negative"),
+    ("--min-runs", lambda a: a.min_runs >= 1, "at least 1"),
+]
+REPORT_CHECKS = [
+    ("--trend-runs", lambda a: a.trend_runs >= 1, "at least 1"),
+    ("--slo-ms", lambda a: 1 <= a.slo_ms <= 60000, "from 1 to 60000"),
+]
+
+
+def _check(args: argparse.Namespace, checks: list[tuple[str, Callable[[argparse.Namespace], bool], str]]) -> None:
+    for name, holds, rule in checks:
+        if not holds(args):
             raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")

@@ -12,12 +12,9 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analysis import duration, history
-from analysis.summarise import PairSummary
-from cli import stages
-from cli.options import add_report_arguments, option, report_settings
-from cli.tables import print_run_table
+from cli.options import add_report_arguments, check_report_arguments, option, report_settings
 from core.errors import BadValue
 from core.options import parse_pairs
 from core.records import Machine, Status, check_run_id, new_run_id
@@ -27,6 +24,10 @@ from runner.progress import PLAIN_INTERVAL_SECONDS, console
 from runner.resources import CgroupMeter
 from services.postgres import external
 from services.registry import load_registry, parse_versions, select_suites, suites
+
+if TYPE_CHECKING:  # statistics, charts and the site: loaded once the options are checked (see main)
+    from analysis import duration
+    from analysis.summarise import PairSummary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +128,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     plan = plan_from(args)
+    from cli.tables import print_run_table  # pandas: a bad option is told without waiting for it
+
     plan = dataclasses.replace(plan, estimate=expected_duration(plan, args.history))
     console.print(
         f"Run [bold]{plan.run_id}[/]: {len(plan.targets)} target(s) x {len(plan.suites)} suite(s), "
@@ -161,6 +164,8 @@ ESTIMATE_RUNS = 50  # the history's newest runs an estimate reads: a long histor
 def expected_duration(plan: RunPlan, history_folder: Path) -> duration.RunEstimate:
     """Each pair's expected wall time, from the history's earlier runs at this profile (this machine's
     first), else the profile's measured figure; a pair the registry says cannot run takes none."""
+    from analysis import duration, history
+
     runnable = [(t.id, s) for t, s in plan.pairs if plan.executable or not t.unsupported(s)]
     past = history.load(history_folder, latest=ESTIMATE_RUNS).records if history_folder.is_dir() else []
     fallback = {suite: plan.profile_for(suite).pair_seconds for suite in plan.suites}
@@ -204,7 +209,7 @@ def plan_from(args: argparse.Namespace) -> RunPlan:
         run_id = check_run_id(args.run_id) if args.run_id else new_run_id()
     with option("--provenance"):
         provenance = parse_pairs(args.provenance, "KEY=VALUE")
-    report_settings(args)  # checked now, not after the benchmark
+    check_report_arguments(args)  # now, not after the benchmark
     suite_settings = check_suite_settings(args)
     args.out.mkdir(parents=True, exist_ok=True)
     return RunPlan(
@@ -270,6 +275,8 @@ def check_suite_settings(args: argparse.Namespace) -> dict[str, object]:
 def publish(plan: RunPlan, args: argparse.Namespace, pairs: list[PairSummary]) -> None:
     """The summary files always (from the pairs as the runner summarised them: no CSV is parsed
     again); the history record and the site unless --no-report."""
+    from cli import stages
+
     summary = stages.summarise(plan.out, fresh=pairs)
     if args.no_report:
         return
