@@ -78,11 +78,10 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
     """The report's options, each checked: a one-line error names a bad one."""
-    from analysis import detect
     from report.inputs import ReportSettings
 
-    check_report_arguments(args)
-    options = detect.Options(args.window, args.max_pvalue, args.min_magnitude, args.min_runs)
+    options = detection_options(args)
+    _check(args, REPORT_CHECKS)
     return ReportSettings(options=options, trend_runs=args.trend_runs, slo_ms=args.slo_ms)
 
 
