@@ -1,9 +1,10 @@
 """Shared fixtures: the CLI as a subprocess, output folders built from real k6 output, and one
 real smoke run of every target x suite.
 
-Tests that start real servers, k6 or PostgreSQL are marked `servers`; `./run.sh test -m "not servers"`
-runs the others, the pure ones, in seconds. The smoke run runs once per test session and several
-test modules read its outputs.
+Tests that start real servers, k6 or PostgreSQL are marked `servers`, real containers `docker`, any
+other process (the CLI, git, node) `process`; the rest are pure, and a pure test that starts a
+process fails (`pure_tests_start_no_process`), so the pure part of the fast tier stays fast. The
+smoke run runs once per test session and several test modules read its outputs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,26 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 FIXTURE_CSV = FIXTURES / "k6_retrieval.csv"  # a real smoke run of fasttrackml-sqlite x retrieval
 FIXTURE_METADATA = FIXTURES / "k6_retrieval.json"  # its metadata, as the runner wrote it (schema 1)
+
+
+PROCESS_MARKS = ("servers", "docker", "process")
+
+
+@pytest.fixture(autouse=True)
+def pure_tests_start_no_process(request, monkeypatch) -> None:
+    """A test without one of PROCESS_MARKS that starts a process fails, naming the mark it lacks."""
+    if any(request.node.get_closest_marker(mark) for mark in PROCESS_MARKS):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(
+            f"{request.node.nodeid} starts a process but is not marked process, servers or docker "
+            "(pytest.mark.process): the pure tests must stay fast"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    monkeypatch.setattr(os, "system", refuse)
 
 
 def output_folder(folder: Path, *pairs: str, csv: Path = FIXTURE_CSV, **changes: object) -> Path:
@@ -61,6 +82,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 900)
     ) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
+        except KeyboardInterrupt:  # Ctrl-C, or the tier's budget: the CLI got it too and stops its servers
+            process.wait(timeout=120)
+            raise
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGINT)
             try:
@@ -88,6 +112,21 @@ def metadata(out: Path, target: str, suite: str) -> dict:
 # On the other MLflow targets those four suites cost a CI run about 10 minutes (each pair mostly
 # waits for MLflow's 4 workers to start) and no test reads them; the standard runs measure them.
 BREADTH_SUITES = ("logging", "retrieval")
+# the request names of those suites (DESIGN.md, "Workloads")
+REQUEST_NAMES = {
+    "logging": {
+        "CreateRun",
+        "LogMetricSingle",
+        "LogMetricBatch10",
+        "LogMetricBatch100",
+        "LogMetricBatch500",
+        "LogParamBatch10",
+        "LogParamBatch100",
+        "UpdateRun",
+    },
+    "retrieval": {"SearchRuns", "SearchExperiments", "MetricHistory", "GetRun", "GetExperiment"},
+}
+
 DEPTH_TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite")
 
 
@@ -127,11 +166,11 @@ def smoke_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 
 
 class ProcessWatcher:
-    """Runs the CLI in the background and remembers every descendant it ever had."""
+    """Runs the CLI (or another of its modules) in the background and remembers every descendant it ever had."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, module: str = "cli") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

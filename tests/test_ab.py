@@ -197,6 +197,7 @@ def _burn(seconds: float) -> tuple[float, float]:
         parent.wait()
 
 
+@pytest.mark.process
 def test_the_meter_counts_the_whole_tree_and_more_work_is_more_cpu():
     light, rss = _burn(0.2)
     heavy, _ = _burn(0.8)
@@ -214,6 +215,7 @@ for line in sys.stdin:
 """
 
 
+@pytest.mark.process
 def test_the_meter_counts_to_the_nanosecond_and_its_laps_add_up():
     """Thread by thread from schedstat: 25 ms of work is measured as such, not in 10 ms ticks. The work
     is a child's that does nothing else (this test process has other threads, busy at times)."""
@@ -312,6 +314,7 @@ def test_a_real_server_under_load_reports_cpu_and_memory(tmp_path):
         ),
     ],
 )
+@pytest.mark.process
 def test_bad_specs_and_options_are_one_line_errors_with_exit_2(tmp_path, args, message):
     result = run_cli("ab", *args, "--out", str(tmp_path / "out"))
     assert result.returncode == 2, result.stderr
@@ -346,6 +349,7 @@ def _ab(
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_fasttrackml_against_itself_calls_nothing_and_writes_every_output(tmp_path):
     result, comparison = _ab(
         tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--fail-on-regression", "--no-interleave"
@@ -435,6 +439,7 @@ def test_a_side_that_does_not_start_gives_no_verdict_and_leaves_nothing_running(
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path):
     result, comparison = _ab(
         tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--suites", "logging", size=("--round-seconds", "1")
@@ -528,6 +533,7 @@ def test_an_interleaved_round_is_split_by_its_side_tag():
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
     # interleaved by default; rounds sized in seconds, each at the pace of the round before (here the
     # mixed iteration, as `run` measures it)
@@ -554,6 +560,7 @@ def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_profile_servers_names_go_functions_and_draws_what_grew(tmp_path):
     """FastTrackML is a stripped Go binary: perf sees addresses, which the binary's .gopclntab names."""
     result, _ = _ab(

@@ -42,6 +42,7 @@ def run_action(name: str, tmp_path: Path, inputs: dict[str, str], **env: str) ->
 
 
 @pytest.mark.parametrize("name", sorted(p.parent.name for p in ACTIONS_DIR.glob("*/action.yml")))
+@pytest.mark.process
 def test_every_stand_in_step_is_valid_bash(name):
     for step in _action(name)["runs"]["steps"]:
         if "run" in step:
@@ -49,6 +50,7 @@ def test_every_stand_in_step_is_valid_bash(name):
             assert done.returncode == 0, f"{name}: {done.stderr}"
 
 
+@pytest.mark.process
 def test_every_action_the_workflows_use_has_a_stand_in_and_the_act_command_maps_it(tmp_path):
     used = set(
         re.findall(
@@ -66,6 +68,7 @@ def test_every_action_the_workflows_use_has_a_stand_in_and_the_act_command_maps_
     assert args.count("--local-repository") == len(mapped)
 
 
+@pytest.mark.process
 def test_upload_artifact_stores_a_folder_by_its_contents_and_refuses_a_second_upload_without_overwrite(tmp_path):
     store = tmp_path / "artifacts"
     store.mkdir()
@@ -89,6 +92,7 @@ def test_upload_artifact_stores_a_folder_by_its_contents_and_refuses_a_second_up
     assert none.returncode == 1 and "::error::upload-artifact: no files were found" in none.stdout
 
 
+@pytest.mark.process
 def test_download_artifact_by_name_by_pattern_and_merged(tmp_path):
     store = tmp_path / "artifacts"
     for name, file in (("bench-a", "a.csv"), ("bench-b", "b.csv"), ("site", "index.html")):
@@ -112,6 +116,7 @@ def test_download_artifact_by_name_by_pattern_and_merged(tmp_path):
         (("--targets", "nope"), "error: --targets: unknown target nope; valid: fasttrackml-sqlite"),
     ],
 )
+@pytest.mark.process
 def test_act_refuses_a_workflow_or_target_it_cannot_run_in_one_line(args, message):
     done = run_cli("act", *args)
     assert done.returncode == 2 and done.stderr.strip().splitlines()[0].startswith(message)

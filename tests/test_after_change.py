@@ -9,6 +9,7 @@ from pathlib import Path
 
 import feedparser
 import jsonschema
+import pytest
 import vl_convert
 
 from analysis import detect
@@ -61,6 +62,7 @@ def test_a_switch_of_machine_is_two_trend_lines_and_no_change_point(tmp_path):
     assert _line_paths(draw.trend_chart(trend.frame, [], targets, "two machines")) == 4
 
 
+@pytest.mark.process
 def test_compare_refuses_runs_of_different_machines_unless_asked_and_then_widens(tmp_path):
     here = output_folder(tmp_path / "a", f"{TARGET}_retrieval")
     there = output_folder(tmp_path / "b", f"{TARGET}_retrieval", machine=vars(OTHER_MACHINE))
@@ -102,6 +104,7 @@ def _site_parts(store: Path, docs: Path) -> inputs.HistoryInputs:
     return loaded
 
 
+@pytest.mark.process
 def test_an_acknowledged_change_point_is_shown_so_and_leaves_the_feed(tmp_path):
     store = tmp_path / "history"
     runs = _stepped(store)

@@ -138,6 +138,7 @@ def test_findings_of_one_target_alone_name_no_fastest_or_slowest(tmp_path):
     assert findings.key_table(result.summary, [], TARGETS) == []
 
 
+@pytest.mark.process
 def test_a_normal_report_prints_no_dependency_warning(tmp_path):
     out = output_folder(tmp_path / "out", STEM, "mlflow-sqlite_retrieval")
     result = run_cli("report", "--out", str(out), "--site", str(tmp_path / "site"), "--history", str(tmp_path / "h"))
@@ -147,6 +148,7 @@ def test_a_normal_report_prints_no_dependency_warning(tmp_path):
     assert lines[-1].startswith("Site built")
 
 
+@pytest.mark.process
 def test_metadata_of_a_newer_schema_is_a_one_line_error_naming_the_file(tmp_path):
     out = output_folder(tmp_path / "out", STEM, schema_version=7)
     result = run_cli("report", "--out", str(out), "--site", str(tmp_path / "site"), "--history", str(tmp_path / "h"))

@@ -47,6 +47,7 @@ SLOWED = BASE | {"CreateRun": 6.0}  # builds 4 and 5: CreateRun 6 ms slower (sev
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_bisect_names_the_fourth_of_five_builds_in_at_most_three_ab(tmp_path):
     with slowed_servers("fasttrackml-sqlite", [BASE, BASE, BASE, SLOWED, SLOWED], tmp_path / "servers") as builds:
         out = tmp_path / "bisect"
@@ -78,6 +79,7 @@ def test_bisect_names_the_fourth_of_five_builds_in_at_most_three_ab(tmp_path):
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_two_builds_alike_leave_nothing_to_bisect_after_one_ab(tmp_path):
     with slowed_servers("fasttrackml-sqlite", [BASE, BASE], tmp_path / "servers") as builds:
         result = run_cli(

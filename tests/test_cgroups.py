@@ -62,6 +62,7 @@ def _burner(seconds: float) -> Iterator[subprocess.Popen]:
         child.wait()
 
 
+@pytest.mark.process
 def test_a_real_process_in_a_real_cgroup_is_found_and_metered(real_cgroup):
     group = real_cgroup()
     with _burner(0.8) as child:
@@ -78,6 +79,7 @@ def test_a_real_process_in_a_real_cgroup_is_found_and_metered(real_cgroup):
         assert memory is not None and memory >= 30  # the 32 MiB it touched after it was moved in
 
 
+@pytest.mark.process
 def test_the_verb_prints_a_real_process_cgroup_and_names_a_missing_pid(real_cgroup):
     group = real_cgroup()
     with _burner(0) as child:
@@ -299,6 +301,7 @@ def _one_error_line(result: subprocess.CompletedProcess) -> str:
     return line
 
 
+@pytest.mark.process
 def test_container_sh_prints_the_address_and_the_cgroup_of_the_containers_process(tmp_path, real_cgroup):
     group = real_cgroup()
     with _burner(0) as child:
@@ -314,6 +317,7 @@ def test_container_sh_prints_the_address_and_the_cgroup_of_the_containers_proces
     ]
 
 
+@pytest.mark.process
 def test_container_sh_waits_for_a_restarting_container_then_names_it(tmp_path):
     started = time.monotonic()
     result = _container_sh(tmp_path, wait_seconds=2, pid="0", address="")  # as docker shows a restarting one
@@ -322,11 +326,13 @@ def test_container_sh_waits_for_a_restarting_container_then_names_it(tmp_path):
     assert LABEL in line and "no network address and running process after 2 s" in line
 
 
+@pytest.mark.process
 def test_container_sh_names_a_label_no_container_has(tmp_path):
     result = _container_sh(tmp_path, label="some.other=label", pid="1", address="172.18.0.2")
     assert LABEL in _one_error_line(result) and "no running service container is labelled" in result.stderr
 
 
+@pytest.mark.process
 def test_container_sh_never_prints_a_cgroup_it_could_not_find(tmp_path):
     missing = _missing_pid()  # a main process gone for good: its container has no account to read
     result = _container_sh(tmp_path, pid=str(missing), address="172.18.0.2")

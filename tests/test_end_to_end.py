@@ -15,24 +15,11 @@ from analysis.k6csv import read_samples
 from analysis.summarise import summarise_file
 from runner.k6 import profiles
 from services.registry import PROGRAM_SUITES, load_registry, suites
-from tests.conftest import BREADTH_SUITES, metadata, smoke_pairs
+from tests.conftest import BREADTH_SUITES, REQUEST_NAMES, metadata, smoke_pairs
 
 pytestmark = pytest.mark.servers
 
 TARGETS = [t.id for t in load_registry().default_targets]
-REQUEST_NAMES = {
-    "logging": {
-        "CreateRun",
-        "LogMetricSingle",
-        "LogMetricBatch10",
-        "LogMetricBatch100",
-        "LogMetricBatch500",
-        "LogParamBatch10",
-        "LogParamBatch100",
-        "UpdateRun",
-    },
-    "retrieval": {"SearchRuns", "SearchExperiments", "MetricHistory", "GetRun", "GetExperiment"},
-}
 REGISTRY = load_registry()
 PAIRS = [(t, s) for t in TARGETS for s in REQUEST_NAMES if not REGISTRY.targets[t].unsupported(s)]
 SMOKE_PAIRS = smoke_pairs()

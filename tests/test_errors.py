@@ -42,6 +42,7 @@ from tests.conftest import output_folder, run_cli
         (["--provenance", "server_image"], "--provenance: expected KEY=VALUE, got 'server_image'"),
     ],
 )
+@pytest.mark.process
 def test_bad_options_are_one_line_errors_with_exit_2(args, message, tmp_path):
     result = run_cli("run", "--out", str(tmp_path), "--targets", "fasttrackml-postgres", *args)
     assert result.returncode == 2
@@ -50,6 +51,7 @@ def test_bad_options_are_one_line_errors_with_exit_2(args, message, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing was started or written
 
 
+@pytest.mark.process
 def test_a_bad_option_of_run_is_told_before_statistics_charts_or_the_site_load():
     """The tests call `./run.sh run` with a bad option dozens of times, and a user waits for each:
     scipy, otava and altair load only once the options are checked (3.4 s a call before, 1.3 s
@@ -63,6 +65,7 @@ def test_a_bad_option_of_run_is_told_before_statistics_charts_or_the_site_load()
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+@pytest.mark.process
 def test_compare_names_its_bad_options(tmp_path):
     result = run_cli("compare", "a", "b", "--map", "x", "--markdown", str(tmp_path / "c.md"))
     assert result.returncode == 2 and result.stderr.strip() == "error: --map: expected A_TARGET=B_TARGET, got 'x'"
@@ -71,6 +74,7 @@ def test_compare_names_its_bad_options(tmp_path):
     assert result.returncode == 2 and "error: A: " in result.stderr and "neither an output folder" in result.stderr
 
 
+@pytest.mark.process
 def test_a_failed_install_is_one_line_naming_the_target_and_its_log(tmp_path):
     registry = (ROOT / "services" / "targets.toml").read_text()
     section = registry[registry.index("[servers.fasttrackml]") : registry.index("[servers.mlflow]")]

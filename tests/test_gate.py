@@ -118,6 +118,7 @@ def test_a_costlier_request_is_shown_in_the_comment_and_never_fails_the_gate():
     assert "2 request name(s) unchanged." in lines
 
 
+@pytest.mark.process
 def test_the_gate_verb_reads_ab_folders_and_names_a_missing_job(tmp_path):
     from tests.conftest import FIXTURES
 
@@ -147,6 +148,7 @@ def test_the_gate_verb_reads_ab_folders_and_names_a_missing_job(tmp_path):
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_a_slowed_candidate_is_confirmed_and_fails_the_gate_then_passes_acknowledged(tmp_path):
     """Real FastTrackML on both sides; the candidate behind a proxy that adds 30 ms to each request."""
     target = load_registry().targets["fasttrackml-sqlite"]

@@ -30,6 +30,7 @@ def measured_runs(tmp_path_factory) -> tuple[Path, str]:
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_every_pair_records_k6s_ceiling_and_both_cpus(measured_runs):
     tmp, _ = measured_runs
     for target, suite in (("fasttrackml-sqlite", "retrieval"), ("mlflow-sqlite", "logging")):
@@ -39,6 +40,7 @@ def test_every_pair_records_k6s_ceiling_and_both_cpus(measured_runs):
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_the_flag_follows_the_measured_figures_and_mlflows_writes_are_not_flagged(measured_runs):
     tmp, _ = measured_runs
     reads = PairMetadata.read(tmp / "out" / "fasttrackml-sqlite_retrieval.json")
@@ -55,6 +57,7 @@ def test_the_flag_follows_the_measured_figures_and_mlflows_writes_are_not_flagge
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_progress_off_a_terminal_is_one_plain_line_per_interval(measured_runs):
     _, output = measured_runs
     lines = re.findall(
@@ -73,6 +76,7 @@ def test_a_pair_without_measurements_is_not_flagged_but_not_measured():
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_a_pair_where_k6_sets_the_pace_is_flagged_on_the_overview(tmp_path):
     """A trivial server (tests/servers/trivial_mlflow.js: the retrieval data in memory, in FastTrackML's
     place) answers each request with almost no work: k6 spends more CPU than the server, so k6 set the pace."""

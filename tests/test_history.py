@@ -61,6 +61,7 @@ def test_failed_targets_are_recorded_marked_and_left_out_of_trends(tmp_path):
     assert [p for p in detect.detect(frame) if p.target == "mlflow-sqlite"] == []
 
 
+@pytest.mark.process
 def test_corrupt_and_unknown_schema_files_are_named_and_the_rest_still_loads(tmp_path):
     out = _output_folder(tmp_path, {"fasttrackml-sqlite": "ok"})
     store = tmp_path / "history"
@@ -195,6 +196,7 @@ def test_the_baseline_is_the_newest_complete_main_run_of_the_same_profile_never_
     assert [p for p in loaded.profiles()] == ["quick", "standard"]
 
 
+@pytest.mark.process
 def test_compare_refuses_runs_of_different_profiles(tmp_path):
     quick = output_folder(tmp_path / "quick", "fasttrackml-sqlite_retrieval", profile="quick")
     standard = output_folder(tmp_path / "standard", "fasttrackml-sqlite_retrieval", profile="standard")

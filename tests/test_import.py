@@ -24,6 +24,7 @@ def _report_import(tmp_path, source, *options: str) -> subprocess.CompletedProce
     )
 
 
+@pytest.mark.process
 def test_an_imported_csv_is_reported_marked_imported_and_never_recorded(tmp_path):
     source = tmp_path / "results.csv"  # a name that says nothing: the options do
     shutil.copyfile(FIXTURE_CSV, source)
@@ -63,6 +64,7 @@ def test_timestamps_in_seconds_read_as_the_same_run(tmp_path):
         ("oracle-sqlite_logging.csv", None, [], 2, "unknown target 'oracle-sqlite'"),
     ],
 )
+@pytest.mark.process
 def test_bad_imports_are_one_line_errors_naming_the_file(tmp_path, name, content, options, code, message):
     source = tmp_path / name
     if content is None:

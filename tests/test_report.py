@@ -150,6 +150,7 @@ def test_folder_problems_become_warnings_and_the_rest_is_reported(tmp_path):
     assert "mlflow-sqlite_retrieval.json: profile 'quick' differs" in joined
 
 
+@pytest.mark.process
 def test_report_exits_non_zero_when_nothing_can_be_reported(tmp_path):
     (tmp_path / "x_logging.csv").write_text("")
     result = run_cli("report", "--out", str(tmp_path), "--site", str(tmp_path / "site"))
@@ -253,6 +254,7 @@ def test_the_ab_page_keeps_a_space_between_its_sentences():
         assert not re.search(r"[a-z.]k6 and the servers", text), text[:800]
 
 
+@pytest.mark.process
 def test_a_site_built_from_the_smoke_profile_says_so_on_every_page(tmp_path):
     for profile, warned in (("smoke", True), ("quick", False)):
         out = output_folder(tmp_path / profile / "out", "fasttrackml-sqlite_retrieval", profile=profile)
@@ -282,6 +284,7 @@ def test_the_overview_goes_log_scale_when_one_request_name_spans_more_than_ten_t
     assert linear["y"]["scale"] == {"type": "linear"} and "y2" not in linear and "log" not in linear["y"]["title"]
 
 
+@pytest.mark.process
 def test_the_ab_section_of_the_navigation_is_named_for_a_reader(tmp_path):
     folder = tmp_path / "ab_outputs" / "fasttrackml-sqlite-logging"
     folder.mkdir(parents=True)

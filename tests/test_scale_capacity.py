@@ -155,6 +155,7 @@ def test_a_seeding_failure_names_the_size_and_request_and_the_other_sizes_still_
     assert (stats["errors"] == 0).all(), stats["errors"]
 
 
+@pytest.mark.timing
 def test_capacity_finds_the_known_limit_of_a_throttled_server(tmp_path):
     """The proxy serves one API request at a time, 25 ms each: at most 40 per second. k6 offers its
     arrivals evenly spaced, so 30 per second queue nothing and 60 per second queue without end."""

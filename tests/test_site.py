@@ -11,8 +11,7 @@ import pytest
 
 from analysis.summarise import find_metadata
 from services.registry import load_registry
-from tests.conftest import run_cli
-from tests.test_end_to_end import REQUEST_NAMES
+from tests.conftest import REQUEST_NAMES, run_cli
 
 pytestmark = pytest.mark.servers
 

@@ -508,6 +508,7 @@ def test_only_runs_of_main_write_history_and_pages(rehearsed):
         assert condition(deploy, run.contexts(needs={**run.needs, "report": {"result": "success"}})) == deploys
 
 
+@pytest.mark.process
 def test_a_fork_without_pages_set_is_told_in_one_line_and_does_not_deploy(tmp_path):
     run = Rehearsal("push", tmp_path, tmp_path / "remote.git", 1, api={})  # GET .../pages: 404
     plan = run.job("plan")[0]
@@ -527,6 +528,7 @@ def test_a_dispatch_from_another_branch_is_not_recorded(tmp_path):
     assert not condition(WORKFLOW["jobs"]["record"], run.contexts())
 
 
+@pytest.mark.process
 def test_a_call_checks_out_the_suite_and_plans_the_ab_jobs(tmp_path):
     caller = {"repository": "fasttrackml/fasttrackml", "event_name": "pull_request", "ref": "refs/pull/5/merge"}
     inputs = {
@@ -562,6 +564,7 @@ def test_a_call_checks_out_the_suite_and_plans_the_ab_jobs(tmp_path):
         one_side.job("plan")
 
 
+@pytest.mark.process
 def test_the_plan_step_fails_with_the_commands_one_line_error(tmp_path):
     remote = tmp_path / "remote.git"
     run = Rehearsal("workflow_dispatch", tmp_path, remote, 1, inputs={"targets": "oracle-sqlite"})
@@ -569,6 +572,7 @@ def test_the_plan_step_fails_with_the_commands_one_line_error(tmp_path):
         run.job("plan")
 
 
+@pytest.mark.process
 def test_the_nightly_pairs_fasttrackml_main_with_its_latest_release(tmp_path):
     run = Rehearsal("schedule", tmp_path, tmp_path / "remote.git", 1)
     plan = run.job("plan")[0]
@@ -689,6 +693,7 @@ def test_the_gate_fails_a_confirmed_regression_then_passes_it_acknowledged(tmp_p
     assert [c[0] for c in again] == ["issues.listComments", "issues.updateComment"] and again[1][1]["comment_id"] == 9
 
 
+@pytest.mark.process
 def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp_path):
     from analysis import gate as gate_module
     from tests.test_gate import FIRST, SECOND
@@ -722,6 +727,7 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
     assert quiet["number"] is None and not [c for c in quiet["calls"] if c[0].startswith("issues.")]
 
 
+@pytest.mark.process
 def test_the_comment_from_a_pull_requests_run_notifies_no_one(tmp_path):
     """The comparison is the pull request's own output: an @name in it is broken before it is posted."""
     from types import SimpleNamespace

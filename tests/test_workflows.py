@@ -102,6 +102,7 @@ def _expand(line: str) -> list[str]:
 
 
 @pytest.mark.parametrize("tool", ["actionlint", "check-jsonschema", "zizmor"])
+@pytest.mark.process
 def test_workflows_pass_the_linters(tool):
     files = [str(p) for p in WORKFLOWS]
     command = {
@@ -173,6 +174,7 @@ def test_no_service_publishes_a_port_or_runs_a_health_check():
         assert not re.search(r"^HEALTHCHECK", dockerfile.read_text(), re.M), dockerfile
 
 
+@pytest.mark.process
 def test_plan_matrix_is_the_registry_targets_times_suites_less_the_unsupported_pairs():
     result = run_cli("matrix")
     assert result.returncode == 0, result.stderr
@@ -289,6 +291,7 @@ def test_every_call_of_a_reusable_workflow_grants_what_its_jobs_ask_for():
     assert set(asked.values()) == {"read"}, "a pull request's check must not need write access"
 
 
+@pytest.mark.process
 def test_the_documented_caller_passes_actionlint_against_the_called_workflow(tmp_path):
     """actionlint checks a call of a local reusable workflow against its inputs, outputs and types."""
     workflows = tmp_path / ".github" / "workflows"
@@ -321,6 +324,7 @@ def test_no_artifact_name_is_uploaded_twice_in_a_run_and_a_rerun_job_replaces_it
     assert all(overwrite for _, _, overwrite in uploads), "a re-run job must replace its artifact (409 otherwise)"
 
 
+@pytest.mark.process
 def test_one_pages_deployment_at_a_time_newest_wins(tmp_path):
     benchmark = _load(ROOT / ".github/workflows/benchmark.yml")
     deploy = benchmark["jobs"]["deploy"]
@@ -346,6 +350,7 @@ def test_one_pages_deployment_at_a_time_newest_wins(tmp_path):
         assert output.read_text().strip() == f"publish={publish}", (newest, ours)
 
 
+@pytest.mark.process
 def test_moving_versions_are_keyed_by_their_base_images_digest():
     base = {"gresearch/fasttrackml:main": "sha256:" + "1" * 64}
     one = matrix("fasttrackml-sqlite", "logging", {"fasttrackml": "main"}, "ghcr.io/o/r", base)["include"][0]
@@ -384,6 +389,7 @@ def test_the_ab_services_pass_registry_credentials_for_ghcr_images_only():
 
 
 @pytest.mark.parametrize("workflow", ["benchmark.yml", "ab.yml"])
+@pytest.mark.process
 def test_act_reads_each_workflow_and_orders_its_jobs_as_needs_says(workflow):
     """act (from PyPI, as docs/ci.md uses it) parses the workflow and plans its jobs in stages that
     follow `needs:`; what it rejects (e.g. `command:` on a service) would fail here first."""
@@ -405,6 +411,7 @@ def test_act_reads_each_workflow_and_orders_its_jobs_as_needs_says(workflow):
             assert stages[needed] < stages[name], f"{workflow}: {name} is planned before {needed}"
 
 
+@pytest.mark.process
 def test_the_matrix_verb_loads_no_statistics_or_charts():
     """CI's plan jobs call `./run.sh matrix` several times each: it must not wait for pandas, scipy
     and altair (5.6 s a call on a 2-core machine when every verb was imported, 0.2 s now)."""
@@ -417,6 +424,7 @@ def test_the_matrix_verb_loads_no_statistics_or_charts():
     assert done.stdout.splitlines()[-1] == "[]"
 
 
+@pytest.mark.process
 def test_a_second_call_compiles_nothing_the_first_imported():
     """Where PYTHONDONTWRITEBYTECODE is set (CI's machines), Python caches nothing it compiles on
     import, so run.sh has pip compile the environment at install; elsewhere the first import caches
