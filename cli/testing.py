@@ -261,7 +261,7 @@ def conclude(tier: Tier, results: list[Result], budget: Budget) -> int:
     if passed + failed == 0:
         print("error: no test was collected", file=sys.stderr)
         return 1
-    print(f"{tier.name} tier, {took:.0f} min with installs:")
+    print(f"{tier.name} tier, {took:.1f} min with installs:")
     print(f"{passed} passed, {failed} failed, {sum(r.skipped for r in results)} skipped")
     return 0 if all(r.exit_code in (0, NO_TESTS) for r in results) else 1
 
