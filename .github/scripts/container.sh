@@ -30,7 +30,8 @@ if [ -z "$id" ]; then
 fi
 
 # The main process and the address, read together, until both exist and the process's cgroup is found.
-deadline=$((SECONDS + wait_seconds))
+# Waited for in whole seconds slept (bash's SECONDS counts clock seconds and would give up to 1 s early).
+waited=0
 cgroup=""
 while :; do
   if ! state=$(docker inspect --format '{{.State.Pid}} {{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$id" 2>"$errors"); then
@@ -46,10 +47,11 @@ while :; do
       fail "the container labelled $label has no CPU account: $(tail -n 1 "$errors")"
     fi
   fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
+  if [ "$waited" -ge "$wait_seconds" ]; then
     fail "the container labelled $label has no network address and running process after ${wait_seconds} s (restarting? see the job's service logs)"
   fi
   sleep 1
+  waited=$((waited + 1))
 done
 
 image=$(docker inspect --format '{{.Config.Image}}' "$id")
