@@ -196,11 +196,14 @@ def _start(stream: Stream, chosen: str | None, args: list[str], shown: bool) -> 
     select = stream.select if chosen is None else f"({stream.select}) and ({chosen})"
     command = [sys.executable, "-m", "pytest", "-m", select, f"--junitxml={_junit(stream)}", *args]
     _junit(stream).unlink(missing_ok=True)
+    # Ctrl-C's default action in pytest, which turns it into a clean stop, even where this process
+    # was started with SIGINT ignored (as a shell starts a command in the background)
+    default_sigint = {"cwd": ROOT, "preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
     if shown:
         print(f"===== {stream.name} tests: -m '{select}' =====", flush=True)
-        return subprocess.Popen(command, cwd=ROOT)
+        return subprocess.Popen(command, **default_sigint)
     with _log(stream).open("w") as log:
-        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **default_sigint)
 
 
 def _wait(started: list[tuple[Stream, subprocess.Popen]], budget: Budget) -> list[Result]:

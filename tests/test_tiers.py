@@ -25,6 +25,17 @@ def test_marked():
     subprocess.run(["true"], check=True)
 """
 
+# a test of the fast tier's kind (`slice`) that benchmarks for minutes, on the embedded PostgreSQL
+LONG_TEST = """
+import pytest
+from tests.conftest import run_cli
+
+@pytest.mark.slice
+def test_a_long_run():
+    run_cli("run", "--profile", "standard", "--targets", "fasttrackml-postgres", "--suites", "logging,retrieval",
+            "--no-report", "--out", {out!r})
+"""
+
 
 def test_a_users_marker_expression_narrows_each_stream():
     chosen, rest = testing.split_marker_option(["-q", "-m", "not docker", "tests/test_ab.py", "-mx"])
@@ -52,16 +63,17 @@ def test_a_pure_test_that_starts_a_process_fails_naming_the_mark(tmp_path):
 
 @pytest.mark.servers
 @pytest.mark.timing
-def test_a_tier_past_its_budget_is_stopped_with_one_line_and_leaves_nothing_running():
-    """The fast tier's slice, with the tier's start set so that its budget ends 45 s into the run
-    (the slice's pairs take about a minute): the run is stopped mid-way, its servers with it."""
-    started = time.time() - testing.FAST.budget_minutes * 60 + 45
-    watcher = ProcessWatcher(
-        "-k", "test_the_run_measures_every_request", module="cli.testing", env={"BENCH_TESTS_STARTED": str(started)}
-    )
-    watcher.wait_for_child("fml", timeout=45)
+def test_a_tier_past_its_budget_is_stopped_with_one_line_and_leaves_nothing_running(tmp_path):
+    """The fast tier running a test that benchmarks FastTrackML for minutes, with the tier's start set
+    so that its budget ends 30 s in: the run is stopped mid-way, its server and PostgreSQL with it."""
+    (tmp_path / "test_long.py").write_text(LONG_TEST.format(out=str(tmp_path / "out")))
+    started = time.time() - testing.FAST.budget_minutes * 60 + 30
+    budget = {"BENCH_TESTS_STARTED": str(started)}
+    watcher = ProcessWatcher(str(tmp_path / "test_long.py"), module="cli.testing", env=budget)
+    watcher.wait_for_child("fml", timeout=30)
     code = watcher.finish(timeout=240)
     said = watcher.output()
     assert code == 1, said[-3000:]
     assert said.strip().splitlines()[-1].startswith("error: the fast tier passed its 15-minute budget (15 min"), said
+    assert "KeyboardInterrupt" in said  # the test was stopped, not finished
     assert watcher.left_behind() == [] and postgres_processes() == []
