@@ -633,6 +633,7 @@ def _post_documented_comment(workspace: Path, existing: list[dict]) -> list:
 
 
 @pytest.mark.servers
+@pytest.mark.timing
 def test_the_gate_fails_a_confirmed_regression_then_passes_it_acknowledged(tmp_path):
     """ab.yml as a FastTrackML pull request calls it: the baseline is the caller's binary (an artifact
     of the run), the candidate a 'container' (a native server in a real cgroup) behind a proxy that
