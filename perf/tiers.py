@@ -23,10 +23,11 @@ import xml.etree.ElementTree as etree
 from collections import defaultdict
 from pathlib import Path
 
-from cli.testing import DEBIAN_PACKAGES, REPORTS_DIR
+from cli.testing import DEBIAN_PACKAGES, FAST, FULL, REPORTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = {"fast": ["./run.sh", "test", "-q"], "full": ["bash", ".ci/run"]}
+TIERS = {"fast": FAST, "full": FULL}
 
 
 def main() -> int:
@@ -45,7 +46,8 @@ def main() -> int:
     took = time.monotonic() - started
     print(f"{args.tier} tier: exit {done.returncode}, {took / 60:.1f} min with installs (output: {log})")
     print(*log.read_text().strip().splitlines()[-2:], sep="\n")
-    report(clone / REPORTS_DIR.relative_to(ROOT))
+    streams = [stream.name for phase in TIERS[args.tier].phases for stream in phase]
+    report(clone / REPORTS_DIR.relative_to(ROOT), streams)
     if not args.keep:
         shutil.rmtree(clone, ignore_errors=True)
     return done.returncode
@@ -58,10 +60,10 @@ def coldness() -> str:
     return f"programs already installed: {', '.join(installed) or 'none'}; pip cache {size:.0f} MiB"
 
 
-def report(folder: Path) -> None:
+def report(folder: Path, streams: list[str]) -> None:
     """Each stream's test time and the ten slowest files, from the JUnit XML the tier wrote."""
     by_file: dict[str, float] = defaultdict(float)
-    for junit in sorted(folder.glob("*.xml")):
+    for junit in [folder / f"{name}.xml" for name in streams if (folder / f"{name}.xml").exists()]:
         cases = list(etree.parse(junit).getroot().iter("testcase"))
         print(f"  {junit.stem}: {len(cases)} tests, {sum(float(c.get('time', 0)) for c in cases):.0f} s of tests")
         for case in cases:  # a test function's class name is its module's (setup and teardown included)
