@@ -4,6 +4,7 @@ line naming the tier and its time, and nothing left running."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ def test_marked():
     subprocess.run(["true"], check=True)
 """
 
+MARKS = ("servers", "docker", "process", "timing", "slice")
 # a test of the fast tier's kind (`slice`) that benchmarks for minutes, on the embedded PostgreSQL
 LONG_TEST = """
 import pytest
@@ -43,10 +45,22 @@ def test_a_users_marker_expression_narrows_each_stream():
     assert testing.split_marker_option(["--maxfail=1"]) == (None, ["--maxfail=1"])
 
 
-def test_every_stream_of_the_full_tier_is_told_apart_and_together_they_select_every_test():
-    streams = [stream.select for phase in testing.FULL.phases for stream in phase]
-    assert streams == ["not docker and not timing", "docker", "timing and not docker"]
-    assert testing.FAST.targets == testing.SLICE_TARGETS
+def selects(expression: str, marks: set[str]) -> bool:
+    """Whether `-m expression` selects a test with `marks`, as pytest evaluates it."""
+    from _pytest.mark.expression import Expression
+
+    return Expression.compile(expression).evaluate(lambda name, **_: name in marks)
+
+
+def test_the_full_tier_runs_every_test_once_and_the_fast_tier_only_its_own():
+    """Whatever marks a test has, exactly one stream of the full tier selects it; the fast tier
+    selects a test that starts no server, or the slice."""
+    streams = [stream for phase in testing.FULL.phases for stream in phase]
+    [fast] = [stream for phase in testing.FAST.phases for stream in phase]
+    for chosen in itertools.product([False, True], repeat=len(MARKS)):
+        marks = {mark for mark, on in zip(MARKS, chosen, strict=True) if on}
+        assert len([s for s in streams if selects(s.select, marks)]) == 1, marks
+        assert selects(fast.select, marks) == (not marks & {"servers", "docker"} or "slice" in marks), marks
 
 
 @pytest.mark.process
