@@ -5,10 +5,10 @@
   `slice`: FastTrackML on SQLite and the embedded PostgreSQL, real k6, summary, history, site). It
   installs only FastTrackML's environment, and node and npm where they are missing.
 - The full tier (`./run.sh test --all`, what CI runs): every test. The tests on real containers run
-  beside the other server tests, each stream in its own pytest process (a private Docker daemon's
-  image builds wait mostly on downloads and disk, the server tests mostly on servers starting);
-  the tests whose verdict depends on measured times (`timing`) run after both, with nothing beside
-  them. It installs every server version's environment and the Debian packages the tests use
+  beside the other server tests, each stream in its own pytest process (run one after another, the
+  tests left the 2-core machine 42% idle on average: image builds wait on downloads, server tests on
+  servers); the tests whose verdict depends on measured times (`timing`) run after both, with
+  nothing beside them. It installs every server version's environment and the Debian packages the tests use
   (chromium, node, npm, docker.io, mmdebstrap).
 
 Each tier has a time budget, counted from run.sh's start (installs included): past it, the tier's
@@ -45,7 +45,7 @@ NODE_PACKAGES = {"node": "nodejs", "npm": "npm"}
 DEBIAN_PACKAGES = {"chromium": "chromium", **NODE_PACKAGES, **RIG_PROGRAMS}
 # the targets of the fast tier's real slice (tests marked `slice`)
 SLICE_TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres")
-# each stream's JUnit XML (perf/test_tiers.py reads where the time went) and, for a stream run beside
+# each stream's JUnit XML (perf/tiers.py reads where the time went) and, for a stream run beside
 # another, its output
 REPORTS_DIR = CACHE_DIR / "tests"
 NO_TESTS = 5  # pytest's exit code when a selection holds no test
@@ -85,7 +85,8 @@ FULL = Tier(
 
 
 def main(argv: list[str]) -> int:
-    tier, pytest_args = (FULL, argv[1:]) if argv[:1] == ["--all"] else (FAST, argv)
+    tier = FULL if "--all" in argv else FAST
+    pytest_args = [arg for arg in argv if arg != "--all"]
     started = float(os.environ.get("BENCH_TESTS_STARTED", time.time()))
     try:
         set_up(tier)
