@@ -112,7 +112,8 @@ def metadata(out: Path, target: str, suite: str) -> dict:
 # On the other MLflow targets those four suites cost a CI run about 10 minutes (each pair mostly
 # waits for MLflow's 4 workers to start) and no test reads them; the standard runs measure them.
 BREADTH_SUITES = ("logging", "retrieval")
-# the request names of those suites (DESIGN.md, "Workloads")
+DEPTH_TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite")
+# the request names of the breadth suites (DESIGN.md, "Workloads")
 REQUEST_NAMES = {
     "logging": {
         "CreateRun",
@@ -126,8 +127,6 @@ REQUEST_NAMES = {
     },
     "retrieval": {"SearchRuns", "SearchExperiments", "MetricHistory", "GetRun", "GetExperiment"},
 }
-
-DEPTH_TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres", "mlflow-sqlite")
 
 
 def smoke_pairs() -> list[tuple[str, str]]:

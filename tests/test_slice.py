@@ -11,11 +11,12 @@ import json
 import pandas as pd
 import pytest
 
+from cli.testing import SLICE_TARGETS
 from core.layout import SUMMARY_FILE
 from tests.conftest import REQUEST_NAMES, metadata, postgres_processes, run_cli
 
 pytestmark = [pytest.mark.servers, pytest.mark.slice]
-TARGETS = ("fasttrackml-sqlite", "fasttrackml-postgres")  # cli/testing.py installs these for the fast tier
+TARGETS = SLICE_TARGETS  # the fast tier installs their environment
 
 
 @pytest.fixture(scope="module")
