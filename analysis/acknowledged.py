@@ -17,15 +17,15 @@ from pathlib import Path
 
 from analysis.detect import ChangePoint
 from core.errors import InputError
+from core.layout import HistoryFiles
 from core.records import Acknowledgement, Acknowledgements, now_iso
 
-FILE_NAME = "acknowledged.json"
 SLACK_RUNS = 3
 
 
 def load(history_dir: Path) -> Acknowledgements:
     """The history's acknowledgements; none when it has no file yet."""
-    path = history_dir / FILE_NAME
+    path = HistoryFiles(history_dir).acknowledged
     return Acknowledgements.read(path) if path.exists() else Acknowledgements()
 
 
@@ -37,7 +37,7 @@ def add(history_dir: Path, point: ChangePoint, reason: str, link: str = "") -> A
     entry = Acknowledgement(
         point.change_id, *point.series, point.run_id, reason.strip(), link, by=getpass.getuser(), at=now_iso()
     )
-    Acknowledgements(known.entries + (entry,)).write(history_dir / FILE_NAME)
+    Acknowledgements(known.entries + (entry,)).write(HistoryFiles(history_dir).acknowledged)
     return entry
 
 

@@ -69,13 +69,3 @@ def loops(pairs: list[PairSummary]) -> list[Loop]:
                 )
             )
     return found
-
-
-def sentences(found: list[Loop], labels: dict[str, str]) -> list[str]:
-    """Per way, the targets from the least logging to the most, as shares of the loop."""
-    result = []
-    for way in sorted({loop.way for loop in found}):
-        mine = sorted((loop for loop in found if loop.way == way), key=lambda loop: loop.logging_share)
-        shares = ", ".join(f"{labels.get(loop.target, loop.target)} {loop.logging_share:.0%}" for loop in mine)
-        result.append(f"{way}: logging took {shares} of the loop (p50)")
-    return result

@@ -31,7 +31,7 @@ from analysis import history
 from analysis.k6csv import read_samples
 from analysis.summarise import find_metadata, successful_durations
 from core.errors import BadValue, InputError
-from core.layout import pair_files
+from core.layout import HistoryFiles, pair_files
 from core.records import Comparison, ComparisonRow, Status, Verdict, now_iso
 
 BOOTSTRAP_ROUNDS = 2000
@@ -170,7 +170,7 @@ def load_side(source: str, history_dir: Path, other: Side | None = None) -> Side
     path = Path(source)
     if path.is_dir():
         return _folder_side(path)
-    if not (history_dir / "runs").is_dir():
+    if not HistoryFiles(history_dir).runs_folder.is_dir():
         raise BadValue(f"{source!r} is neither an output folder nor a run id (no history at {history_dir})")
     store = history.load(history_dir)
     kind, _, branch = source.partition(":")
@@ -231,7 +231,7 @@ def noise_from_history(
 ) -> dict[Key, float]:
     """Run-to-run noise per series, from the last `recent` complete runs of this profile in the
     history; on the machine each (target, suite) of `machines` ran on, when given."""
-    if not (history_dir / "runs").is_dir():
+    if not HistoryFiles(history_dir).runs_folder.is_dir():
         return {}
     frame = history.load(history_dir).frame(profile)
     if frame.empty:
@@ -253,85 +253,3 @@ def comparison(rows: list[ComparisonRow], baseline: str, candidate: str, thresho
 
 def to_frame(results: list[ComparisonRow]) -> pd.DataFrame:
     return pd.DataFrame([r.__dict__ for r in results])
-
-
-VERDICT_LABEL = {
-    Verdict.REGRESSION: "🔴 regression",
-    Verdict.IMPROVEMENT: "🟢 improvement",
-    Verdict.NO_CHANGE: "⚪ no change",
-    Verdict.NO_VERDICT: "⚠️ no verdict",
-}
-CONFIRMATION = {True: " (confirmed)", False: " (not confirmed by a second measurement)"}
-
-
-def markdown(result: Comparison) -> str:
-    """GitHub-flavoured markdown: the text CI posts on a pull request (`compare` and `ab` alike)."""
-    no_verdict = result.count(Verdict.NO_VERDICT)
-    # one target (or one pair of targets, as in a paired A/B) is named once, above the table
-    shared = {r.target for r in result.rows}
-    one_target = len(shared) == 1
-    lines = [
-        "## Benchmark comparison",
-        "",
-        f"**A** = `{result.baseline}`, **B** = `{result.candidate}`"
-        + (f", target `{next(iter(shared))}`" if one_target else "")
-        + f": {len(result.rows)} {'request names' if one_target else 'target × request names'} "
-        f"compared, **{result.count(Verdict.REGRESSION)} regression(s)**, {result.count(Verdict.IMPROVEMENT)} "
-        f"improvement(s){f', {no_verdict} without a verdict' if no_verdict else ''} "
-        f"({result.method}; threshold {result.threshold:.0%}).",
-        "",
-        ("" if one_target else "| target ")
-        + "| suite | request | median A (ms) | median B (ms) | B/A | interval | verdict |",
-        ("" if one_target else "|---") + "|---|---|---:|---:|---:|---|---|",
-    ]
-    order = {Verdict.REGRESSION: 0, Verdict.IMPROVEMENT: 1, Verdict.NO_CHANGE: 2, Verdict.NO_VERDICT: 3}
-    for r in sorted(result.rows, key=lambda r: (order[r.verdict], -finite_or(r.ratio, 0))):
-        because = f": {r.reason}" if r.reason else CONFIRMATION.get(r.confirmed, "")
-        lines.append(
-            ("" if one_target else f"| {r.target} ")
-            + f"| {r.suite} | {r.name} | {number(r.median_a, '.2f')} | {number(r.median_b, '.2f')} "
-            f"| {number(r.ratio, '.3f')} | {number(r.low, '.3f')} – {number(r.high, '.3f')} "
-            f"| {VERDICT_LABEL[r.verdict]}{because} |"
-        )
-    cpu = [r for r in result.rows if r.cpu is not None]
-    if cpu:
-        lines += [
-            "",
-            f"Server CPU per request, each request name measured on its own segment of every round (CPU ms per "
-            f"request = CPU seconds per 1000 requests; threshold {result.cpu_threshold:.0%}):",
-            "",
-            "| suite | request | CPU A (ms) | CPU B (ms) | B/A | interval | verdict |",
-            "|---|---|---:|---:|---:|---|---|",
-        ]
-        for r in sorted(cpu, key=lambda r: (order[r.cpu.verdict], -finite_or(r.cpu.ratio, 0))):
-            c = r.cpu
-            lines.append(
-                f"| {r.suite} | {r.name} | {number(c.cpu_a, '.3f')} | {number(c.cpu_b, '.3f')} "
-                f"| {number(c.ratio, '.3f')} | {number(c.low, '.3f')} – {number(c.high, '.3f')} "
-                f"| {VERDICT_LABEL[c.verdict]}{f': {c.reason}' if c.reason else ''} |"
-            )
-    if result.resources:
-        lines += [
-            "",
-            "Server cost (CPU seconds per 1000 requests, paired by round; peak resident memory of the process tree):",
-            "",
-            "| suite | CPU A | CPU B | B/A | 95% interval | memory A (MiB) | memory B (MiB) |",
-            "|---|---:|---:|---:|---|---:|---:|",
-        ]
-        for c in result.resources:
-            lines.append(
-                f"| {c.suite} | {number(c.cpu_a, '.2f')} | {number(c.cpu_b, '.2f')} | {number(c.ratio, '.3f')} "
-                f"| {number(c.low, '.3f')} – {number(c.high, '.3f')} | {number(c.rss_a_mib, '.0f')} "
-                f"| {number(c.rss_b_mib, '.0f')} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def number(value: float | None, fmt: str) -> str:
-    """A value for a table: formatted, or a dash when it is missing or not finite."""
-    return "–" if value is None or not np.isfinite(value) else format(value, fmt)
-
-
-def finite_or(value: float | None, default: float) -> float:
-    """The value, or `default` when it is missing or not finite (for sorting)."""
-    return default if value is None or not np.isfinite(value) else value

@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis.summarise import STAT_COLUMNS, FolderSummary, PairSummary
 from core.errors import InputError
-from core.layout import ab_folders
+from core.layout import HistoryFiles, ab_folders
 from core.paths import write_atomically
 from core.records import (
     IMPORTED,
@@ -112,7 +112,7 @@ class History:
 
 
 def run_path(history: Path, run_id: str) -> Path:
-    return history / "runs" / run_id[:4] / run_id[4:6] / f"{run_id}.json.gz"
+    return HistoryFiles(history).run(run_id)
 
 
 def build_records(result: FolderSummary) -> list[HistoryRecord]:
@@ -184,7 +184,7 @@ def _repaired(before: HistoryRecord, after: HistoryRecord) -> int:
 
 
 def ab_path(history: Path, ab_id: str) -> Path:
-    return history / "ab" / ab_id[:4] / ab_id[4:6] / f"{ab_id}.json.gz"
+    return HistoryFiles(history).ab(ab_id)
 
 
 def record_ab(ab_outputs: Path, history: Path) -> list[tuple[str, str]]:
@@ -193,7 +193,7 @@ def record_ab(ab_outputs: Path, history: Path) -> list[tuple[str, str]]:
     outcomes = []
     for files in ab_folders(ab_outputs):
         if not files.comparison.exists():
-            outcomes.append((files.folder.name, "no comparison.json (the A/B did not finish): not recorded"))
+            outcomes.append((files.folder.name, f"no {files.comparison.name} (the A/B was not judged): not recorded"))
             continue
         meta = ABMetadata.read(files.metadata)
         path = ab_path(history, meta.ab_id)
@@ -212,7 +212,7 @@ def record_ab(ab_outputs: Path, history: Path) -> list[tuple[str, str]]:
 def load_ab(history: Path) -> tuple[list[ABHistoryRecord], list[str]]:
     """Every paired A/B of the history, and a warning naming each file that could not be read."""
     records, warnings = [], []
-    for path in sorted((history / "ab").glob("*/*/*.json.gz")):
+    for path in HistoryFiles(history).abs():
         try:
             records.append(ABHistoryRecord.from_json(_json(path), str(path)))
         except InputError as exc:
@@ -256,7 +256,7 @@ def load(history: Path, latest: int | None = None) -> History:
     """Every run of the history (or its `latest` runs: files are named by run id, which starts with
     the time); a corrupt file or one of an unknown schema is a warning naming it, and skipped."""
     records, warnings = [], []
-    paths = sorted((history / "runs").glob("*/*/*.json.gz"))
+    paths = HistoryFiles(history).runs()
     for path in paths[-latest:] if latest else paths:
         try:
             records.append(_read(path))

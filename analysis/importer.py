@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analysis.k6csv import read_samples
 from core.errors import BadValue, InputError
-from core.layout import QUANTILES_FILE, SUMMARY_FILE, pair_files
+from core.layout import QUANTILES_FILE, SUMMARY_FILE, k6_csv_paths, pair_files
 from core.records import IMPORTED, Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source, Status
 from services.registry import load_registry
 
@@ -26,7 +26,7 @@ UNKNOWN = "unknown"
 def import_csvs(source: Path, out: Path, target: str | None = None, suite: str | None = None) -> list[Path]:
     """Copy the k6 CSVs of `source` (a file or a folder) into `out` with imported metadata; returns
     the metadata files written. An existing file in `out` is never overwritten."""
-    csvs = [source] if source.is_file() else sorted(p for p in source.glob("*.csv") if p.name not in _OURS)
+    csvs = [source] if source.is_file() else [p for p in k6_csv_paths(source) if p.name not in _OURS]
     if not csvs:
         raise InputError(f"{source}: no k6 CSV to import")
     if (target or suite) and len(csvs) > 1:

@@ -11,18 +11,14 @@ spread is the noise: measured here, not assumed. The estimate is the geometric m
 ratios, exp(mean d), and its interval is exp(mean d +- t(1 - a/2, n - 1) * sd(d) / sqrt(n)),
 Student's t over the n rounds. The intervals of one comparison hold together: a = 0.01 / k for its k
 request names (Bonferroni), so that a comparison of a server with itself calls a change on any
-request name at most 1% of the time.
-(At 0.05, 2 of 14 A/A comparisons on real servers called a change; at 0.01 none did, and injected
-5% slowdowns were still called 80% of the time: see the methodology page.)
+request name at most 1% of the time (why 1%, measured: docs/methodology.md, "The figures behind the A/B's settings").
 
 With `interleave`, both sides share each round's one k6 process, every VU taking turns A B B A ...
 iteration by iteration: what slows the machine for a moment then slows both sides of a round
 alike, and cancels in its ratio too, not only what drifts from one round to the next.
 
 With `isolated` rounds (the default of `ab`), each request name ran in a segment of its own in
-every round, so its median is not that of requests waiting behind other kinds' work: on
-FastTrackML/SQLite's logging, the small writes' per-round medians scattered by 10-30% in the mixed
-iteration, behind the large batches' writes.
+every round, so its median is not that of requests waiting behind other kinds' work.
 
 The verdict is the one `compare` gives: a regression when the whole interval lies above 1 and the
 ratio is at least 1 + threshold, an improvement in the mirror case, otherwise no change. There is
@@ -35,11 +31,12 @@ call by themselves.
 The servers' cost is judged the same way: CPU seconds per 1000 requests of each round (the
 server's process tree, metered around the round), paired by round; and the peak memory. Isolated
 rounds give it per request name too (the CPU between the barriers around its segment), with a
-verdict of its own at its own threshold: CPU per request is steadier than latency (FastTrackML
-0.5.1 against 0.6.0 on logging: an interval of +-0.6%), but an A/A of FastTrackML/PostgreSQL gave
-0.991 [0.984-0.999], so it too needs a threshold.
+verdict of its own at its own threshold: steadier than latency, it still scatters between equal
+servers. The figures behind these choices are in the methodology, not here, where they are kept
+current: docs/methodology.md, "The figures behind the A/B's settings".
 
-This module knows nothing of how rounds were run: it takes the rounds' samples and metadata.
+This module knows nothing of how rounds were run: the runner hands it each round's samples as it
+ends (`round_rows`), and `judge` takes the table of every round and the A/B's metadata.
 """
 
 from __future__ import annotations
@@ -54,8 +51,7 @@ from scipy import stats as scipy_stats
 from analysis.compare import verdict
 from analysis.k6csv import read_samples
 from analysis.summarise import successful_durations, summarise_samples
-from core.layout import ABFiles
-from core.records import ABMetadata, Comparison, ComparisonRow, CpuCost, ResourceRow, Status, Verdict, now_iso
+from core.records import ABMetadata, ABRound, Comparison, ComparisonRow, CpuCost, ResourceRow, Status, Verdict, now_iso
 
 MIN_PAIRS = 3
 FAMILY_ERROR = 0.01  # the chance that an A/A comparison calls anything, over all its request names
@@ -95,9 +91,8 @@ def round_statistics(csv_path: Path, warmup: float, side: str | None = None) -> 
 def side_statistics(samples: pd.DataFrame, warmup: float = 0.0) -> pd.DataFrame:
     """Per request name of one side's samples of a round: requests, errors, median latency, and the
     typical latency that is judged: the geometric mean of the latencies, less the fastest and slowest
-    TRIM of them. On 80 rounds of FastTrackML/SQLite logging A/A comparisons, its per-round ratios
-    scattered 12% less than the medians' (0.073 against 0.083, log scale, median over request names):
-    a mean uses every sample, a median only the middle ones; trimmed, a few stalls do not move it."""
+    TRIM of them. A mean uses every sample, a median only the middle ones; trimmed, a few stalls do
+    not move it (it scatters less than the median: the methodology's figures)."""
     if samples.empty:
         return pd.DataFrame(columns=["name", "count", "errors", "median_ms", "typical_ms"])
     counts = summarise_samples(samples)[["count", "errors"]]
@@ -118,24 +113,22 @@ def typical_latency(values: pd.Series) -> float:
     return float(np.exp(scipy_stats.trim_mean(logs, TRIM))) if logs.size else float("nan")
 
 
-def load_rounds(out: Path, meta: ABMetadata) -> pd.DataFrame:
-    """One row per suite x round x side x request name (ROUND_COLUMNS) from a comparison's folder."""
-    frames = []
-    for result in meta.results:
-        csv_path, _ = ABFiles(out).round_files(result.suite, "AB" if meta.interleaved else result.side, result.round)
-        side = result.side if meta.interleaved else None
-        stats = round_statistics(csv_path, meta.warmup, side) if csv_path.exists() else pd.DataFrame()
-        if stats.empty:
-            stats = pd.DataFrame({"name": [""], "count": [0], "errors": [0], "median_ms": np.nan, "typical_ms": np.nan})
-        stats = stats.assign(
-            suite=result.suite,
-            round=result.round,
-            side=result.side,
-            status=str(result.status),
-            requests=int(stats["count"].sum()),
-        )
-        frames.append(stats[ROUND_COLUMNS])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ROUND_COLUMNS)
+def round_rows(samples: pd.DataFrame | None, result: ABRound, warmup: float, interleaved: bool) -> pd.DataFrame:
+    """One side of one round as rows of the rounds table (ROUND_COLUMNS), one per request name; a
+    round without samples is one row with no name, so that its status is kept."""
+    if samples is not None and interleaved:
+        samples = samples[samples["side"] == result.side]
+    stats = side_statistics(samples, warmup) if samples is not None else pd.DataFrame()
+    if stats.empty:
+        stats = pd.DataFrame({"name": [""], "count": [0], "errors": [0], "median_ms": np.nan, "typical_ms": np.nan})
+    stats = stats.assign(
+        suite=result.suite,
+        round=result.round,
+        side=result.side,
+        status=str(result.status),
+        requests=int(stats["count"].sum()),
+    )
+    return stats[ROUND_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -146,8 +139,9 @@ class Thresholds:
     cpu: float = DEFAULT_CPU_THRESHOLD
 
 
-def compare_rounds(rounds: pd.DataFrame, meta: ABMetadata, threshold: float | Thresholds) -> Comparison:
-    """The comparison of every request name of every suite, and the servers' cost per suite.
+def judge(meta: ABMetadata, rounds: pd.DataFrame, threshold: float | Thresholds) -> Comparison:
+    """The comparison of every request name of every suite, and the servers' cost per suite, from
+    the A/B's metadata and its rounds table (`round_rows` of every round).
 
     The intervals hold together for the whole comparison: each is at confidence 1 - FAMILY_ERROR / k
     for its k request names (Bonferroni), so an A/A comparison calls a change on any of them at most
@@ -215,7 +209,7 @@ def _compare_name(
     cpu = _cpu_cost(meta, frame, name, reason, threshold.cpu, confidence) if metered else None
     if reason:
         return ComparisonRow(*ids, *_medians(a, b), np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason, cpu=cpu)
-    j = judge(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold.latency, confidence)
+    j = judge_pairs(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold.latency, confidence)
     median_a, median_b = _medians(a, b)
     return ComparisonRow(
         *ids, median_a, median_b, j.ratio, j.low, j.high, j.verdict, rounds=j.rounds, reason=j.reason, cpu=cpu
@@ -241,7 +235,7 @@ def _cpu_cost(
     medians = _medians(a, b)
     if broken:
         return CpuCost(*medians, np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=broken)
-    j = judge(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold, confidence)
+    j = judge_pairs(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold, confidence)
     return CpuCost(*medians, j.ratio, j.low, j.high, j.verdict, j.rounds, j.reason)
 
 
@@ -257,7 +251,7 @@ class Judgement:
     reason: str = ""
 
 
-def judge(a: np.ndarray, b: np.ndarray, threshold: float, confidence: float) -> Judgement:
+def judge_pairs(a: np.ndarray, b: np.ndarray, threshold: float, confidence: float) -> Judgement:
     """The paired interval and verdict of `compare`, withheld when the rounds say the interval cannot
     be trusted (see `anomaly`)."""
     ratio, low, high = paired_interval(a, b, confidence)

@@ -113,18 +113,3 @@ def seeding_failure(failed: tuple[str, ...]) -> str:
     seeding requests (`Seed@50/LogBatch`): "growing the store failed at 50 runs (LogBatch): ..."."""
     sizes = ", ".join(f"{name.removeprefix(SEED_PREFIX).replace('/', ' runs (', 1)})" for name in failed)
     return f"growing the store failed at {sizes}: the reads at that size were skipped"
-
-
-def sentences(found: list[Growth], labels: dict[str, str]) -> list[str]:
-    """Per read, how it grows on each target: "SearchRuns grows ~linearly on MLflow (SQLite) (b = 0.97), ..."."""
-    by_read: dict[str, list[Growth]] = {}
-    for g in found:
-        by_read.setdefault(g.read, []).append(g)
-    out = []
-    for read, group in sorted(by_read.items()):
-        parts = [
-            f"{g.shape} on {labels.get(g.target, g.target)} (b = {g.exponent:.2f})"
-            for g in sorted(group, key=lambda g: g.exponent)
-        ]
-        out.append(f"{read} grows " + ", ".join(parts) + ".")
-    return out

@@ -28,7 +28,16 @@ import pandas as pd
 from analysis import calls, capacity, scale
 from analysis.k6csv import OPERATION_METRICS, SUCCESS_METRIC, K6Samples, read_samples
 from core.errors import InputError
-from core.layout import PAIRS_FILE, QUANTILES_FILE, SUMMARY_FILE, PairFiles, pair_files
+from core.layout import (
+    PAIRS_FILE,
+    QUANTILES_FILE,
+    SUMMARY_FILE,
+    PairFiles,
+    metadata_beside,
+    pair_csv_paths,
+    pair_files,
+    pair_metadata_paths,
+)
 from core.paths import write_atomically
 from core.records import PairMetadata, Status
 
@@ -236,21 +245,23 @@ def find_metadata(out: Path) -> tuple[list[PairMetadata], list[str]]:
     if not out.is_dir():
         raise InputError(f"{out}: no such output folder")
     metas, warnings = [], []
-    for meta_path in sorted(out.glob("*_*.json")):
+    for meta_path in pair_metadata_paths(out):
         try:
             metas.append(PairMetadata.read(meta_path))
         except InputError as exc:
             warnings.append(f"{exc}; skipped")
-    for csv_path in sorted(out.glob("*_*.csv")):
-        if not csv_path.with_suffix(".json").exists():
+    for csv_path in pair_csv_paths(out):
+        if not metadata_beside(csv_path).exists():
             warnings.append(f"{csv_path}: no metadata beside it (every CSV needs its JSON); skipped")
     if not metas:
         skipped = f" ({len(warnings)} file(s) skipped; the first: {warnings[0]})" if warnings else ""
-        raise InputError(f"{out}: no benchmark outputs (<target>_<suite>.csv with its .json) to report{skipped}")
+        raise InputError(
+            f"{out}: no benchmark outputs (a <target>_<suite> raw CSV with its metadata) to report{skipped}"
+        )
     profile = max(metas, key=lambda m: m.ended_at or "").profile
     for meta in [m for m in metas if m.profile != profile]:
         warnings.append(
-            f"{out / (meta.stem + '.json')}: profile {meta.profile!r} differs from the newest outputs' "
+            f"{pair_files(out, meta).metadata}: profile {meta.profile!r} differs from the newest outputs' "
             f"{profile!r}; excluded (profiles are not comparable)"
         )
     return [m for m in metas if m.profile == profile], warnings

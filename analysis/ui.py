@@ -23,26 +23,6 @@ def views(summary: pd.DataFrame) -> pd.DataFrame:
     return scale.sized(summary, SUITE)
 
 
-def sentences(rows: pd.DataFrame, labels: dict[str, str]) -> list[str]:
-    """Per view at the largest size every target reached: the fastest target, the others as multiples."""
-    found = []
-    for view, of_view in rows.groupby("read", sort=True):
-        common = of_view.groupby("target")["size"].max().min()
-        at = of_view[of_view["size"] == common].sort_values("p50_ms")
-        if at.empty:
-            continue
-        best = at.iloc[0]
-        others = "; ".join(
-            f"{labels.get(r.target, r.target)} {r.p50_ms / 1000:.2f} s ({r.p50_ms / best.p50_ms:.2f}×)"
-            for r in at.iloc[1:].itertuples()
-        )
-        found.append(
-            f"{view} at {common:,} runs: {labels.get(best.target, best.target)} shows it first, in "
-            f"{best.p50_ms / 1000:.2f} s (p50)" + (f"; {others}" if others else "")
-        )
-    return found
-
-
 def requests(pairs: list[PairSummary]) -> dict[str, list[dict]]:
     """Per target, the requests each view made until it was shown: one row per view x endpoint, the
     REST calls first, the UI's own files last."""

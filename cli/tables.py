@@ -9,9 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from analysis import compare
 from analysis.summarise import PairSummary
 from core.records import Comparison, Status, Verdict
+from report.comparisons import number
 
 
 def print_run_table(pairs: list[PairSummary], console: Console) -> None:
@@ -61,10 +61,10 @@ def print_comparison_table(result: Comparison) -> None:
             r.target,
             r.suite,
             r.name,
-            compare.number(r.median_a, ".2f"),
-            compare.number(r.median_b, ".2f"),
-            compare.number(r.ratio, ".3f"),
-            f"{compare.number(r.low, '.3f')} – {compare.number(r.high, '.3f')}",
+            number(r.median_a, ".2f"),
+            number(r.median_b, ".2f"),
+            number(r.ratio, ".3f"),
+            f"{number(r.low, '.3f')} – {number(r.high, '.3f')}",
             Text(f"{r.verdict}" + (f": {r.reason}" if r.reason else ""), style=colour[r.verdict]),
         )
     Console(width=140).print(table)

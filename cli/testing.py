@@ -33,6 +33,7 @@ import psutil
 
 from core.debian import ensure_programs
 from core.errors import SetupFailed
+from core.layout import StreamFiles
 from core.paths import CACHE_DIR, ROOT
 from localci.images import RIG_PROGRAMS
 from services.environments import ensure_environment
@@ -243,11 +244,11 @@ def _count(stream: Stream, exit_code: int, interrupted: bool) -> Result:
 
 
 def _junit(stream: Stream) -> Path:
-    return REPORTS_DIR / f"{stream.name}.xml"
+    return StreamFiles(REPORTS_DIR, stream.name).junit
 
 
 def _log(stream: Stream) -> Path:
-    return REPORTS_DIR / f"{stream.name}.log"
+    return StreamFiles(REPORTS_DIR, stream.name).log
 
 
 def conclude(tier: Tier, results: list[Result], budget: Budget) -> int:

@@ -345,8 +345,30 @@ def _migrate(cls: type[Record], data: dict, source: str) -> dict:
 # --- the records -------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Measurement(Record):
+    """What every measurement records of how and where it ran, a run's pair and a paired A/B alike:
+    the load, k6, this repository's commit, the machine, when, how it ended and where the servers
+    came from."""
+
+    profile: str
+    vus: int | None  # None only in pairs recorded before history schema 2
+    iterations_per_vu: int | None  # a pair's per VU; an A/B's per VU and side in each round (None: sized in seconds)
+    k6_version: str
+    source: Source
+    machine: Machine
+    started_at: str
+    status: Status = Status.RUNNING
+    error: str | None = None
+    ended_at: str | None = None
+    pinned: bool = False  # k6 and the servers on separate cores
+    # where what was measured came from, beyond the versions: in CI the server and PostgreSQL image
+    # digests and FastTrackML's revision label (`--provenance KEY=VALUE`)
+    provenance: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass(frozen=True)
-class PairMetadata(Record):
+class PairMetadata(Measurement):
     """One target x suite of one run: written beside its raw CSV as `<target>_<suite>.json`."""
 
     KIND: ClassVar[str] = "run metadata"
@@ -355,28 +377,15 @@ class PairMetadata(Record):
     run_id: str
     target: str
     suite: str
-    profile: str
-    vus: int | None  # None only in pairs recorded before history schema 2
-    iterations_per_vu: int | None
     iterations_expected: int | None
     server: ServerInfo
     database: DatabaseInfo
     mode: str  # native: launched here; external: an already running server (--server-url); IMPORTED
-    k6_version: str
-    source: Source
-    machine: Machine
-    started_at: str
-    status: Status = Status.RUNNING
-    error: str | None = None
-    ended_at: str | None = None
     counts: Counts = Counts()
     iterations_done: int | None = None
     k6_exit_code: int | None = None
     k6_seconds: float | None = None
     server_start_seconds: float | None = None
-    # where what was measured came from, beyond the versions: in CI the server and PostgreSQL image
-    # digests and FastTrackML's revision label (`--provenance KEY=VALUE`)
-    provenance: dict[str, str] = dataclasses.field(default_factory=dict)
     # the load generator's share: k6's own ceiling here (GET /health at the pair's concurrency,
     # requests per second; None: not measured), k6's CPU and the server's, and whether they were pinned
     k6_ceiling_rps: float | None = None
@@ -385,7 +394,6 @@ class PairMetadata(Record):
     server_rss_peak_mib: float | None = None
     # the ui suite's: the server's CPU seconds in each view, per view (`<view>@<size>`), in order
     server_cpu_by_name: dict[str, list[float]] = dataclasses.field(default_factory=dict)
-    pinned: bool = False
     # the suite's own settings as it ran: the scale suite's sizes and reads, the capacity suite's rates
     # and hold (seconds per rate)
     settings: dict[str, object] = dataclasses.field(default_factory=dict)
@@ -631,7 +639,7 @@ class ABRound:
 
 
 @dataclasses.dataclass(frozen=True)
-class ABMetadata(Record):
+class ABMetadata(Measurement):
     """A paired A/B: both sides, the rounds in the order they ran, and how each ended."""
 
     KIND: ClassVar[str] = "A/B metadata"
@@ -641,19 +649,8 @@ class ABMetadata(Record):
     baseline: ABSide
     candidate: ABSide
     suites: tuple[str, ...]
-    profile: str
-    vus: int
-    iterations_per_vu: int | None  # per side in each round, as asked; None: sized to round_seconds
     rounds: int
     warmup: float  # share of each round's samples discarded
-    pinned: bool  # k6 and the servers on separate cores
-    k6_version: str
-    source: Source
-    machine: Machine
-    started_at: str
-    status: Status = Status.RUNNING
-    error: str | None = None
-    ended_at: str | None = None
     results: tuple[ABRound, ...] = ()
     interleaved: bool = False  # both sides in each round's one k6 process, iteration by iteration
     round_seconds: float | None = None
@@ -668,8 +665,6 @@ class ABMetadata(Record):
             n = self.round_iterations.get(suite)
             return (n, n) if n else None
         return min(counts), max(counts)
-
-    provenance: dict[str, str] = dataclasses.field(default_factory=dict)  # e.g. CI's image digests
 
     @property
     def sides(self) -> tuple[ABSide, ABSide]:

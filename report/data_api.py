@@ -23,39 +23,41 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.layout import ABFiles, ab_folders
-from core.records import Comparison, HistoryRecord, now_iso
-from report.inputs import HistoryInputs, ProfileHistory
+from analysis.trends import AnalysedHistory, ProfileHistory
+from core.layout import SiteFiles
+from core.records import HistoryRecord, now_iso
+from report.inputs import ABResult
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).with_name("data-schema.json")
 STATISTICS = ("p50_ms", "p95_ms")
 
 
-def write_data(history: HistoryInputs, ab_outputs: Path, docs: Path, runs: set[str] = frozenset()) -> Path:
-    folder = docs / "data"
-    (folder / "runs").mkdir(parents=True, exist_ok=True)
+def write_data(history: AnalysedHistory, ab: list[ABResult], docs: Path, runs: set[str] = frozenset()) -> Path:
+    site = SiteFiles(docs)
+    folder = site.data
+    (folder / site.RUNS).mkdir(parents=True, exist_ok=True)
     for record in history.store.records:
         if record.run_id in runs:
-            _write(folder / "runs" / f"{record.run_id}.json", _finite(run_data(record)))
-    series_files = {t.profile: _write(folder / f"series-{t.profile}.json", series(t)) for t in history.profiles}
+            _write(site.data_run(record.run_id), _finite(run_data(record)))
+    series_files = {t.profile: _write(site.data_series(t.profile), series(t)) for t in history.profiles}
     points = _finite({"schema_version": SCHEMA_VERSION, "change_points": change_points(history)})
-    _write(folder / "change-points.json", points)
-    _write(folder / "ab.json", _finite({"schema_version": SCHEMA_VERSION, **ab_data(history, ab_outputs)}))
-    shutil.copyfile(SCHEMA_FILE, folder / "schema.json")
+    _write(folder / site.CHANGE_POINTS, points)
+    _write(folder / site.AB, _finite({"schema_version": SCHEMA_VERSION, **ab_data(history, ab)}))
+    shutil.copyfile(SCHEMA_FILE, folder / site.SCHEMA)
     index = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now_iso(),
         "profiles": list(series_files),
         "files": {
             "series": {profile: path.name for profile, path in series_files.items()},
-            "change_points": "change-points.json",
-            "ab": "ab.json",
-            "runs": "runs/",
-            "schema": "schema.json",
+            "change_points": site.CHANGE_POINTS,
+            "ab": site.AB,
+            "runs": f"{site.RUNS}/",
+            "schema": site.SCHEMA,
         },
     }
-    return _write(folder / "index.json", index)
+    return _write(site.data_index, index)
 
 
 def series(trend: ProfileHistory) -> dict:
@@ -119,7 +121,7 @@ def _points(rows: pd.DataFrame) -> list[tuple[int, float]]:
     return list(zip(rows["run"].tolist(), rows["value"].tolist(), strict=True))
 
 
-def change_points(history: HistoryInputs) -> list[dict]:
+def change_points(history: AnalysedHistory) -> list[dict]:
     rows = []
     for point in history.all_points():
         entry = history.acknowledged.get(point.change_id)
@@ -128,18 +130,14 @@ def change_points(history: HistoryInputs) -> list[dict]:
     return rows
 
 
-def ab_data(history: HistoryInputs, ab_outputs: Path) -> dict:
+def ab_data(history: AnalysedHistory, ab: list[ABResult]) -> dict:
     """The nightly A/B's ratios (from the history), and each A/B folder's comparison."""
     nightly = history.ab.assign(started_at=history.ab["started_at"].astype(str)) if not history.ab.empty else history.ab
-    comparisons = []
-    for files in ab_folders(ab_outputs):
-        if files.comparison.exists():
-            comparisons.append(_comparison(files))
-    return {"nightly": nightly.to_dict("records"), "comparisons": comparisons}
+    return {"nightly": nightly.to_dict("records"), "comparisons": [_comparison(result) for result in ab]}
 
 
-def _comparison(files: ABFiles) -> dict:
-    result = Comparison.read(files.comparison)
+def _comparison(ab: ABResult) -> dict:
+    result = ab.comparison
     rows = [
         {
             "suite": r.suite,
@@ -153,7 +151,7 @@ def _comparison(files: ABFiles) -> dict:
         }
         for r in result.rows
     ]
-    return {"folder": files.folder.name, "baseline": result.baseline, "candidate": result.candidate, "rows": rows}
+    return {"folder": ab.name, "baseline": result.baseline, "candidate": result.candidate, "rows": rows}
 
 
 def _write(path: Path, data: dict) -> Path:

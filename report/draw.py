@@ -17,6 +17,7 @@ import pandas as pd
 import vl_convert
 from altair.utils._importers import vl_version_for_vl_convert
 
+from core.layout import chart_files
 from core.records import Comparison
 from services.registry import Target
 
@@ -272,8 +273,8 @@ class Renderer:
     def save(self, chart: alt.TopLevelMixin, folder: Path, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         spec = chart.to_dict()
-        (folder / f"{name}.vl.json").write_text(json.dumps(spec, indent=1))
-        png = folder / f"{name}.png"
+        png, spec_path = chart_files(folder, name)
+        spec_path.write_text(json.dumps(spec, indent=1))
         self.pending.append(self.pool.submit(_render_png, spec, png))
         return png
 

@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from analysis.detect import ChangePoint
-from report.inputs import HistoryInputs
+from analysis.trends import AnalysedHistory
+from core.layout import SiteFiles
 
-FEED_FILE = "feed.xml"
 ATOM = "http://www.w3.org/2005/Atom"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "tracking-server-benchmark/regressions")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # a feed without entries still says when: never, in effect
 
 
-def write_feed(history: HistoryInputs, docs: Path, site_name: str) -> Path:
+def write_feed(history: AnalysedHistory, docs: Path, site_name: str) -> Path:
     points = history.open_regressions()
     ET.register_namespace("", ATOM)
     feed = ET.Element(_tag("feed"))
@@ -32,12 +32,12 @@ def write_feed(history: HistoryInputs, docs: Path, site_name: str) -> Path:
     _text(feed, "subtitle", "Change points that made a request slower and that nobody has acknowledged yet")
     _text(feed, "updated", _stamp(max((_when(p) for p in points), default=_EPOCH)))
     _text(ET.SubElement(feed, _tag("author")), "name", site_name)
-    ET.SubElement(feed, _tag("link"), href=FEED_FILE, rel="self", type="application/atom+xml")
+    ET.SubElement(feed, _tag("link"), href=SiteFiles.FEED, rel="self", type="application/atom+xml")
     ET.SubElement(feed, _tag("link"), href="regressions.html", rel="alternate", type="text/html")
     for point in points:
         _entry(ET.SubElement(feed, _tag("entry")), point)
     ET.indent(feed)
-    path = docs / FEED_FILE
+    path = SiteFiles(docs).feed
     ET.ElementTree(feed).write(path, encoding="utf-8", xml_declaration=True)
     return path
 

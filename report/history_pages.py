@@ -10,14 +10,16 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import original
+from analysis.trends import AnalysedHistory, ProfileHistory
+from core.layout import SiteFiles
 from report import draw
-from report.inputs import HistoryInputs, ProfileHistory, ReportSettings
+from report.inputs import ReportSettings
 from report.templates import TEMPLATES
 from services.registry import Target
 
 
 def write_history_pages(
-    history: HistoryInputs, targets: list[Target], docs: Path, settings: ReportSettings
+    history: AnalysedHistory, targets: list[Target], docs: Path, settings: ReportSettings
 ) -> set[str]:
     """Trends and regressions, each profile on its own (profiles differ in load, so their latencies
     are never drawn or tested as one series), the newest run's profile first. Returns the run ids
@@ -38,7 +40,7 @@ def write_history_pages(
     return shown
 
 
-def write_versus_original(history: HistoryInputs, docs: Path) -> Path:
+def write_versus_original(history: AnalysedHistory, docs: Path) -> Path:
     """versus-original.md: the original suite's chart beside the latest standard-profile run."""
     run = history.latest(original.PROFILE)
     found = original.cells(run) if run else []
@@ -100,8 +102,7 @@ def _ab_section(
         "series": series,
         "suite": suite,
         "name": name,
-        "image": f"img/trends/{image}.png",
-        "spec": f"img/trends/{image}.vl.json",
+        **_chart_links(image),
         "nights": nights,
     }
 
@@ -181,8 +182,7 @@ def _profile_trends(
             {
                 "suite": suite,
                 "name": name,
-                "image": f"img/trends/{profile}/{image}.png",
-                "spec": f"img/trends/{profile}/{image}.vl.json",
+                **_chart_links(f"{profile}/{image}"),
                 "points": [_point_row(p) for p in marks],
             }
         )
@@ -219,3 +219,8 @@ def _commit_link(before: str, after: str) -> str:
     if server and repository and before and after:
         return f"[{text}]({server}/{repository}/compare/{before}...{after})"
     return text
+
+
+def _chart_links(image: str) -> dict[str, str]:
+    png, spec = SiteFiles.trend_links(image)
+    return {"image": png, "spec": spec}

@@ -1,59 +1,23 @@
 """Everything the report's pages are built from, loaded once and handed to every page builder.
 
 An output folder's summary (the pairs as the runner or `record` summarised them, the capacity
-suite's steps and the scale suite's seeding included), the history with its change points, and
-the folder of paired A/B comparisons. Nothing here reads a raw k6 CSV: the report's inputs are
-the summary files and the history.
+suite's steps and the scale suite's seeding included), the history analysed with its change points
+(analysis/trends.py), and the paired A/Bs as their stages stored them: metadata, comparison and the
+servers' sampled stacks. Nothing here reads a raw k6 CSV.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from analysis import acknowledged, capacity, detect, history
+from analysis import capacity, detect, stacks, trends
 from analysis.summarise import FolderSummary
-from core.errors import InputError
-from core.records import Acknowledgement, HistoryRecord
+from analysis.trends import AnalysedHistory
+from core.layout import ABFiles, ab_folders
+from core.records import ABMetadata, Comparison
 from services.registry import Target, load_registry
-
-
-@dataclass(frozen=True)
-class ProfileHistory:
-    """The runs of one profile (profiles differ in load, so they are never one series) and their change points."""
-
-    profile: str
-    frame: pd.DataFrame  # history.History.frame(profile)
-    points: list[detect.ChangePoint]
-
-
-@dataclass(frozen=True)
-class HistoryInputs:
-    """The history as the trends, regressions and versus-original pages read it."""
-
-    store: history.History
-    profiles: list[ProfileHistory]  # the newest run's profile first
-    ab: pd.DataFrame  # the nightly paired A/B, history.ab_frame
-    ab_points: list[detect.ChangePoint]
-    warnings: list[str]  # unreadable history files
-    acknowledged: dict[str, Acknowledgement] = field(default_factory=dict)  # change id -> why it is expected
-
-    def all_points(self) -> list[detect.ChangePoint]:
-        """Every change point, of every profile and of the nightly A/B, newest first."""
-        points = [p for trend in self.profiles for p in trend.points] + self.ab_points
-        return sorted(points, key=lambda p: p.started_at, reverse=True)
-
-    def open_regressions(self) -> list[detect.ChangePoint]:
-        """The regressions nobody has acknowledged yet, newest first: what the feed announces."""
-        return [p for p in self.all_points() if p.kind == "regression" and p.change_id not in self.acknowledged]
-
-    def latest(self, profile: str) -> HistoryRecord | None:
-        try:
-            return self.store.latest(profile=profile)
-        except InputError:
-            return None
 
 
 @dataclass(frozen=True)
@@ -66,43 +30,44 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class ABResult:
+    """A paired A/B as its stages stored it: where it is, what ran, its verdicts, and per suite the
+    servers' sampled stacks of A and B (`ab --profile-servers`)."""
+
+    files: ABFiles
+    meta: ABMetadata
+    comparison: Comparison
+    profiles: dict[str, tuple[Counter[str], Counter[str]]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.files.folder.name
+
+
+def load_ab(ab_outputs: Path) -> list[ABResult]:
+    """The judged paired A/Bs in `ab_outputs` (an A/B that was never judged has no page)."""
+    results = []
+    for files in ab_folders(ab_outputs):
+        if not files.comparison.exists():
+            continue
+        meta = ABMetadata.read(files.metadata)
+        profiles = {}
+        for suite in meta.suites:
+            folded = [files.profile(suite, side).folded for side in ("A", "B")]
+            if all(path.exists() for path in folded):
+                profiles[suite] = tuple(stacks.read_folded(path) for path in folded)
+        results.append(ABResult(files, meta, Comparison.read(files.comparison), profiles))
+    return results
+
+
+@dataclass(frozen=True)
 class ReportInputs:
     out: Path  # the output folder: its raw files are linked from the run pages, never parsed
     folder: FolderSummary
     targets: list[Target]
-    history: HistoryInputs
-    ab_outputs: Path  # folders of paired A/B comparisons, one page each
+    history: AnalysedHistory
+    ab: list[ABResult]  # the paired A/Bs, one page each
     settings: ReportSettings
-
-
-def load_history(history_dir: Path, options: detect.Options) -> HistoryInputs:
-    """Read the history once and find its change points, per profile and in the nightly A/B."""
-    store = history.load(history_dir)
-    frames = {profile: store.frame(profile) for profile in store.profiles()}
-    profiles = [ProfileHistory(profile, frame, detect.detect(frame, options)) for profile, frame in frames.items()]
-    ab_records, ab_warnings = history.load_ab(history_dir)
-    ab = history.ab_frame(ab_records)
-    inputs = HistoryInputs(store, profiles, ab, detect.detect_ab(ab, options), store.warnings + ab_warnings)
-    try:
-        entries = acknowledged.load(history_dir).entries
-    except InputError as exc:
-        inputs.warnings.append(f"{exc}; no change point is shown as acknowledged")
-        entries = ()
-    positions = _positions([*frames.values(), ab.rename(columns={"ab_id": "run_id"})])
-    for point in inputs.all_points():
-        entry = acknowledged.covering(point, entries, positions)
-        if entry is not None:
-            inputs.acknowledged[point.change_id] = entry
-    return inputs
-
-
-def _positions(frames: list[pd.DataFrame]) -> dict[str, int]:
-    """Each run's place in the run order of its frame (a profile's runs, or the nightly A/Bs)."""
-    positions = {}
-    for frame in frames:
-        if not frame.empty:
-            positions.update({run_id: i for i, run_id in enumerate(frame["run_id"].drop_duplicates())})
-    return positions
 
 
 def load(
@@ -112,8 +77,8 @@ def load(
         out=out,
         folder=folder,
         targets=report_targets(folder),
-        history=load_history(history_dir, settings.options),
-        ab_outputs=ab_outputs,
+        history=trends.analyse(history_dir, settings.options),
+        ab=load_ab(ab_outputs),
         settings=settings,
     )
 

@@ -12,8 +12,8 @@ import pandas as pd
 
 from analysis import capacity, client, scale, ui
 from analysis.summarise import STAT_COLUMNS, PairSummary
-from core.layout import PAIR_FILES, pair_files
-from report import draw, findings
+from core.layout import PAIR_FILES, QUANTILES_FILE, SUMMARY_FILE, gzipped, pair_files
+from report import draw, findings, sentences
 from report.inputs import ReportInputs
 from report.templates import TEMPLATES, render
 from services.registry import Target, suites
@@ -50,8 +50,8 @@ def write_overview(inputs: ReportInputs, docs: Path) -> Path:
     result, targets = inputs.folder, inputs.targets
     files = docs / "files"
     files.mkdir(parents=True, exist_ok=True)
-    result.summary.to_csv(files / "summary.csv", index=False, float_format="%.4f")
-    result.quantiles.to_csv(files / "quantiles.csv", index=False, float_format="%.4f")
+    result.summary.to_csv(files / SUMMARY_FILE, index=False, float_format="%.4f")
+    result.quantiles.to_csv(files / QUANTILES_FILE, index=False, float_format="%.4f")
     # the scale and capacity suites measure along a size or a rate: each has its page, not the grid
     own_page = (scale.SUITE, capacity.SUITE)
     summary, quantiles = (frame[~frame["suite"].isin(own_page)] for frame in result.frames())
@@ -96,7 +96,7 @@ def write_scale_page(inputs: ReportInputs, docs: Path) -> Path:
     return render(
         docs / "scale.md",
         growth=growth,
-        sentences=scale.sentences(growth, labels),
+        sentences=sentences.scale_sentences(growth, labels),
         sizes=sizes,
         sizes_text=", ".join(str(s) for s in sizes) or "three sizes",
         seeding=seeding,
@@ -150,7 +150,7 @@ def write_ui_page(inputs: ReportInputs, docs: Path) -> Path:
         docs / "ui.md",
         growth=scale.growth(summary, ui.SUITE),
         p95={(r.target, r.read, r.size): r.p95_ms for r in rows.itertuples()},
-        sentences=ui.sentences(rows, labels),
+        sentences=sentences.ui_sentences(rows, labels),
         sizes=sizes,
         sizes_text=", ".join(f"{s:,}" for s in sizes) or "growing sizes",
         requests=ui.requests(measured),
@@ -170,7 +170,7 @@ def write_client_page(inputs: ReportInputs, docs: Path) -> Path:
     return render(
         docs / "client.md",
         rows=rows,
-        sentences=client.sentences(rows, labels),
+        sentences=sentences.client_sentences(rows, labels),
         endpoints={pair.target: list(pair.calls) for pair in measured},
         clients={t.id: " ".join(t.client_packages) for t in inputs.targets if any(p.target == t.id for p in measured)},
         labels=labels,
@@ -191,7 +191,7 @@ def write_run_pages(inputs: ReportInputs, docs: Path) -> list[Path]:
         files = runs_dir / "files" / run_id
         files.mkdir(parents=True, exist_ok=True)
         of_run = summary[summary["run_id"] == run_id]
-        of_run.to_csv(files / "summary.csv", index=False, float_format="%.4f")
+        of_run.to_csv(files / SUMMARY_FILE, index=False, float_format="%.4f")
         first = pairs[0].meta
         page = TEMPLATES.get_template("run.md.j2").render(
             run_id=run_id,
@@ -204,7 +204,7 @@ def write_run_pages(inputs: ReportInputs, docs: Path) -> list[Path]:
             table=long_table(of_run) if not of_run.empty else "No usable samples in this run.",
         )
         path = runs_dir / f"{run_id}.md"
-        path.write_text(page.replace("](files/summary.csv)", f"](files/{run_id}/summary.csv)"))
+        path.write_text(page.replace(f"](files/{SUMMARY_FILE})", f"](files/{run_id}/{SUMMARY_FILE})"))
         pages.append(path)
     return pages
 
@@ -217,8 +217,8 @@ def _with_downloads(pair: PairSummary, out: Path, files: Path, run_id: str) -> d
         source = mine.path(suffix)
         if not source.exists():
             continue
-        if suffix == ".csv":
-            target = files / f"{mine.stem}.csv.gz"
+        if source == mine.csv:
+            target = files / gzipped(source)
             with source.open("rb") as raw, gzip.open(target, "wb", compresslevel=6) as packed:
                 shutil.copyfileobj(raw, packed)
         else:

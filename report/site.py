@@ -39,11 +39,11 @@ def publish(inputs: ReportInputs, site_dir: Path) -> Path:
     pages.write_capacity_page(inputs, docs)
     pages.write_client_page(inputs, docs)
     pages.write_ui_page(inputs, docs)
-    ab_pages.write_ab_pages(inputs.ab_outputs, docs)
+    ab_pages.write_ab_pages(inputs.ab, docs)
     shown = history_pages.write_history_pages(inputs.history, inputs.targets, docs, inputs.settings)
     history_pages.write_versus_original(inputs.history, docs)
     feed.write_feed(inputs.history, docs, site_name())
-    data_api.write_data(inputs.history, inputs.ab_outputs, docs, runs=shown)
+    data_api.write_data(inputs.history, inputs.ab, docs, runs=shown)
     return build_site(site_dir)
 
 

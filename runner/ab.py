@@ -15,7 +15,9 @@ metered (CPU seconds, peak memory), and after it PostgreSQL's statistics are ref
 sides' databases.
 
 The raw CSV of every round is kept untouched as `<out>/<suite>/<AB|A|B>-<round>.csv`, with its k6
-log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome.
+log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome, and `rounds.csv`
+each round's statistics per side and request name: each round's CSV is parsed once, after it ran,
+for both its statistics and the size of the next round. analysis/paired.py judges from these two.
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ import pandas as pd
 from rich.markup import escape
 
 from analysis.k6csv import SUCCESS_METRIC, read_samples
-from analysis.paired import side_statistics
+from analysis.paired import ROUND_COLUMNS, round_rows, side_statistics
 from core.errors import BenchError, InputError
 from core.layout import ABFiles
-from core.paths import WORK_DIR
-from core.records import ABMetadata, ABRound, ABSide, Machine, Source, Status, now_iso
+from core.paths import WORK_DIR, write_atomically
+from core.records import ABMetadata, ABRound, ABSide, Status, now_iso
 from runner import profiling, serving
-from runner.k6 import Profile, k6_version, run_suite
+from runner.k6 import Profile, measured_here, run_suite
 from runner.progress import console
 from runner.resources import CgroupMeter, TreeMeter, core_split
 from runner.segments import SegmentBarrier, serve_barrier
@@ -95,6 +97,7 @@ def run_ab(plan: ABPlan) -> ABMetadata:
     """Run the whole comparison; its metadata is written to `ab.json` whatever happens."""
     meta = start_metadata(plan)
     results: list[ABRound] = []
+    table: list[pd.DataFrame] = []  # each measured round's statistics, per side and request name
     split = core_split() if plan.pin else None
     try:
         with ExitStack() as stack:
@@ -105,15 +108,15 @@ def run_ab(plan: ABPlan) -> ABMetadata:
             meta = dataclasses.replace(meta, baseline=sides["A"], candidate=sides["B"])
             after_round = _analyzer(plan, pg)
             for suite in plan.suites:
-                iterations, rounds = _run_suite(plan, suite, servers, split, after_round)
+                iterations, rounds = _run_suite(plan, suite, servers, split, after_round, table)
                 results += rounds
                 meta = dataclasses.replace(meta, round_iterations={**meta.round_iterations, suite: iterations})
     except KeyboardInterrupt:
-        _finish(plan, meta, results, "interrupted (Ctrl-C or SIGTERM)")
+        _finish(plan, meta, results, table, "interrupted (Ctrl-C or SIGTERM)")
         raise
     finally:
         _clean_workdir(plan)
-    return _finish(plan, meta, results)
+    return _finish(plan, meta, results, table)
 
 
 @dataclass
@@ -177,39 +180,43 @@ def _run_suite(
     servers: dict[str, _Server],
     split: tuple[frozenset[int], frozenset[int]] | None,
     after_round: Callable[[], None],
+    table: list[pd.DataFrame],
 ) -> tuple[int, list[ABRound]]:
     """A warm-up round (discarded: it seeds the retrieval data, fills caches and times an iteration),
     then the rounds; returns the iterations per VU and side of the first round, and the rounds.
 
     Unless --round-iterations fixes it, each round is sized to `round_seconds` at the pace of the
-    round before it: FastTrackML's logging slows about 2x as SQLite fills, and rounds sized once from
-    the warm-up on an empty database took 12 s instead of 4. Both sides of a round always run the
-    same number of iterations, which is what pairing needs."""
+    round before it, since a server slows as its store fills (FastTrackML/SQLite's logging about 2x).
+    Both sides of a round always run the same number of iterations, which is what pairing needs."""
     results: list[ABRound] = []
+
+    def measured(rounds: list[ABRound], samples: pd.DataFrame | None) -> pd.DataFrame | None:
+        results.extend(rounds)
+        table.extend(round_rows(samples, r, plan.warmup, plan.interleave) for r in rounds)
+        after_round()
+        return samples
+
     warmup = RoundSize(WARMUP_ITERATIONS)
     if plan.interleave:
         planner = SegmentPlanner(plan, len(SIDES)) if plan.isolate else None
-        _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, warmup)
+        samples = _round(plan, suite, SIDES, WARMUP_ROUND, -1, servers, split, warmup)[1]
         after_round()
         fresh = SegmentPlanner(plan, len(SIDES)) if planner else None  # the warm-up teaches it nothing
-        first = size = _round_size(plan, suite, "AB", WARMUP_ROUND, warmup, fresh)
+        first = size = _round_size(plan, samples, warmup, fresh)
         with _profiled(plan, suite, servers):
             for k in range(1, plan.rounds + 1):
-                results += _round(plan, suite, SIDES, k, k - 1, servers, split, size)
-                after_round()
-                size = _round_size(plan, suite, "AB", k, size, planner)
+                samples = measured(*_round(plan, suite, SIDES, k, k - 1, servers, split, size))
+                size = _round_size(plan, samples, size, planner)
         return first.most, results
     planner = SegmentPlanner(plan, 1) if plan.isolate else None
-    for side in SIDES:
-        _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warmup)
+    warm = {side: _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warmup)[1] for side in SIDES}
     after_round()
-    first = size = _round_size(plan, suite, "A", WARMUP_ROUND, warmup, planner)
+    first = size = _round_size(plan, warm["A"], warmup, planner)
     with _profiled(plan, suite, servers):
         for position, (round_no, side) in enumerate(round_order(plan.rounds)):
-            results += _round(plan, suite, (side,), round_no, position, servers, split, size)
-            after_round()
+            samples = measured(*_round(plan, suite, (side,), round_no, position, servers, split, size))
             if position % 2 == 1:  # both sides of the round done (A B or B A): the next round is re-sized
-                size = _round_size(plan, suite, side, round_no, size, planner)
+                size = _round_size(plan, samples, size, planner)
     return first.most, results
 
 
@@ -219,16 +226,16 @@ def _profiled(plan: ABPlan, suite: str, servers: dict[str, _Server]) -> contextl
     if not plan.profile_servers or not launched:
         return contextlib.nullcontext()
     names = {side: plan.specs[side].target.server.name for side in launched}
-    return profiling.sampling({side: (names[side], served.pid) for side, served in launched.items()}, plan.out / suite)
+    files = ABFiles(plan.out)
+    return profiling.sampling({s: (names[s], served.pid, files.profile(suite, s)) for s, served in launched.items()})
 
 
 def _analyzer(plan: ABPlan, pg: Postgres | None) -> Callable[[], None]:
     """Between rounds, ANALYZE the PostgreSQL database of every side launched here.
 
-    Without it, A/A comparisons of FastTrackML on PostgreSQL called LogParamBatch10 and
-    LogParamBatch100 of B about 1.5x slower in 3 of 3, the gap growing round after round: the
-    likely cause is autovacuum, which refreshes one database's statistics before the other's while
-    the logging suite grows both, so that the two sides plan their queries differently."""
+    Without it, autovacuum refreshes one database's statistics before the other's while the logging
+    suite grows both, the two sides plan their queries differently, and A/A comparisons called a
+    change (measured: the methodology's paired A/B section)."""
     names = [
         database_name(_database_label(plan, side))
         for side, spec in plan.specs.items()
@@ -258,30 +265,29 @@ class RoundSize:
     def most(self) -> int:
         return max([self.iterations, *self.segments.values()]) if self.segments else self.iterations
 
+    def profile(self, profile: Profile, sides: int) -> Profile:
+        """The A/B's profile with this round's iterations per VU, both sides' together."""
+        return dataclasses.replace(profile, iterations=self.iterations * sides)
+
     def script_env(self, sides: int) -> dict[str, str]:
-        """ITERATIONS (and SEGMENT_ITERATIONS) per VU, as k6/lib/mlflow.js reads them."""
-        env = {"ITERATIONS": str(self.iterations * sides)}
-        if self.segments:
-            env["SEGMENT_ITERATIONS"] = ",".join(f"{name}:{n * sides}" for name, n in self.segments.items())
-        return env
+        """SEGMENT_ITERATIONS per VU, both sides' together, as k6/lib/mlflow.js reads it (isolated rounds)."""
+        if not self.segments:
+            return {}
+        return {"SEGMENT_ITERATIONS": ",".join(f"{name}:{n * sides}" for name, n in self.segments.items())}
 
 
 def _round_size(
-    plan: ABPlan, suite: str, side: str, round_no: int, size: RoundSize, planner: SegmentPlanner | None = None
+    plan: ABPlan, samples: pd.DataFrame | None, size: RoundSize, planner: SegmentPlanner | None = None
 ) -> RoundSize:
-    """The size of the next round: as given, or as fills `round_seconds` at the pace of round `round_no`.
+    """The size of the next round: as given, or as fills `round_seconds` at the pace of the round
+    whose `samples` are given (None: its CSV could not be read, and the size stays).
 
     Mixed, its iterations: the round's timed samples' span over the iterations it ran. Isolated,
     each request name's segment gets a share of the time (`SegmentPlanner`), at the pace of its own
-    segment: with equal iterations instead, FastTrackML's LogMetricBatch500 (about 90 ms) took most
-    of a round and CreateRun (2 ms) had 44 samples a side, whose median scattered by 15% from round to
-    round."""
+    segment, not equal iterations, which left a fast name few samples beside a slow one."""
     if plan.round_iterations:
         return RoundSize(plan.round_iterations)
-    csv_path, _ = ABFiles(plan.out).round_files(suite, side, round_no)
-    try:
-        samples = read_samples(csv_path).frame
-    except InputError:
+    if samples is None:
         return size
     times = samples["timestamp"]
     per_iteration = (times.max() - times.min()) / 1000 / size.iterations if len(times) else float("nan")
@@ -299,10 +305,8 @@ class SegmentPlanner:
     spread of its latencies and how many fit in a second). Until NOISE_ROUNDS rounds have been
     measured, every name gets an equal share of `round_seconds`; from then on a share in proportion
     to its k, measured as the variance of its per-round log ratios so far times its segment's mean
-    time (Neyman's allocation for the worst name), with at least MIN_SHARE of the round each. On
-    FastTrackML/SQLite's logging with equal shares, LogMetricBatch10's ratios scattered twice as much
-    as LogParamBatch100's (0.099 against 0.053, log scale); allotted by noise, each would scatter
-    about 0.071."""
+    time (Neyman's allocation for the worst name), with at least MIN_SHARE of the round each (what
+    it gains, measured: the methodology's figures behind the A/B's settings)."""
 
     def __init__(self, plan: ABPlan, sides: int) -> None:
         self.plan, self.sides = plan, sides
@@ -357,14 +361,16 @@ def _round(
     servers: dict[str, _Server],
     split: tuple[frozenset[int], frozenset[int]] | None,
     size: RoundSize,
-) -> list[ABRound]:
-    """Run a round of `size` against `sides` (one, or both interleaved), metering each server."""
+) -> tuple[list[ABRound], pd.DataFrame | None]:
+    """Run a round of `size` against `sides` (one, or both interleaved), metering each server; its
+    outcome per side, and its samples as parsed from its raw CSV (None when there are none)."""
 
     def problem() -> str | None:
         return next((f"{side}: {p}" for side in sides if (p := servers[side].problem())), None)
 
     if problem():
-        return [ABRound(suite, round_no, side, position, Status.FAILED, problem(), iterations=0) for side in sides]
+        failed = [ABRound(suite, round_no, side, position, Status.FAILED, problem(), iterations=0) for side in sides]
+        return failed, None
     csv_path, log_path = ABFiles(plan.out).round_files(suite, "".join(sides), round_no)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     meters = {side: servers[side].meter for side in sides if servers[side].meter}
@@ -376,8 +382,7 @@ def _round(
             meter.sample()
         return problem()
 
-    env = {"VUS": str(plan.profile.vus), "DATASET_PREFIX": plan.ab_id, "ROUND": str(round_no)}
-    env |= size.script_env(len(sides))
+    env = {"DATASET_PREFIX": plan.ab_id, "ROUND": str(round_no)} | size.script_env(len(sides))
     if len(sides) == 2:
         env["BASE_URL_B"] = servers["B"].served.url
     url = servers[sides[0]].served.url
@@ -386,9 +391,8 @@ def _round(
     with serve_barrier(barrier) if barrier else contextlib.nullcontext() as segment_url:
         if segment_url:
             env |= {"ISOLATE": "1", "SEGMENT_URL": segment_url}
-        result = run_suite(
-            suite, url, plan.profile, csv_path, log_path, should_stop=should_stop, script_env=env, cpus=cpus
-        )
+        profile = size.profile(plan.profile, len(sides))
+        result = run_suite(suite, url, profile, csv_path, log_path, should_stop=should_stop, script_env=env, cpus=cpus)
     expected = plan.profile.vus * size.iterations * len(sides)  # isolated: the barrier's end says all ran
     status, error = Status.OK, None
     if problem():
@@ -409,7 +413,15 @@ def _round(
         seconds = round(result.seconds, 3)
         by_name = barrier.cpu_by_name(side) if barrier else {}
         rounds.append(ABRound(suite, round_no, side, position, status, error, seconds, cpu, rss, size.most, by_name))
-    return rounds
+    return rounds, _samples(csv_path)
+
+
+def _samples(csv_path: Path) -> pd.DataFrame | None:
+    """The round's samples, parsed once; None when k6 wrote no readable CSV."""
+    try:
+        return read_samples(csv_path).frame if csv_path.exists() else None
+    except InputError:
+        return None
 
 
 def _side(side: str, spec: Spec) -> ABSide:
@@ -424,24 +436,18 @@ def start_metadata(plan: ABPlan) -> ABMetadata:
         baseline=_side("A", plan.baseline),
         candidate=_side("B", plan.candidate),
         suites=plan.suites,
-        profile=plan.profile.name,
-        vus=plan.profile.vus,
-        iterations_per_vu=plan.round_iterations,
         round_seconds=plan.round_seconds,
         rounds=plan.rounds,
         warmup=plan.warmup,
-        pinned=plan.pin and core_split() is not None,
         interleaved=plan.interleave,
         isolated=plan.isolate,
-        k6_version=k6_version(),
-        source=Source.here(),
-        machine=Machine.here(),
-        started_at=now_iso(),
-        provenance=dict(plan.provenance),
+        **measured_here(plan.profile, plan.round_iterations, plan.pin and core_split() is not None, plan.provenance),
     )
 
 
-def _finish(plan: ABPlan, meta: ABMetadata, results: list[ABRound], interrupted: str | None = None) -> ABMetadata:
+def _finish(
+    plan: ABPlan, meta: ABMetadata, results: list[ABRound], table: list[pd.DataFrame], interrupted: str | None = None
+) -> ABMetadata:
     failed = [r for r in results if r.status != Status.OK]
     expected = len(plan.suites) * plan.rounds * len(SIDES)
     if interrupted:
@@ -452,7 +458,10 @@ def _finish(plan: ABPlan, meta: ABMetadata, results: list[ABRound], interrupted:
         status, error = Status.OK, None
     meta = dataclasses.replace(meta, results=tuple(results), status=status, error=error, ended_at=now_iso())
     plan.out.mkdir(parents=True, exist_ok=True)
-    meta.write(ABFiles(plan.out).metadata)
+    files = ABFiles(plan.out)
+    rounds = pd.concat(table, ignore_index=True) if table else pd.DataFrame(columns=ROUND_COLUMNS)
+    write_atomically(files.rounds, lambda path: rounds.to_csv(path, index=False))
+    meta.write(files.metadata)
     return meta
 
 

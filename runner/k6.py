@@ -18,7 +18,9 @@ from pathlib import Path
 import psutil
 
 from core.errors import BadValue
+from core.layout import ceiling_files
 from core.paths import K6_DIR, installed_program
+from core.records import Machine, Source, now_iso
 from services import processes
 
 PROFILES_FILE = K6_DIR / "profiles.json"
@@ -119,6 +121,58 @@ def k6_version() -> str:
     return out.split()[1].lstrip("v") if len(out.split()) > 1 else "unknown"
 
 
+def measured_here(
+    profile: Profile, iterations_per_vu: int | None, pinned: bool, provenance: dict[str, str]
+) -> dict[str, object]:
+    """The fields of a Measurement (a run's pair, a paired A/B) as one starts here and now."""
+    return {
+        "profile": profile.name,
+        "vus": profile.vus,
+        "iterations_per_vu": iterations_per_vu,
+        "k6_version": k6_version(),
+        "source": Source.here(),
+        "machine": Machine.here(),
+        "started_at": now_iso(),
+        "pinned": pinned,
+        "provenance": dict(provenance),
+    }
+
+
+# The contract between the runner and the k6 scripts: every variable a script reads (`__ENV.NAME`
+# under k6/), and who sets it. The runner passes k6 no other name but k6's own `K6_*` settings
+# (`script_environment` refuses one), and a test checks the scripts read exactly these.
+SCRIPT_VARIABLES = {
+    "BASE_URL": "the server's URL",
+    "VUS": "the profile's VUs",
+    "ITERATIONS": "the profile's iterations per VU (an A/B round's: both sides' together)",
+    "MAX_DURATION": "the profile's limit on a suite's time",
+    "SIZES": "the scale suite's store sizes",
+    "READS": "the scale suite's reads per size",
+    "RATES": "the capacity suite's arrival rates",
+    "HOLD": "the capacity suite's seconds per rate",
+    "UI_PATH": "where the server serves the MLflow UI (the ui suite)",
+    "AIM_PATH": "where FastTrackML serves the Aim UI (the ui suite)",
+    "VIEW_TIMEOUT_MS": "how long the ui suite waits for a view (a user's setting; default 60000)",
+    "DATASET_PREFIX": "an A/B's id: the retrieval data both sides seed once and find again",
+    "ROUND": "an A/B round's number: which side each VU starts with",
+    "BASE_URL_B": "an interleaved A/B round: side B's URL",
+    "ISOLATE": "1: an isolated round or suite, each request name in a segment of its own",
+    "SEGMENT_URL": "the barrier between segments (runner/segments.py)",
+    "SEGMENT_ITERATIONS": "an isolated A/B round: iterations per VU of each request name's segment",
+    "BENCH_NAME_HEADER": "1: each request carries its name in a header (the tests' delay proxy reads it)",
+    "DURATION": "the ceiling probe's length",
+    "RESULT": "the file the ceiling probe writes its result to",
+}
+
+
+def script_environment(variables: dict[str, str]) -> dict[str, str]:
+    """`variables` as k6 gets them; a name the scripts do not read (nor k6's own `K6_*`) is a bug."""
+    unknown = sorted(k for k in variables if k not in SCRIPT_VARIABLES and not k.startswith("K6_"))
+    if unknown:
+        raise ValueError(f"no k6 script reads {', '.join(unknown)}: declare it in runner/k6.py's SCRIPT_VARIABLES")
+    return variables
+
+
 @dataclass
 class LoadResult:
     exit_code: int | None
@@ -143,13 +197,15 @@ def run_suite(
     """Run `k6/<suite>.js`; `should_stop` is polled and, when it returns a reason, k6 is stopped.
 
     `script_env` reaches the script (VUS, ITERATIONS, DATASET_PREFIX ...); `cpus` pins k6."""
-    env = {
-        **profile.script_env(),
-        "BASE_URL": base_url,
-        "K6_CSV_TIME_FORMAT": "unix_milli",
-        "K6_NO_USAGE_REPORT": "true",
-        **(script_env or {}),
-    }
+    env = script_environment(
+        {
+            **profile.script_env(),
+            "BASE_URL": base_url,
+            "K6_CSV_TIME_FORMAT": "unix_milli",
+            "K6_NO_USAGE_REPORT": "true",
+            **(script_env or {}),
+        }
+    )
     if dashboard_path is not None:
         env |= {
             "K6_WEB_DASHBOARD": "true",
@@ -218,11 +274,11 @@ def probe_ceiling(
     not per second: against a server whose /health is slow (MLflow 3 answers it in ~45 ms) k6 idles,
     and the plain rate would be the server's limit, not k6's. None when the probe failed."""
     folder.mkdir(parents=True, exist_ok=True)
-    result = folder / "ceiling.json"
+    result, log = ceiling_files(folder)
     env = {"BASE_URL": base_url, "VUS": str(vus), "DURATION": f"{seconds}s", "RESULT": str(result)}
-    env |= {"K6_NO_USAGE_REPORT": "true"}
+    env = script_environment(env | {"K6_NO_USAGE_REPORT": "true"})
     command = [k6_binary(), "run", "--quiet", "--no-color", str(K6_DIR / "probes" / "ceiling.js")]
-    process = processes.start(command, folder / "ceiling.k6.log", env=env, cpus=cpus)
+    process = processes.start(command, log, env=env, cpus=cpus)
     try:
         cpu_per_second = _busy_share(process, seconds + 60)
     except psutil.TimeoutExpired:  # processes.start gives a psutil.Popen, whose wait raises psutil's

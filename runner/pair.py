@@ -22,10 +22,10 @@ from analysis.summarise import PairSummary, summarise_pair
 from core.errors import BenchError
 from core.layout import STAGING_DIR, PairFiles
 from core.paths import WORK_DIR
-from core.records import Counts, Machine, PairMetadata, Source, Status, now_iso
+from core.records import Counts, PairMetadata, Status, now_iso
 from runner import client, outputs, serving
 from runner.browser import UI_SUITE, browser_env
-from runner.k6 import THRESHOLDS_CROSSED, LoadResult, Profile, k6_version, probe_ceiling, run_suite
+from runner.k6 import THRESHOLDS_CROSSED, LoadResult, Profile, measured_here, probe_ceiling, run_suite
 from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
 from runner.resources import core_split
 from runner.segments import SegmentBarrier, serve_barrier
@@ -252,19 +252,12 @@ def start_metadata(plan: RunPlan, target: Target, suite: str) -> PairMetadata:
         run_id=plan.run_id,
         target=target.id,
         suite=suite,
-        profile=profile.name,
-        vus=profile.vus,
-        iterations_per_vu=profile.iterations,
         iterations_expected=profile.total_iterations,
         settings=dict(profile.settings),
         server=server,
         database=database,
         mode=spec.mode,
-        k6_version=k6_version(),
-        source=Source.here(),
-        machine=Machine.here(),
-        started_at=now_iso(),
-        provenance=dict(plan.provenance),
+        **measured_here(profile, profile.iterations, pinned=False, provenance=plan.provenance),
     )
 
 

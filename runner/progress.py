@@ -8,6 +8,9 @@ target, suite, iterations done of expected, elapsed time and time left.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
@@ -60,3 +63,16 @@ class PairProgress:
     ) -> None:
         if self.bar is not None:
             self.bar.__exit__(kind, error, trace)
+
+
+@contextmanager
+def console_to(path: Path) -> Iterator[None]:
+    """What the console prints while the block runs goes to the file `path` instead (bisect's step logs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = console.file
+    with path.open("w") as file:
+        console.file = file
+        try:
+            yield
+        finally:
+            console.file = previous

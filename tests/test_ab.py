@@ -17,10 +17,11 @@ import pandas as pd
 import psutil
 import pytest
 
-from analysis import compare, paired
+from analysis import paired
 from analysis import stacks as stacks_module
 from analysis.k6csv import read_samples
 from core.records import ABMetadata, ABRound, Status, Verdict
+from report import ab_pages, comparisons, inputs
 from runner.ab import MIN_SHARE, NOISE_ROUNDS, ABPlan, SegmentPlanner, round_order
 from runner.k6 import run_suite, select_profile
 from runner.resources import CgroupMeter, TreeMeter
@@ -102,7 +103,7 @@ def _rounds(ratio: float, rounds: int = 4, errors: int = 0) -> pd.DataFrame:
 
 
 def test_a_clear_slowdown_is_a_regression_and_cpu_is_paired_too():
-    result = paired.compare_rounds(_rounds(1.3), _meta({}), threshold=0.10)
+    result = paired.judge(_meta({}), _rounds(1.3), threshold=0.10)
     [row] = result.rows
     assert row.verdict == Verdict.REGRESSION and row.ratio == pytest.approx(1.3, rel=0.02) and len(row.rounds) == 4
     [cost] = result.resources
@@ -118,7 +119,7 @@ def test_a_clear_slowdown_is_a_regression_and_cpu_is_paired_too():
     ],
 )
 def test_incomplete_rounds_or_failed_requests_give_no_verdict(statuses, errors, reason):
-    result = paired.compare_rounds(_rounds(1.3, errors=errors), _meta(statuses), threshold=0.10)
+    result = paired.judge(_meta(statuses), _rounds(1.3, errors=errors), threshold=0.10)
     [row] = result.rows
     assert row.verdict == Verdict.NO_VERDICT and reason in row.reason and np.isnan(row.ratio)
 
@@ -132,15 +133,15 @@ def test_cpu_per_request_name_is_paired_by_round_and_judged_on_its_own_threshold
         for r in meta.results
     )
     meta = dataclasses.replace(meta, results=results, isolated=True)
-    result = paired.compare_rounds(_rounds(1.0, rounds=10), meta, paired.Thresholds(0.10, cpu=0.02))
+    result = paired.judge(meta, _rounds(1.0, rounds=10), paired.Thresholds(0.10, cpu=0.02))
     [row] = result.rows
     assert row.verdict == Verdict.NO_CHANGE and result.cpu_threshold == 0.02
     assert row.cpu.verdict == Verdict.REGRESSION and row.cpu.ratio == pytest.approx(1.05, rel=0.01)
     assert row.cpu.cpu_a == pytest.approx(0.5, rel=0.02)  # 20 ms over 40 requests
-    assert "| retrieval | GetRun | 0.50" in compare.markdown(result).replace("0.499", "0.50")
+    assert "| retrieval | GetRun | 0.50" in comparisons.markdown(result).replace("0.499", "0.50")
     # a round without its CPU per request name (a broken barrier) leaves the others paired
     results = tuple(dataclasses.replace(r, cpu_by_name={}) if r.round == 2 else r for r in results)
-    again = paired.compare_rounds(_rounds(1.0, rounds=10), dataclasses.replace(meta, results=results), 0.10)
+    again = paired.judge(dataclasses.replace(meta, results=results), _rounds(1.0, rounds=10), 0.10)
     assert len(again.rows[0].cpu.rounds) == 9 and again.rows[0].cpu.verdict == Verdict.REGRESSION
 
 
@@ -150,22 +151,22 @@ def test_a_trend_that_crosses_to_the_other_side_withholds_the_call():
     rng = np.random.default_rng(8)
     ratios = np.geomspace(0.7, 2.8, 20) * rng.lognormal(0, 0.05, 20)
     a = 10 * rng.lognormal(0, 0.2, 20)
-    judged = paired.judge(a, a * ratios, threshold=0.03, confidence=0.99)
+    judged = paired.judge_pairs(a, a * ratios, threshold=0.03, confidence=0.99)
     assert judged.verdict == Verdict.NO_VERDICT and "trends from 0.6" in judged.reason
     # a trend that stays on the side called keeps its call: the change only grows
     steady = np.geomspace(1.3, 2.8, 20) * rng.lognormal(0, 0.05, 20)
-    assert paired.judge(a, a * steady, 0.03, 0.99).verdict == Verdict.REGRESSION
+    assert paired.judge_pairs(a, a * steady, 0.03, 0.99).verdict == Verdict.REGRESSION
 
 
 def test_rounds_far_from_normal_are_called_only_when_their_signs_agree():
     a = np.full(20, 10.0)
     stalled = np.full(20, 0.99) * np.linspace(0.999, 1.001, 20)
     stalled[[2, 5, 9, 12, 15, 18]] = 1.5  # 6 stalled rounds among 14 a little faster
-    judged = paired.judge(a, a * stalled, threshold=0.03, confidence=0.95)
+    judged = paired.judge_pairs(a, a * stalled, threshold=0.03, confidence=0.95)
     assert judged.verdict == Verdict.NO_VERDICT and "far from normal" in judged.reason, judged
     # a skewed spread whose every round is slower is still a regression
     slower = 1.1 * np.r_[np.full(17, 1.0), [1.5, 1.8, 2.0]] * np.linspace(0.99, 1.01, 20)
-    assert paired.judge(a, a * slower, 0.03, 0.95).verdict == Verdict.REGRESSION
+    assert paired.judge_pairs(a, a * slower, 0.03, 0.95).verdict == Verdict.REGRESSION
 
 
 def _burn(seconds: float) -> tuple[float, float]:
@@ -361,12 +362,11 @@ def test_fasttrackml_against_itself_calls_nothing_and_writes_every_output(tmp_pa
         "rounds.csv",
         "comparison.json",
         "comparison.md",
-        "ab.md",
-        "ab.png",
         "A.server.log",
         "B.server.log",
     ):
         assert (out / name).exists(), name
+    assert not list(out.glob("*.png")) and list(out.glob("*.md")) == [out / "comparison.md"]  # data, no page
     assert len(list((out / "retrieval").glob("[AB]-0[1-4].csv"))) == 8  # every round's raw CSV, warm-ups besides
     assert {r["verdict"] for r in comparison["rows"]} == {"no change"}
     assert len(comparison["rows"]) == 5 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
@@ -577,7 +577,9 @@ def test_profile_servers_names_go_functions_and_draws_what_grew(tmp_path):
     later = read_samples(out / "retrieval" / "AB-04.csv").frame
     counts = later[later["metric"] == "http_reqs"].groupby("name", observed=True).size()
     assert counts.nunique() > 1, counts  # reads hand nothing on: each name's segment is sized to its own pace
-    page = (out / "ab.md").read_text()
-    assert "Where the CPU went, retrieval" in page and "](profile-retrieval.svg)" in page
-    svg = ElementTree.parse(out / "profile-retrieval.svg").getroot()
+    # the report draws the page: what grew, and its flame graph beside it
+    [ab] = inputs.load_ab(tmp_path)
+    [page] = ab_pages.write_ab_pages([ab], tmp_path / "docs")
+    assert "Where the CPU went, retrieval" in page.read_text() and "](ab-profile-retrieval.svg)" in page.read_text()
+    svg = ElementTree.parse(page.parent / "ab-profile-retrieval.svg").getroot()
     assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) > 20

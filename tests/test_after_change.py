@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 import vl_convert
 
-from analysis import detect
+from analysis import detect, trends
 from core.records import Machine
-from report import data_api, draw, feed, history_pages, inputs
+from report import data_api, draw, feed, history_pages
 from report.inputs import ReportSettings
 from services.registry import load_registry
 from tests.conftest import output_folder, run_cli
@@ -48,7 +48,7 @@ def _line_paths(chart) -> int:
 def test_a_switch_of_machine_is_two_trend_lines_and_no_change_point(tmp_path):
     store = tmp_path / "history"
     _two_machines(store)
-    loaded = inputs.load_history(store, detect.Options())
+    loaded = trends.analyse(store, detect.Options())
     (trend,) = loaded.profiles
     assert set(trend.frame["machine"]) == {MACHINE.key, OTHER_MACHINE.key}
     assert OTHER_MACHINE.key == "Intel Xeon Platinum 8370C, 4 cores, ubuntu24"  # the image's version is left out
@@ -95,12 +95,12 @@ def _stepped(store: Path, runs: int = 100) -> list[str]:
     )
 
 
-def _site_parts(store: Path, docs: Path) -> inputs.HistoryInputs:
-    loaded = inputs.load_history(store, detect.Options())
+def _site_parts(store: Path, docs: Path) -> trends.AnalysedHistory:
+    loaded = trends.analyse(store, detect.Options())
     (docs / "img").mkdir(parents=True, exist_ok=True)
     shown = history_pages.write_history_pages(loaded, list(load_registry().targets.values()), docs, ReportSettings())
     feed.write_feed(loaded, docs, "Tracking-server benchmark")
-    data_api.write_data(loaded, docs / "no-ab-outputs", docs, runs=shown)
+    data_api.write_data(loaded, [], docs, runs=shown)
     return loaded
 
 
@@ -137,7 +137,7 @@ def test_an_acknowledged_change_point_is_shown_so_and_leaves_the_feed(tmp_path):
     assert any("UpdateRun" in t for t in titles)
     # ten more runs: the acknowledgement still covers its change, wherever the detector now puts it
     assert len(_stepped(store, runs=110)) == len(runs) + 10
-    assert change_id in inputs.load_history(store, detect.Options()).acknowledged
+    assert change_id in trends.analyse(store, detect.Options()).acknowledged
 
 
 def test_the_feed_is_atom(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 
 from analysis import compare
 from core.records import Comparison, ComparisonRow, Verdict
+from report import comparisons
 from tests.conftest import FIXTURES, metadata, run_cli, run_smoke
 
 
@@ -74,7 +75,7 @@ def _comparison() -> Comparison:
 
 def test_markdown_matches_the_expected_file():
     """Regressions first, then improvements; one row per comparison; the summary line counts them."""
-    assert compare.markdown(_comparison()) == (FIXTURES / "comparison.md").read_text()
+    assert comparisons.markdown(_comparison()) == (FIXTURES / "comparison.md").read_text()
 
 
 def test_one_pair_of_targets_is_named_once_above_the_table():
@@ -82,7 +83,7 @@ def test_one_pair_of_targets_is_named_once_above_the_table():
         ComparisonRow("old", "new", "logging", name, 10, 11, 1.1, 1.0, 1.2, Verdict.NO_CHANGE)
         for name in ("CreateRun", "UpdateRun")
     ]
-    text = compare.markdown(compare.comparison(rows, "A", "B", 0.03))
+    text = comparisons.markdown(compare.comparison(rows, "A", "B", 0.03))
     assert "**A** = `A`, **B** = `B`, target `old → new`: 2 request names compared" in text
     table = [line for line in text.splitlines() if line.startswith("|")]
     assert table[0].startswith("| suite | request |") and all("old → new" not in line for line in table)

@@ -3,18 +3,33 @@ and (on real servers) a slowed candidate that fails the gate, then passes it whe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
+import pandas as pd
 import pytest
 
-from analysis import gate
+from analysis import gate, paired
+from cli import ab_stages
 from cli.tables import print_comparison_table
-from core.records import Comparison, ComparisonRow, CpuCost, Gate, Outcome, ResourceRow, Verdict
+from core.layout import ABFiles
+from core.records import (
+    ABMetadata,
+    Comparison,
+    ComparisonRow,
+    CpuCost,
+    Gate,
+    Outcome,
+    ResourceRow,
+    Status,
+    Verdict,
+)
+from report import comparisons
 from services import launcher
 from services.environments import ensure_environment
 from services.registry import load_registry
-from tests.conftest import run_cli
+from tests.conftest import FIXTURES, run_cli
 from tests.proxies import proxy
 
 
@@ -91,9 +106,9 @@ def test_the_comment_shows_changed_rows_unchanged_count_cost_and_link_and_mentio
         candidate_commit="b" * 40,
         details_url="https://example.invalid/run/1",
     )
-    text = gate.comment(result)
+    text = comparisons.comment(result)
     lines = text.splitlines()
-    assert lines[0] == gate.MARKER and lines[1] == "### Performance: 🟡 regression, acknowledged as expected"
+    assert lines[0] == comparisons.MARKER and lines[1] == "### Performance: 🟡 regression, acknowledged as expected"
     assert "`aaaaaaaaaaaa` (baseline) → `bbbbbbbbbbbb` (candidate)" in text
     table = [line for line in lines if line.startswith("| fasttrackml-sqlite | logging |") and line.count("|") == 7]
     assert [row.split(" | ")[2] for row in table] == ["LogMetricBatch100", "UpdateRun", "CreateRun"]
@@ -111,7 +126,7 @@ def test_a_costlier_request_is_shown_in_the_comment_and_never_fails_the_gate():
     result = gate.judge([_comparison(_row("LogMetricBatch500", 1.0, Verdict.NO_CHANGE, cpu=costlier),
                                      _row("CreateRun", 1.0, Verdict.NO_CHANGE, cpu=steady))])  # fmt: skip
     assert result.outcome == Outcome.PASS
-    lines = gate.comment(result).splitlines()
+    lines = comparisons.comment(result).splitlines()
     assert "| CPU per request (not gated) | suite | request | B/A | interval |" in lines
     assert "| fasttrackml-sqlite | logging | LogMetricBatch500 | 1.050 | 1.030 – 1.070 |" in lines
     assert not any("| CreateRun |" in line for line in lines)
@@ -175,3 +190,21 @@ def test_a_slowed_candidate_is_confirmed_and_fails_the_gate_then_passes_acknowle
     passed = run_cli("gate", str(out), "--acknowledge", "slower by design", "--comment", str(tmp_path / "c2.md"))
     assert passed.returncode == 0
     assert "acknowledged: slower by design" in (tmp_path / "c2.md").read_text()
+
+
+def test_an_ab_stopped_before_its_judge_is_judged_from_its_rounds_for_the_gate(tmp_path):
+    """An A/B interrupted mid-way stores its metadata and the rounds it ran, never a comparison: the
+    gate judges those rounds, and says which are missing instead of only that it was interrupted."""
+    meta = ABMetadata.read(FIXTURES / "ab.json")
+    ran = meta.results[:6]
+    meta = dataclasses.replace(meta, results=ran, status=Status.PARTIAL, error="interrupted (Ctrl-C or SIGTERM)")
+    files = ABFiles(tmp_path)
+    meta.write(files.metadata)
+    pd.concat([paired.round_rows(None, r, 0.0, meta.interleaved) for r in ran]).to_csv(files.rounds, index=False)
+    comparison = ab_stages.judged(files)
+    assert not files.comparison.exists()  # the gate reads its inputs, and writes nothing into them
+    assert {r.verdict for r in comparison.rows} == {Verdict.NO_VERDICT}
+    reasons = {r.suite: r.reason for r in comparison.rows}
+    assert reasons == {"logging": "only 6 of 8 rounds ran", "retrieval": "only 0 of 8 rounds ran"}
+    assert gate.judge([comparison]).outcome == Outcome.NO_VERDICT
+    assert ab_stages.judged(ABFiles(tmp_path / "nothing")) is None

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import detect, history
+from analysis import detect, history, trends
 from analysis.summarise import summarise_folder
 from core.errors import InputError
 from core.records import Comparison, ComparisonRow, HistoryRecord, Verdict
-from report import history_pages, inputs
+from report import history_pages
 from report.inputs import ReportSettings
 from services.registry import load_registry
 from tests.conftest import ROOT, output_folder, run_cli
@@ -253,7 +253,7 @@ def test_the_trends_page_shows_the_nightly_ab_with_links_to_the_candidates_commi
     docs = tmp_path / "docs"
     (docs / "img").mkdir(parents=True)
     targets = list(load_registry().targets.values())
-    history_pages.write_history_pages(inputs.load_history(store, detect.Options()), targets, docs, ReportSettings())
+    history_pages.write_history_pages(trends.analyse(store, detect.Options()), targets, docs, ReportSettings())
     page = (docs / "trends.md").read_text()
     assert "## Nightly paired A/B" in page and "### SearchRuns (retrieval)" in page
     assert f"(https://github.com/G-Research/fasttrackml/commit/{3:040x})" in page

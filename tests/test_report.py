@@ -289,7 +289,7 @@ def test_the_ab_section_of_the_navigation_is_named_for_a_reader(tmp_path):
     folder = tmp_path / "ab_outputs" / "fasttrackml-sqlite-logging"
     folder.mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "fixtures" / "ab.json", folder / "ab.json")
-    (folder / "ab.md").write_text("# A/B fasttrackml-sqlite-logging\n\nNo chart here.\n")
+    Comparison("A", "B", 0.05, "paired", ()).write(folder / "comparison.json")  # judged, nothing to chart
     out = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval")
     args = ["--out", str(out), "--site", str(tmp_path / "site"), "--history", str(tmp_path / "h")]
     result = run_cli("report", *args, "--ab-outputs", str(tmp_path / "ab_outputs"))

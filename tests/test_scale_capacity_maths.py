@@ -7,6 +7,7 @@ import pytest
 
 from analysis import capacity, scale
 from core.records import Counts, DatabaseInfo, Machine, PairMetadata, ServerInfo, Source
+from report import sentences
 
 
 def _summary(target: str, read: str, p50_at: dict[int, float], count: int = 10) -> pd.DataFrame:
@@ -56,7 +57,7 @@ def test_seeding_rows_and_other_suites_are_not_reads():
         ]
     )
     assert set(scale.sized(summary)["size"]) == {10, 100}  # the partial pair is left out
-    assert scale.sentences(scale.growth(summary), {"t": "T"}) == ["GetRun grows ~flat on T (b = 0.00)."]
+    assert sentences.scale_sentences(scale.growth(summary), {"t": "T"}) == ["GetRun grows ~flat on T (b = 0.00)."]
 
 
 def _meta(ceiling: float | None = 10_000.0, error: str | None = None) -> PairMetadata:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from analysis import detect, history, original
+from analysis import detect, history, original, trends
 from analysis.summarise import summarise_folder
-from report import history_pages, inputs
+from report import history_pages
 from report.findings import times
 from tests.conftest import FIXTURES, output_folder
 
@@ -23,7 +23,7 @@ def test_without_a_standard_run_the_page_says_so_and_takes_no_other_profile(tmp_
     store = _history(tmp_path, "quick")
     docs = tmp_path / "docs"
     docs.mkdir()
-    page = history_pages.write_versus_original(inputs.load_history(store, detect.Options()), docs).read_text()
+    page = history_pages.write_versus_original(trends.analyse(store, detect.Options()), docs).read_text()
     assert "No standard-profile run is in the history yet" in page and "| request |" not in page
 
 
@@ -39,7 +39,7 @@ def test_each_cell_sets_both_ratios_side_by_side_with_reasons_where_they_differ(
     assert cells[("CreateRun", "SQLite")].ours_p50 is None  # no logging run here: no result, no reason
     docs = tmp_path / "docs"
     docs.mkdir()
-    page = history_pages.write_versus_original(inputs.load_history(store, detect.Options()), docs).read_text()
+    page = history_pages.write_versus_original(trends.analyse(store, detect.Options()), docs).read_text()
     assert "| SearchRuns | SQLite | 225× | 1.00× |" in page and "### SearchRuns on SQLite" in page
 
 
@@ -57,9 +57,7 @@ def test_a_real_standard_run_sets_every_cell_beside_the_original_and_explains_ea
     assert different and all(c.reasons for c in different)
     docs = tmp_path / "docs"
     docs.mkdir()
-    page = history_pages.write_versus_original(
-        inputs.load_history(tmp_path / "history", detect.Options()), docs
-    ).read_text()
+    page = history_pages.write_versus_original(trends.analyse(tmp_path / "history", detect.Options()), docs).read_text()
     for c in found:
         row = f"| {c.name} | {c.database} | {times(c.original)} | {times(c.ours_p50)} |"
         assert row in page, row

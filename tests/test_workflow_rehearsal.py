@@ -697,6 +697,7 @@ def test_the_gate_fails_a_confirmed_regression_then_passes_it_acknowledged(tmp_p
 @pytest.mark.process
 def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp_path):
     from analysis import gate as gate_module
+    from report import comparisons
     from tests.test_gate import FIRST, SECOND
 
     verdict = tmp_path / "verdict"
@@ -705,7 +706,7 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
         [gate_module.confirm(FIRST, SECOND, "x")], baseline_commit="1" * 40, candidate_commit="2" * 40
     )
     regression.write(verdict / "gate.json")
-    (verdict / "comment.md").write_text(gate_module.comment(regression))
+    (verdict / "comment.md").write_text(comparisons.comment(regression))
     script = ROOT / ".github" / "scripts" / "nightly-issue.js"
     call = f"""{RECORDING_CLIENT}
     require({json.dumps(str(script))})({{ github, context, core, fs: require('fs'), runUrl: 'https://run/1' }})

@@ -7,151 +7,22 @@ A SPEC is a target of the registry at any version (`fasttrackml-sqlite`, `mlflow
 and the suites run in short rounds in the order A B, B A, A B ...; the verdict per request name
 comes from the spread of the per-round ratios (see analysis/paired.py).
 
-The pipeline: plan (options -> both sides) -> run the rounds (runner/ab.py) -> compare
-(analysis/paired.py) -> write the rounds, the comparison, its markdown and its site page.
+The verb plans (options -> both sides), then hands the plan to the A/B's stages (cli/ab_stages.py):
+measure -> judge -> confirm -> store. `./run.sh report` draws its page from what they stored.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from pathlib import Path
 
-from analysis import compare, gate, paired, stacks
-from cli.options import option
+from cli import ab_stages, stages
+from cli.ab_plan import add_arguments, plan_from, thresholds
 from cli.tables import print_comparison_table
-from core.errors import BadValue
-from core.layout import ABFiles
-from core.options import parse_pairs
-from core.paths import write_atomically
-from core.records import ABMetadata, Comparison, Status, new_run_id
-from report import ab_pages, draw
-from runner import profiling
-from runner.ab import ABPlan, run_ab
-from runner.k6 import profiles, select_profile
+from core.layout import json_beside
+from core.records import Status
 from runner.progress import console
-from runner.resources import CgroupMeter
-from services.postgres import external
-from services.registry import load_registry, select_suites, suites
 
-DEFAULT_ROUNDS = 36  # 5% on every logging name called 83%, 10% 100%, in 175 s (docs/methodology.md)
-DEFAULT_ROUND_SECONDS = 4.0
-DEFAULT_THRESHOLD = 0.03
-DEFAULT_WARMUP = 0.0
-DEFAULT_VUS = 1
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--baseline", required=True, metavar="SPEC", help="side A: target[@/path/to/binary|@URL]")
-    parser.add_argument("--candidate", required=True, metavar="SPEC", help="side B: target[@/path/to/binary|@URL]")
-    parser.add_argument(
-        "--suites",
-        default="all",
-        help=f"comma list of suites (default: all it can pair = {', '.join(suites(paired=True))})",
-    )
-    parser.add_argument(
-        "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"rounds per side and suite (default: {DEFAULT_ROUNDS})"
-    )
-    parser.add_argument(
-        "--round-seconds",
-        type=float,
-        default=DEFAULT_ROUND_SECONDS,
-        help=f"how long a round lasts: its iterations are sized on the pace of the round before it (the "
-        f"warm-up's, for the first), the same for both sides (default: {DEFAULT_ROUND_SECONDS})",
-    )
-    parser.add_argument(
-        "--round-iterations", type=int, help="iterations per VU and side in each round, instead of --round-seconds"
-    )
-    parser.add_argument(
-        "--profile",
-        default="smoke",
-        help=f"the k6 profile of each round, one of {', '.join(profiles())} (default: smoke; --vus sets its VUs)",
-    )
-    parser.add_argument(
-        "--vus",
-        type=int,
-        default=DEFAULT_VUS,
-        help=f"VUs in each round (default: {DEFAULT_VUS}: one request at a time, alternating A and B, the steadiest "
-        "measure; with 2, FastTrackML's logging ratios scattered twice as much)",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=DEFAULT_THRESHOLD,
-        help=f"smallest change called a regression or improvement (default: {DEFAULT_THRESHOLD}: the paired "
-        "interval measures the noise, so a smaller change than compare's 10%% can be called)",
-    )
-    parser.add_argument(
-        "--cpu-threshold",
-        type=float,
-        default=paired.DEFAULT_CPU_THRESHOLD,
-        help=f"smallest change of the servers' CPU per request called, per request name of an isolated A/B "
-        f"(default: {paired.DEFAULT_CPU_THRESHOLD})",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=DEFAULT_WARMUP,
-        help=f"share of each round's time whose samples are discarded (default: {DEFAULT_WARMUP})",
-    )
-    parser.add_argument(
-        "--pin",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="run k6 and the servers on separate cores (default: off)",
-    )
-    parser.add_argument(
-        "--interleave",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="run both sides in each round's one k6 process, alternating iteration by iteration (default: on; "
-        "--no-interleave runs each side's round in a k6 process of its own, in the order A B, B A, ...)",
-    )
-    parser.add_argument(
-        "--isolate",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="run each request name in a segment of its own in every round, so that no request waits behind "
-        "another kind's work, and measure each server's CPU per request name (default: on; --no-isolate runs "
-        "the suite's mixed iteration, as `run` does)",
-    )
-    parser.add_argument(
-        "--profile-servers",
-        action="store_true",
-        help="sample where both servers spend their CPU over the measured rounds (Linux perf for FastTrackML, "
-        "py-spy for MLflow) and show on the A/B page the functions whose share grew, with a differential "
-        "flame graph (default: off)",
-    )
-    parser.add_argument("--out", type=Path, help="output folder (default: ab_outputs/<comparison id>)")
-    parser.add_argument("--markdown", type=Path, help="write the markdown here too (default: OUT/comparison.md only)")
-    parser.add_argument("--postgres-url", help="use this PostgreSQL instead of the embedded one")
-    parser.add_argument(
-        "--confirm",
-        action="store_true",
-        help="measure each suite with a regression once more (a new A/B in OUT/confirmation) and keep only the "
-        "regressions both measurements call: what CI's gate does before it fails a check",
-    )
-    parser.add_argument(
-        "--fail-on-regression",
-        action="store_true",
-        help="exit with status 1 when a regression stands (with --confirm: one called by both measurements)",
-    )
-    for role in ("baseline", "candidate"):
-        parser.add_argument(
-            f"--{role}-cgroup",
-            type=Path,
-            metavar="DIR",
-            help=f"meter the {role}'s server as this cgroup (its container's, in CI) instead of a process tree "
-            "(default: the process tree of a server launched here; none for a URL)",
-        )
-    parser.add_argument(
-        "--provenance",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="where the servers came from, kept in ab.json (repeatable); CI records both image digests "
-        "and the candidate's revision",
-    )
+__all__ = ["add_arguments", "main"]
 
 
 def main(args: argparse.Namespace) -> int:
@@ -162,124 +33,12 @@ def main(args: argparse.Namespace) -> int:
         + (f"{plan.round_iterations} iterations" if plan.round_iterations else f"~{plan.round_seconds:g} s")
         + " per round"
     )
-    meta = run_ab(plan)
-    thresholds = paired.Thresholds(args.threshold, args.cpu_threshold)
-    result = publish_comparison(plan.out, meta, thresholds)
-    if args.confirm and meta.status == Status.OK and gate.regressed_suites(result):
-        result = confirm(plan, meta, result, thresholds)
+    meta, result = ab_stages.ab(plan, thresholds(args), confirm=args.confirm)
     if args.markdown:
-        write_atomically(args.markdown, lambda path: path.write_text(compare.markdown(result)))
+        stages.write_comparison(result, args.markdown, json_beside(args.markdown))
     print_comparison_table(result)
     console.print(f"Comparison written to {plan.out}", markup=False)
     if meta.status != Status.OK:
         console.print(f"[red]the comparison did not complete: {meta.error}", markup=True)
         return 1
     return 1 if args.fail_on_regression and result.regressions else 0
-
-
-def plan_from(args: argparse.Namespace) -> ABPlan:
-    registry = load_registry()
-    with option("--baseline"):
-        baseline = registry.spec(args.baseline)
-    with option("--candidate"):
-        candidate = registry.spec(args.candidate)
-        if candidate.target.database.kind != baseline.target.database.kind:
-            raise BadValue(
-                f"{args.candidate!r} runs on {candidate.target.database.label}, the baseline on "
-                f"{baseline.target.database.label}: an A/B compares two servers on the same kind of database"
-            )
-    with option("--suites"):
-        chosen = select_suites(args.suites, paired=True)
-    with option("--profile"):
-        profile = select_profile(args.profile)
-    if args.vus is not None:
-        with option("--vus"):
-            if args.vus < 1:
-                raise BadValue(f"must be at least 1, got {args.vus}")
-        profile = dataclasses.replace(profile, vus=args.vus)
-    for name, fine, rule in (
-        ("--rounds", args.rounds >= paired.MIN_PAIRS, f"at least {paired.MIN_PAIRS}"),
-        ("--round-iterations", args.round_iterations is None or args.round_iterations >= 1, "at least 1"),
-        ("--round-seconds", 0.5 <= args.round_seconds <= 600, "from 0.5 to 600"),
-        ("--threshold", 0 < args.threshold < 10, "a fraction such as 0.05"),
-        ("--cpu-threshold", 0 < args.cpu_threshold < 10, "a fraction such as 0.02"),
-        ("--warmup", 0 <= args.warmup < 0.9, "a share from 0 to 0.9"),
-    ):
-        if not fine:
-            raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
-    with option("--provenance"):
-        provenance = parse_pairs(args.provenance, "KEY=VALUE")
-    cgroups = {}
-    for side, role in (("A", "baseline"), ("B", "candidate")):
-        path = getattr(args, f"{role}_cgroup")
-        if path is not None:
-            with option(f"--{role}-cgroup"):
-                CgroupMeter(path)  # a folder that is no cgroup is a one-line error now, not mid-way
-            cgroups[side] = path
-    if args.postgres_url:
-        with option("--postgres-url"):
-            external(args.postgres_url)
-    if args.profile_servers:
-        with option("--profile-servers"):
-            profiling.ensure_profilers()
-    ab_id = new_run_id()
-    out = args.out or Path("ab_outputs") / ab_id
-    with option("--out"):
-        if out.exists() and any(out.iterdir()):
-            raise BadValue(f"{out} is not empty (an A/B never overwrites an earlier one)")
-    out.mkdir(parents=True, exist_ok=True)
-    return ABPlan(
-        baseline=baseline,
-        candidate=candidate,
-        suites=tuple(chosen),
-        profile=profile,
-        rounds=args.rounds,
-        round_iterations=args.round_iterations,
-        warmup=args.warmup,
-        pin=args.pin,
-        out=out,
-        ab_id=ab_id,
-        postgres_url=args.postgres_url,
-        interleave=args.interleave,
-        isolate=args.isolate,
-        profile_servers=args.profile_servers,
-        round_seconds=args.round_seconds,
-        provenance=provenance,
-        cgroups=cgroups,
-    )
-
-
-def confirm(plan: ABPlan, meta: ABMetadata, first: Comparison, threshold: paired.Thresholds) -> Comparison:
-    """Measure the suites with a regression again, as a new A/B of the same sides in OUT/confirmation,
-    and mark each regression of `first` confirmed or not; the comparison's files are written again."""
-    suites = gate.regressed_suites(first)
-    again = dataclasses.replace(plan, suites=suites, out=plan.out / "confirmation", ab_id=new_run_id())
-    again.out.mkdir()
-    console.print(f"Regression(s) called in {', '.join(suites)}: measuring again to confirm ({again.ab_id})")
-    second_meta = run_ab(again)
-    second = publish_comparison(again.out, second_meta, threshold)
-    if second_meta.status != Status.OK:  # no second verdict: the first one stands unconfirmed
-        return first
-    result = gate.confirm(first, second, again.ab_id)
-    write_comparison(plan.out, meta, result)
-    return result
-
-
-def publish_comparison(out: Path, meta: ABMetadata, threshold: paired.Thresholds) -> Comparison:
-    """rounds.csv, comparison.json and .md, and the site page with its chart, from a finished A/B."""
-    rounds = paired.load_rounds(out, meta)
-    write_atomically(ABFiles(out).rounds, lambda path: rounds.to_csv(path, index=False))
-    result = paired.compare_rounds(rounds, meta, threshold)
-    write_comparison(out, meta, result)
-    return result
-
-
-def write_comparison(out: Path, meta: ABMetadata, result: Comparison) -> None:
-    """The comparison as JSON, as markdown, and as the site's page with its chart."""
-    files = ABFiles(out)
-    result.write(files.comparison)
-    write_atomically(files.markdown, lambda path: path.write_text(compare.markdown(result)))
-    draw.save(draw.ab_chart(result), out, files.chart.stem)
-    where = "\n".join(filter(None, (stacks.compare_profiles(out / suite, suite, out) for suite in meta.suites)))
-    page = ab_pages.ab_page(meta, result, image=files.chart.name, profiles=where)
-    write_atomically(files.page, lambda path: path.write_text(page))

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 
 from analysis import acknowledged
+from analysis.trends import AnalysedHistory, analyse
 from cli.options import add_detection_arguments, detection_options
 from core.errors import BadValue, InputError
-from report.inputs import HistoryInputs, load_history
+from core.layout import HistoryFiles
 from runner.progress import console
 
 
@@ -27,9 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     options = detection_options(args)
-    if not (args.history / "runs").is_dir():
+    if not HistoryFiles(args.history).runs_folder.is_dir():
         raise BadValue(f"--history: {args.history} holds no recorded run")
-    inputs = load_history(args.history, options)
+    inputs = analyse(args.history, options)
     if args.change_id is None:
         _list(inputs)
         return 0
@@ -48,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(inputs: HistoryInputs) -> None:
+def _list(inputs: AnalysedHistory) -> None:
     points = inputs.all_points()
     if not points:
         print("the history holds no change point")

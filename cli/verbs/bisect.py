@@ -5,9 +5,10 @@
 The builds are given oldest first, as `./run.sh ab` takes a SPEC: a target of the registry at any
 version (`fasttrackml-0.5.1-sqlite`), a local build (`fasttrackml-sqlite@/path/to/fml`) or a
 server at a URL. `--good` and `--bad` (positions from 1; default the first and the last) bound the
-search. Each step is a paired A/B of the suite (analysis/bisection.py says which), run as
-`./run.sh ab` with the AB OPTIONS given after `--`, into OUT/step-<n>; each is printed as it ends
-(one line each on stdout, whatever the terminal's width), and OUT/bisect.json keeps them all.
+search. Each step is a paired A/B of the suite (analysis/bisection.py says which), run in this
+process by the A/B's own stages with the AB OPTIONS given after `--`, as `./run.sh ab` takes them,
+into OUT/step-<n> (its output in OUT/step-<n>.log); each is printed as it ends (one line each on
+stdout, whatever the terminal's width), and OUT/bisect.json keeps them all.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 from pathlib import Path
 
 from analysis import bisection
+from cli import ab_plan, ab_stages
 from cli.options import option
 from core.errors import BadValue, InputError
-from core.paths import ROOT, write_atomically
-from core.records import Comparison, new_run_id
-from services import processes
+from core.layout import BisectFiles
+from core.paths import write_atomically
+from core.records import new_run_id
+from runner.progress import console_to
 from services.registry import select_suites
 
 
@@ -51,19 +53,21 @@ def main(args: argparse.Namespace) -> int:
             raise BadValue(f"must be a position from 2 to {len(builds)}, got {bad}")
     with option("--suite"):
         select_suites(args.suite)
-    out = args.out or Path("bisect_outputs") / new_run_id()
+    files = BisectFiles(args.out or Path("bisect_outputs") / new_run_id())
+    out = files.folder
     ab_options = [o for o in args.ab_options if o != "--"]
+    with option("AB OPTIONS"):
+        _ab_arguments(builds[0], builds[-1], args.suite, out, ab_options)  # a bad one fails now, not after an A/B
 
     step_numbers = itertools.count(1)
 
     def judge(good: int, candidate: int) -> bisection.Step:
-        folder = out / f"step-{next(step_numbers)}"
-        step = _ab_step(builds, good, candidate, folder, args.suite, args.request, ab_options)
+        step = _ab_step(builds, good, candidate, files, next(step_numbers), args, ab_options)
         _print(step, builds)
         return step
 
     outcome = bisection.search(args.good - 1, bad - 1, judge)
-    _write(out / "bisect.json", builds, args, outcome)
+    _write(files.record, builds, args, outcome)
     if outcome.first_bad is None:
         print(
             f"no regression of {args.request} between build {args.good} and build {bad}: nothing to bisect "
@@ -79,24 +83,34 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ab_step(
-    builds: list[str], good: int, candidate: int, folder: Path, suite: str, request: str, options: list[str]
-) -> bisection.Step:
-    """One `./run.sh ab` of build `good` (A) against build `candidate` (B), and its verdict on `request`."""
-    command = [sys.executable, "-m", "cli", "ab", "--baseline", builds[good], "--candidate", builds[candidate]]
-    command += ["--suites", suite, "--out", str(folder), *options]
-    log = folder.with_name(f"{folder.name}.log")
-    child = processes.start(command, log, cwd=ROOT)
+def _ab_arguments(baseline: str, candidate: str, suite: str, folder: Path, options: list[str]) -> argparse.Namespace:
+    """The options of one step's A/B, as `./run.sh ab` parses them."""
+    parser = argparse.ArgumentParser(prog="./run.sh ab", exit_on_error=False)
+    ab_plan.add_arguments(parser)
+    command = ["--baseline", baseline, "--candidate", candidate, "--suites", suite, "--out", str(folder), *options]
     try:
-        code = child.wait()
-    finally:
-        processes.stop(child)  # on Ctrl-C, the A/B stops its own servers first
-    comparison = folder / "comparison.json"
-    if not comparison.exists():
-        raise InputError(f"the A/B of build {good + 1} against build {candidate + 1} failed (exit {code}): see {log}")
-    row = next((r for r in Comparison.read(comparison).rows if r.name == request), None)
+        return parser.parse_args(command)
+    except argparse.ArgumentError as exc:
+        raise BadValue(f"not an option of ./run.sh ab: {exc}") from exc
+
+
+def _ab_step(
+    builds: list[str],
+    good: int,
+    candidate: int,
+    files: BisectFiles,
+    number: int,
+    args: argparse.Namespace,
+    options: list[str],
+) -> bisection.Step:
+    """The paired A/B of build `good` (A) against build `candidate` (B), and its verdict on the request."""
+    folder = files.step(number)
+    ab_args = _ab_arguments(builds[good], builds[candidate], args.suite, folder, options)
+    with console_to(files.step_log(number)):
+        _, comparison = ab_stages.ab(ab_plan.plan_from(ab_args), ab_plan.thresholds(ab_args), confirm=ab_args.confirm)
+    row = next((r for r in comparison.rows if r.name == args.request), None)
     if row is None:
-        raise InputError(f"--request: the {suite} suite has no request named {request!r} (see {comparison})")
+        raise InputError(f"--request: the {args.suite} suite has no request named {args.request!r} (see {folder})")
     return bisection.Step(good, candidate, row.verdict, row.ratio, row.low, row.high, str(folder))
 
 

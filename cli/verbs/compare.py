@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 from analysis import compare
+from cli import stages
 from cli.options import option
 from cli.tables import print_comparison_table
 from core.errors import BadValue, InputError
+from core.layout import json_beside
 from core.options import parse_pairs
-from core.paths import write_atomically
 from core.records import Verdict
 
 
@@ -93,9 +94,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(_why_nothing(a, b, args))
     result = compare.comparison(rows, side_a.label(args.a), side_b.label(args.b), args.threshold)
     print_comparison_table(result)
-    write_atomically(args.markdown, lambda path: path.write_text(compare.markdown(result)))
-    result.write(args.markdown.with_suffix(".json"))
-    print(f"Markdown written to {args.markdown}, the comparison to {args.markdown.with_suffix('.json')}")
+    written = stages.write_comparison(result, args.markdown, json_beside(args.markdown))
+    print(f"Markdown written to {args.markdown}, the comparison to {written}")
     return 1 if result.count(Verdict.REGRESSION) and args.fail_on_regression else 0
 
 

@@ -1,7 +1,8 @@
 """`./run.sh gate FOLDER ...`: judge a change from its paired A/Bs; exit 1 when a regression stands.
 
 Each FOLDER is the output of `./run.sh ab` (best with `--confirm`) or a folder of them, as CI
-downloads its A/B jobs' artifacts. The gate reads every comparison, and fails (exit status 1) on a
+downloads its A/B jobs' artifacts. The gate reads every comparison (an A/B stopped before its
+judge ran is judged from the rounds it stored, in this process: cli/ab_stages.py), and fails (exit status 1) on a
 regression that stands or on a comparison without a verdict, unless `--acknowledge` says why the
 regression is expected (a pull request's label, a caller's input): then it passes and says so. It
 writes the short comment a pull request shows (`--comment`) and the outcome (`--json`, a Gate
@@ -16,10 +17,10 @@ import math
 from pathlib import Path
 
 from analysis import gate
+from cli import ab_stages
 from cli.options import option
 from core.errors import BadValue
 from core.layout import ABFiles, ab_folders
-from core.paths import write_atomically
 from core.records import ABMetadata, Comparison, ComparisonRow, Verdict
 
 
@@ -66,12 +67,7 @@ def main(args: argparse.Namespace) -> int:
         candidate_commit=args.candidate_commit or provenance.get("candidate_revision", ""),
         details_url=args.details_url,
     )
-    if args.comment:
-        args.comment.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(args.comment, lambda path: path.write_text(gate.comment(result)))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        result.write(args.json)
+    ab_stages.write_gate(result, args.comment, args.json)
     if args.github_output:
         with args.github_output.open("a") as output:
             output.write(f"outcome={result.outcome}\n")
@@ -89,10 +85,12 @@ def _ab_folders(given: Path) -> list[Path]:
 
 
 def _comparison(folder: Path) -> Comparison:
-    """The A/B's comparison; one that did not finish is a comparison without a verdict, saying why."""
+    """The A/B's comparison (judged now when the A/B stopped before it judged its rounds); one that
+    left no rounds is a comparison without a verdict, saying why."""
     files = ABFiles(folder)
-    if files.comparison.exists():
-        return Comparison.read(files.comparison)
+    judged = ab_stages.judged(files)
+    if judged is not None:
+        return judged
     meta = ABMetadata.read(files.metadata)
     why = meta.error or f"the A/B ended {meta.status} without a comparison"
     return _no_verdict(meta.baseline.target, meta.candidate.target, ",".join(meta.suites), why)

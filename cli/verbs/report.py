@@ -9,6 +9,7 @@ from analysis import importer
 from cli import stages
 from cli.options import add_report_arguments, option, report_settings
 from core.errors import BadValue
+from core.layout import csv_beside
 from runner.progress import console
 
 
@@ -39,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
             if not args.import_from.exists():
                 raise BadValue(f"{args.import_from}: no such file or folder")
             for written in importer.import_csvs(args.import_from, args.out, args.target, args.suite):
-                console.print(f"imported: {written.with_suffix('.csv')} (metadata {written.name})", markup=False)
+                console.print(f"imported: {csv_beside(written)} (metadata {written.name})", markup=False)
     elif args.target or args.suite:
         raise BadValue("--target and --suite go with --import")
     stages.build_report(
