@@ -7,6 +7,10 @@
   ones.
 - Artifacts (upload-artifact v4): a name exists once per workflow run, across its attempts; a
   second upload under that name fails (409) unless it says `overwrite: true`.
+- Pages artifacts (upload-pages-artifact v3): no `overwrite`, name `github-pages` unless `name:`
+  says otherwise; "Re-run failed jobs" runs the uploading job again in the same run, and
+  deploy-pages then fails on two artifacts of its `artifact_name`. A re-run must upload under a new
+  name: one that depends on `github.run_attempt`.
 """
 
 from __future__ import annotations
@@ -68,16 +72,33 @@ def input_errors(called: dict, given: dict) -> list[str]:
     return errors
 
 
+UPLOADS = ("actions/upload-artifact@", "actions/upload-pages-artifact@")
+ATTEMPT = "github.run_attempt"
+
+
 def artifact_names(workflow: dict, matrices: dict[str, list[dict]]) -> list[tuple[str, str, bool]]:
-    """(job, artifact name, overwrite) of every upload-artifact step, for each entry of each job's matrix."""
+    """(job, artifact name, whether a re-run of the job can upload it again) of every step of every
+    uploading action, for each entry of each job's matrix."""
     uploads = []
     for name, job in workflow["jobs"].items():
         for step in job.get("steps", []):
-            if not step.get("uses", "").startswith("actions/upload-artifact@"):
+            if not step.get("uses", "").startswith(UPLOADS):
                 continue
+            pages = step["uses"].startswith(UPLOADS[1])
             for entry in matrices.get(name, [{}]):
-                artifact = step["with"]["name"]
+                artifact = step.get("with", {}).get("name", "github-pages" if pages else "artifact")
                 for key, value in entry.items():
                     artifact = artifact.replace("${{ matrix." + key + " }}", str(value))
-                uploads.append((name, artifact, bool(step["with"].get("overwrite"))))
+                again = _per_attempt(job, artifact) if pages else bool(step["with"].get("overwrite"))
+                uploads.append((name, artifact, again))
     return uploads
+
+
+def _per_attempt(job: dict, name: str) -> bool:
+    """Whether an artifact name depends on the run's attempt: directly, or through the output of a
+    step of the same job whose environment holds the attempt."""
+    if ATTEMPT in name:
+        return True
+    source = name.removeprefix("${{ steps.").split(".outputs.")[0]
+    step = next((s for s in job.get("steps", []) if s.get("id") == source), None)
+    return step is not None and any(ATTEMPT in str(v) for v in step.get("env", {}).values())

@@ -145,6 +145,7 @@ class Rehearsal:
         }
     )
     failures: dict[str, str] = field(default_factory=dict)  # job -> the output of its failed step
+    served_run: int | None = None  # the run number of the site Pages serves (deployed-run.json); None: no site
     logs: dict[str, str] = field(default_factory=dict)  # step name -> what it printed, last run
 
     def __post_init__(self) -> None:
@@ -158,6 +159,7 @@ class Rehearsal:
             "repository": REPOSITORY,
             "run_id": str(1000 + self.run_number),
             "run_attempt": "1",
+            "run_number": str(self.run_number),
             "token": TOKEN,
             "actor": "someone",
             "server_url": "https://github.com",
@@ -251,11 +253,21 @@ class Rehearsal:
                     target = target if options.get("merge-multiple") else target / artifact.name
                     shutil.copytree(artifact, target, dirs_exist_ok=True)
         elif action == "actions/upload-pages-artifact":
+            # no overwrite: a second artifact of one name in a run makes deploy-pages fail on it
+            artifact = self.artifacts / options.get("name", "github-pages")
+            assert not artifact.exists(), f"deploy-pages would fail: two artifacts named {artifact.name} in this run"
             assert (workspace / options["path"] / "index.html").exists()
+            shutil.copytree(workspace / options["path"], artifact)
+        elif action == "actions/deploy-pages":
+            name = options.get("artifact_name", "github-pages")
+            if not (self.artifacts / name / "index.html").exists():
+                return f"deploy-pages: no artifact named {name} in this run"
+            self.served_run = json.loads((self.artifacts / name / "deployed-run.json").read_text())["run_number"]
         return ""
 
     def _script(self, step: dict, job: dict, contexts: dict, workspace: Path) -> tuple[dict, str]:
         """Run a `run:` step; its outputs, and its output text if it failed ('' if not)."""
+        workspace.mkdir(parents=True, exist_ok=True)  # a job without a checkout (deploy) has an empty one
         output, summary = workspace / ".github_output", workspace / ".step_summary"
         output.write_text("")
         summary.write_text("")
@@ -281,6 +293,9 @@ class Rehearsal:
         (folder / "gh").write_text(GH_STAND_IN)
         (folder / "gh").chmod(0o755)
         (folder / "gh.json").write_text(json.dumps(self.api))
+        served = f"echo '{{\"run_number\": {self.served_run}}}'" if self.served_run else "exit 22"
+        (folder / "curl").write_text(f'#!/bin/sh\ncase "$*" in *deployed-run.json*) {served};; esac\nexit 22\n')
+        (folder / "curl").chmod(0o755)
         return folder
 
     def _runner_env(self, output: Path, summary: Path) -> dict[str, str]:
@@ -344,7 +359,9 @@ def native_server(stack: ExitStack, matrix: dict, delay: float = 0.0) -> dict:
 def rehearse(tmp: Path, remote: Path, number: int, event: str, **kwargs: object) -> Rehearsal:
     """One workflow run of `event`: plan, the bench jobs of the rehearsed target, record, report."""
     run = Rehearsal(event, tmp, remote, number, **kwargs)
-    run.job("plan")
+    # what a pull request changes is this repository's last commit here, whatever it is: the
+    # rehearsed one changes something measured (tests/test_workflows.py checks the step itself)
+    run.job("plan", substitutes={"changes": lambda stack, matrix: {"measured": "true"}})
     run.needs["images"] = {"result": "success", "outputs": {}}  # docker builds cannot run here
     only = {"target": REHEARSED_TARGET, "suite": REHEARSED_SUITES}
     run.job("bench", substitutes={"server": native_server}, only=only)
@@ -430,6 +447,60 @@ def _run_id(run: Rehearsal) -> str:
 def _comparison(run: Rehearsal) -> Comparison | None:
     path = run.artifacts / "comparison" / "comparison.json"
     return Comparison.read(path) if path.exists() else None
+
+
+@pytest.mark.servers
+def test_a_rerun_of_a_failed_bench_job_records_reports_and_deploys_again(tmp_path):
+    """GitHub's "Re-run failed jobs": the failed pair and every job after it run again in the same
+    workflow run (attempt 2), beside the artifacts of attempt 1; the site is deployed once more."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+    run = Rehearsal("push", tmp_path, remote, 5, vars={"BENCHMARK_PROFILE": "smoke"})
+    run.job("plan")
+    run.needs["images"] = {"result": "success", "outputs": {}}
+    dead = {"id": "", "url": "http://127.0.0.1:9", "digest": "native@sha256:0", "revision": "", "cgroup": ""}
+
+    def retrieval_down(stack: ExitStack, matrix: dict) -> dict:
+        return dead if matrix["suite"] == "retrieval" else native_server(stack, matrix)
+
+    both = {"target": REHEARSED_TARGET, "suite": ("logging", "retrieval")}
+    run.job("bench", substitutes={"server": retrieval_down}, only=both, may_fail=True)
+    assert run.needs["bench"]["result"] == "failure"
+    only = {"target": REHEARSED_TARGET, "suite": "retrieval"}
+    for job in ("unsupported", "record", "report", "deploy"):
+        run.job(job)
+    assert run.served_run == 5 and (run.artifacts / "github-pages-1").is_dir()
+    run.github["run_attempt"] = "2"  # the failed job and its dependents, again
+    run.job("bench", substitutes={"server": native_server}, only=only)
+    for job in ("record", "report", "deploy"):
+        run.job(job)
+    assert (run.artifacts / "github-pages-2" / "index.html").exists() and run.served_run == 5
+    [record] = _history(run)
+    mine = {p["suite"]: p["status"] for p in record["pairs"] if p["target"] == REHEARSED_TARGET}
+    assert mine == {"logging": "ok", "retrieval": "ok"}  # the re-run pair replaced its failed attempt
+    run.served_run = 6  # a newer run of main has deployed since: this run's site is not published
+    run.job("deploy")
+    assert run.served_run == 6 and run.logs["Publish only if no newer run of main has published"].startswith("run 6")
+
+
+def test_the_repository_variables_set_pushes_and_pull_requests_never_the_nightly():
+    plan = next(s for s in WORKFLOW["jobs"]["plan"]["steps"] if s.get("id") == "plan")
+    small = {"BENCHMARK_TARGETS": "fasttrackml-sqlite", "BENCHMARK_SUITES": "logging", "BENCHMARK_PROFILE": "smoke"}
+    for event, chosen in (
+        ("push", ("fasttrackml-sqlite", "logging", "smoke")),
+        ("pull_request", ("fasttrackml-sqlite", "logging", "smoke")),
+        ("schedule", ("all", "all", "standard")),
+    ):
+        contexts = {"github": {"event_name": event}, "inputs": {}, "vars": small}
+        assert tuple(interpolate(plan["env"][k], contexts) for k in ("TARGETS", "SUITES", "PROFILE")) == chosen, event
+    unset = {"github": {"event_name": "push"}, "inputs": {}, "vars": {}}
+    assert tuple(interpolate(plan["env"][k], unset) for k in ("TARGETS", "SUITES", "PROFILE")) == (
+        "all",
+        "all",
+        "quick",
+    )
+    asked = {"github": {"event_name": "workflow_dispatch"}, "inputs": {"profile": "standard"}, "vars": small}
+    assert interpolate(plan["env"]["PROFILE"], asked) == "standard"
 
 
 @pytest.mark.servers
@@ -613,7 +684,7 @@ const github = {
   } },
 };
 const context = { repo: { owner: 'owner', repo: 'repo' }, issue: { number: 5 } };
-const core = { notice: (m) => calls.push(['notice', m]) };
+const core = { notice: (m) => calls.push(['notice', m]), warning: (m) => calls.push(['warning', m]) };
 """
 
 
@@ -718,7 +789,10 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
     range_link = f"https://github.com/G-Research/fasttrackml/compare/{'1' * 40}...{'2' * 40}"
     assert f"[`111111111111...222222222222`]({range_link})" in body and "Run: https://run/1" in body
     title = created[0][1]["title"]
-    existing = json.dumps([{"number": 12, "title": title}])
+    # found by its title, among every open issue: its label may have been dropped when it was opened
+    listed = next(c for c in opened["calls"] if c[0] == "issues.listForRepo")[1]
+    assert "labels" not in listed and listed["state"] == "open"
+    existing = json.dumps([{"number": 3, "title": "another issue"}, {"number": 12, "title": title, "labels": []}])
     updated = subprocess.run(
         ["node", "-e", call], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "EXISTING": existing}
     )
@@ -727,6 +801,11 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
     gate_module.judge([SECOND], "expected").write(verdict / "gate.json")  # acknowledged: no issue
     quiet = _node(call, tmp_path)
     assert quiet["number"] is None and not [c for c in quiet["calls"] if c[0].startswith("issues.")]
+    shutil.rmtree(verdict)  # the A/B never ran: no verdict to download, and the alert does not fail
+    absent = _node(call, tmp_path)
+    assert absent["number"] is None and [c[0] for c in absent["calls"]] == ["warning"]
+    alert = WORKFLOW["jobs"]["alert"]["steps"]
+    assert next(s for s in alert if s.get("uses", "").startswith("actions/download-artifact@"))["continue-on-error"]
 
 
 @pytest.mark.process

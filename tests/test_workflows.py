@@ -71,7 +71,12 @@ ALLOWED_COMMANDS = {
     "digest=",
     "pages=",
     "unsupported=",
-    "newest=",
+    "deployed=",
+    "measured=",
+    "case",
+    "docs/*",
+    "*)",
+    "esac",
     "baseline=",
     "candidate=",
     "chmod",
@@ -321,7 +326,22 @@ def test_no_artifact_name_is_uploaded_twice_in_a_run_and_a_rerun_job_replaces_it
     uploads = [u for p in WORKFLOWS for u in rules.artifact_names(_load(p), matrices)]
     names = [name for _, name, _ in uploads]
     assert len(names) == len(set(names)), "two jobs of one run upload the same artifact name"
-    assert all(overwrite for _, _, overwrite in uploads), "a re-run job must replace its artifact (409 otherwise)"
+    assert all(again for _, _, again in uploads), "a re-run job must replace its artifact, or upload a new one"
+    assert ("report", "${{ steps.pages.outputs.name }}", True) in uploads  # the Pages artifact, one per attempt
+
+
+def test_the_pages_rule_sees_an_artifact_a_rerun_would_upload_twice():
+    once = {"jobs": {"report": {"steps": [{"uses": "actions/upload-pages-artifact@x", "with": {"path": "site"}}]}}}
+    assert rules.artifact_names(once, {}) == [("report", "github-pages", False)]
+    named = {"uses": "actions/upload-pages-artifact@x", "with": {"name": "pages-${{ github.run_attempt }}"}}
+    assert rules.artifact_names({"jobs": {"report": {"steps": [named]}}}, {})[0][2]
+
+
+def test_deploy_takes_the_pages_artifact_its_report_job_uploaded():
+    jobs = _load(ROOT / ".github/workflows/benchmark.yml")["jobs"]
+    deploy = next(s for s in jobs["deploy"]["steps"] if s.get("uses", "").startswith("actions/deploy-pages@"))
+    assert deploy["with"]["artifact_name"] == "${{ needs.report.outputs.pages_artifact }}"
+    assert jobs["report"]["outputs"]["pages_artifact"] == "${{ steps.pages.outputs.name }}"
 
 
 @pytest.mark.process
@@ -334,9 +354,15 @@ def test_one_pages_deployment_at_a_time_newest_wins(tmp_path):
     step = next(s for s in deploy["steps"] if s.get("id") == "newest")
     fake = tmp_path / "bin"
     fake.mkdir()
-    for newest, ours, publish in ((12, 10, "false"), (10, 10, "true"), (0, 3, "true")):
-        (fake / "gh").write_text(f"#!/bin/sh\necho {newest}\n")
-        (fake / "gh").chmod(0o755)
+    (fake / "gh").write_text("#!/bin/sh\necho https://o.github.io/r/\n")
+    (fake / "gh").chmod(0o755)
+    # the deployed site's run, whatever that run's status was; None: nothing deployed yet (404)
+    for deployed, ours, publish in ((12, 10, "false"), (10, 10, "true"), (None, 3, "true"), (9, 10, "true")):
+        served = f"echo '{{\"run_number\": {deployed}}}'" if deployed else "exit 22"
+        (fake / "curl").write_text(
+            f'#!/bin/sh\ncase "$*" in *https://o.github.io/r/deployed-run.json*) {served};; esac\nexit 2\n'
+        )
+        (fake / "curl").chmod(0o755)
         output = tmp_path / "output"
         output.write_text("")
         env = {
@@ -347,7 +373,7 @@ def test_one_pages_deployment_at_a_time_newest_wins(tmp_path):
         }
         done = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        assert output.read_text().strip() == f"publish={publish}", (newest, ours)
+        assert output.read_text().strip() == f"publish={publish}", (deployed, ours)
 
 
 @pytest.mark.process
@@ -436,3 +462,68 @@ def test_a_second_call_compiles_nothing_the_first_imported():
     for module in modules:
         source = importlib.util.find_spec(module).origin
         assert Path(importlib.util.cache_from_source(source)).is_file(), f"{module} is compiled at every call"
+
+
+def test_the_documented_caller_measures_the_head_it_names_and_runs_once_per_pull_request():
+    from tests.test_workflow_rehearsal import condition
+
+    caller = _documented_caller()
+    group = "performance-${{ github.event.pull_request.number }}"
+    assert caller["concurrency"] == {"group": group, "cancel-in-progress": True}  # an older run never wins
+    build = caller["jobs"]["build"]
+    checkout = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    # on pull_request, checkout takes the test merge commit unless told: the build must be the commit named
+    assert checkout["with"]["ref"] == caller["jobs"]["benchmark"]["with"]["candidate_commit"]
+    assert "git merge-base" in next(s["run"] for s in build["steps"] if s.get("id") == "build")
+    comment = caller["jobs"]["comment"]
+    pull = {"event": {"pull_request": {"head": {"repo": {"full_name": "o/r"}}}}, "repository": "o/r"}
+    for result, runs in (("success", True), ("failure", True), ("skipped", False)):
+        contexts = {"github": pull, "needs": {"benchmark": {"result": result}}}
+        assert condition(comment, contexts) == runs, result  # a skipped benchmark left no verdict to post
+    assert all("timeout-minutes" in job for job in caller["jobs"].values() if "uses" not in job)
+
+
+def test_a_failed_image_build_leaves_the_pairs_of_the_other_images_to_run():
+    from tests.test_workflow_rehearsal import condition
+
+    bench = _load(ROOT / ".github/workflows/benchmark.yml")["jobs"]["bench"]
+    plan = {"result": "success", "outputs": {"matrix": '{"include":[{"target":"x"}]}'}}
+    for images, runs in (("success", True), ("failure", True), ("skipped", True)):
+        assert condition(bench, {"needs": {"plan": plan, "images": {"result": images}}}) == runs, images
+    empty = {"result": "success", "outputs": {"matrix": '{"include":[]}'}}
+    assert not condition(bench, {"needs": {"plan": empty, "images": {"result": "success"}}})
+
+
+@pytest.mark.process
+def test_a_pull_request_that_changes_nothing_measured_runs_no_pair_and_leaves_no_check_pending(tmp_path):
+    workflow = _load(ROOT / ".github/workflows/benchmark.yml")
+    triggers = workflow[True]  # YAML reads `on` as True
+    assert "paths-ignore" not in (triggers["pull_request"] or {}) and "paths" not in (triggers["pull_request"] or {})
+    step = next(s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "changes")
+    ignored = [p.replace("**", "*").removesuffix("/*") for p in triggers["push"]["paths-ignore"]]
+    globs = re.search(r"\n\s*([^\n]*\) ;;)", step["run"]).group(1)  # the `case` line of what is not measured
+    assert sorted(g.strip().removesuffix("/*") for g in globs.removesuffix(") ;;").split("|")) == sorted(ignored)
+    repo = tmp_path / "repo"
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
+    for path, event, measured in (
+        ("analysis/x.py", "push", "true"),
+        ("docs/page.md", "pull_request", "false"),
+        ("README.md", "pull_request", "false"),
+        ("tests/test_x.py", "pull_request", "false"),
+        ("runner/k6.py", "pull_request", "true"),
+        ("docs/again.md", "push", "true"),
+    ):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(path)
+        subprocess.run([*git, "add", "."], check=True)
+        subprocess.run([*git, "commit", "--quiet", "-m", path], check=True)
+        output = tmp_path / "output"
+        output.write_text("")
+        env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output), "EVENT": event}
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert output.read_text().strip() == f"measured={measured}", (path, event)
+    plan = next(s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "plan")
+    assert "matrix='{\"include\":[]}'" in plan["run"]  # nothing measured: no pair, no image, no record
+    assert plan["env"]["MEASURED"] == "${{ steps.changes.outputs.measured }}"

@@ -3,7 +3,10 @@
 // client). It reads the gate's outcome (verdict/gate.json, written by `./run.sh gate`). On a
 // regression it opens one issue labelled LABEL, or updates the open one, naming FastTrackML's commit
 // range: from the baseline's revision (its latest release) to the candidate's (main). Any other
-// outcome changes nothing.
+// outcome changes nothing; nor does a nightly whose A/B left no verdict (the A/B never ran: its
+// own job has failed the run already), which is said as a warning. The open issue is found by its
+// title, not its label: GitHub drops the labels of a new issue, silently, when the token may not set
+// them, and a search by label would then open a new issue every night.
 const LABEL = 'performance-regression';
 const TITLE = 'Nightly benchmark: FastTrackML main regressed against its latest release';
 const FASTTRACKML = 'https://github.com/G-Research/fasttrackml';
@@ -18,6 +21,10 @@ function commitRange(gate) {
 }
 
 module.exports = async ({ github, context, core, fs, runUrl }) => {
+  if (!fs.existsSync('verdict/gate.json')) {
+    core.warning('the nightly A/B left no verdict (it did not run to its gate): no issue opened or updated');
+    return null;
+  }
   const gate = JSON.parse(fs.readFileSync('verdict/gate.json', 'utf8'));
   if (gate.outcome !== 'regression') {
     core.notice(`nightly gate: ${gate.outcome}; no issue to open`);
@@ -32,7 +39,7 @@ module.exports = async ({ github, context, core, fs, runUrl }) => {
     comment,
   ].join('\n');
   const { owner, repo } = context.repo;
-  const open = await github.paginate(github.rest.issues.listForRepo, { owner, repo, state: 'open', labels: LABEL });
+  const open = await github.paginate(github.rest.issues.listForRepo, { owner, repo, state: 'open', per_page: 100 });
   const mine = open.find((issue) => issue.title === TITLE && !issue.pull_request);
   if (mine) {
     await github.rest.issues.update({ owner, repo, issue_number: mine.number, body });
