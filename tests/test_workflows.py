@@ -20,7 +20,7 @@ from cli.main import parser
 from cli.verbs.matrix import ab_jobs, matrix
 from services.registry import load_registry, suites
 from tests import github_rules as rules
-from tests.conftest import ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, output_folder, run_cli
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
@@ -527,3 +527,110 @@ def test_a_pull_request_that_changes_nothing_measured_runs_no_pair_and_leaves_no
     plan = next(s for s in workflow["jobs"]["plan"]["steps"] if s.get("id") == "plan")
     assert "matrix='{\"include\":[]}'" in plan["run"]  # nothing measured: no pair, no image, no record
     assert plan["env"]["MEASURED"] == "${{ steps.changes.outputs.measured }}"
+
+
+# --- what each job installs (BENCH_INSTALL: sections of requirements.txt) -----------------------
+
+SECTIONS = ("plan", "measure", "report")
+BLOCKER = """
+import runpy, sys
+blocked = set(sys.argv[1].split(","))
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"{name} is not installed in this section")
+sys.meta_path.insert(0, Blocker())
+sys.argv = ["cli", *sys.argv[2:]]
+runpy.run_module("cli", run_name="__main__")
+"""
+
+
+def _sections() -> dict[str, list[str]]:
+    """requirements.txt's distributions by section, in order."""
+    found: dict[str, list[str]] = {}
+    section = None
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if heading := re.match(r"# (\w+): ", line):
+            section = heading.group(1)
+            found[section] = []
+        elif line and not line.startswith("#"):
+            found[section].append(re.split(r"[\[=<>]", line)[0].lower())
+    return found
+
+
+def _closure(names: list[str]) -> set[str]:
+    """These distributions and every one they require, as installed here."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    found, pending = set(), [n.lower() for n in names]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            needed = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        pending += [re.split(r"[\s\[=<>;!~(]", r)[0].lower().replace("_", "-") for r in needed if "extra ==" not in r]
+    return found
+
+
+def _modules_of(distributions: set[str]) -> set[str]:
+    """The import names these distributions install."""
+    from importlib.metadata import packages_distributions
+
+    return {
+        module
+        for module, dists in packages_distributions().items()
+        if {d.lower().replace("_", "-") for d in dists} & distributions
+    }
+
+
+def test_each_job_installs_only_the_sections_its_commands_need():
+    sections = _sections()
+    assert tuple(sections) == SECTIONS and all(sections.values())
+    for path in WORKFLOWS:
+        for name, job in _load(path).get("jobs", {}).items():
+            chosen = job.get("env", {}).get("BENCH_INSTALL")
+            commands = "\n".join(
+                line
+                for s in job.get("steps", [])
+                for line in s.get("run", "").splitlines()
+                if not line.strip().startswith("#")
+            )
+            if re.search(r"\./run\.sh (report|compare)\b|\./run\.sh run(?!.*--no-report)", commands):
+                assert chosen is None, f"{path.name}/{name} builds a site or compares: it needs every section"
+            elif "./run.sh" in commands:
+                assert chosen in ("plan", "measure"), f"{path.name}/{name}: BENCH_INSTALL {chosen!r}"
+                if chosen == "plan":
+                    assert set(re.findall(r"\./run\.sh (\w+)", commands)) == {"matrix"}, f"{path.name}/{name}"
+
+
+@pytest.mark.process
+def test_the_commands_of_ci_jobs_run_without_the_sections_they_do_not_install(tmp_path):
+    """Each command run with the import of every later section's packages refused, as in a job's .venv."""
+    sections = _sections()
+    folder = tmp_path / "ab"
+    folder.mkdir()
+    shutil.copy(FIXTURES / "ab.json", folder / "ab.json")
+    outputs = output_folder(tmp_path / "out", "fasttrackml-sqlite_retrieval")
+    commands = {
+        "plan": [["matrix", "--targets", "all", "--suites", "all"], ["matrix", "--images", "--targets", "all"]],
+        "measure": [
+            ["record", "--out", str(outputs), "--history", str(tmp_path / "history")],
+            ["gate", str(folder), "--comment", str(tmp_path / "c.md"), "--json", str(tmp_path / "g.json")],
+        ],
+    }
+    for section, calls in commands.items():
+        installed = _closure([d for s in SECTIONS[: SECTIONS.index(section) + 1] for d in sections[s]])
+        blocked = _modules_of(_closure([d for s in SECTIONS for d in sections[s]]) - installed)
+        assert section == "measure" or {"pandas", "rich", "scipy"} <= blocked
+        assert {"altair", "mkdocs", "otava", "jinja2"} <= blocked
+        for call in calls:
+            done = subprocess.run(
+                [sys.executable, "-c", BLOCKER, ",".join(sorted(blocked)), *call],
+                cwd=ROOT, capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert "not installed in this section" not in done.stderr, (section, call, done.stderr[-2000:])
+            assert done.returncode in (0, 1), (section, call, done.stderr[-2000:])  # gate: 1 is a verdict
