@@ -681,6 +681,10 @@ const github = {
     updateComment: async (p) => { calls.push(['issues.updateComment', p]); },
     create: async (p) => { calls.push(['issues.create', p]); return { data: { number: 77 } }; },
     update: async (p) => { calls.push(['issues.update', p]); },
+    addLabels: async (p) => {
+      calls.push(['issues.addLabels', p]);
+      if (process.env.LABELS_REFUSED) throw new Error('Resource not accessible by integration');
+    },
   } },
 };
 const context = { repo: { owner: 'owner', repo: 'repo' }, issue: { number: 5 } };
@@ -784,7 +788,9 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
       .then((number) => console.log(JSON.stringify({{ number, calls }})));"""
     opened = _node(call, tmp_path)
     created = [c for c in opened["calls"] if c[0] == "issues.create"]
-    assert opened["number"] == 77 and len(created) == 1 and created[0][1]["labels"] == ["performance-regression"]
+    assert opened["number"] == 77 and len(created) == 1 and "labels" not in created[0][1]  # see the script
+    labelled = [c[1] for c in opened["calls"] if c[0] == "issues.addLabels"]
+    assert labelled == [{"owner": "owner", "repo": "repo", "issue_number": 77, "labels": ["performance-regression"]}]
     body = created[0][1]["body"]
     range_link = f"https://github.com/G-Research/fasttrackml/compare/{'1' * 40}...{'2' * 40}"
     assert f"[`111111111111...222222222222`]({range_link})" in body and "Run: https://run/1" in body
@@ -798,6 +804,11 @@ def test_the_nightly_opens_one_issue_on_a_regression_naming_the_commit_range(tmp
     )
     calls = json.loads(updated.stdout)["calls"]
     assert [c[0] for c in calls] == ["issues.listForRepo", "issues.update"] and calls[1][1]["issue_number"] == 12
+    refused = subprocess.run(
+        ["node", "-e", call], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "LABELS_REFUSED": "1"}
+    )
+    kept = json.loads(refused.stdout)  # a label the token may not set costs a warning, never the alert
+    assert kept["number"] == 77 and kept["calls"][-1][0] == "warning" and "without its label" in kept["calls"][-1][1]
     gate_module.judge([SECOND], "expected").write(verdict / "gate.json")  # acknowledged: no issue
     quiet = _node(call, tmp_path)
     assert quiet["number"] is None and not [c for c in quiet["calls"] if c[0].startswith("issues.")]

@@ -5,8 +5,10 @@
 // range: from the baseline's revision (its latest release) to the candidate's (main). Any other
 // outcome changes nothing; nor does a nightly whose A/B left no verdict (the A/B never ran: its
 // own job has failed the run already), which is said as a warning. The open issue is found by its
-// title, not its label: GitHub drops the labels of a new issue, silently, when the token may not set
-// them, and a search by label would then open a new issue every night.
+// title, not its label: the REST API sets a new issue's labels only for a token with push access
+// (it drops them silently, or refuses the whole request for a label the repository lacks), and
+// this job's token has `issues: write` alone. So the issue is created without labels, and the
+// label is added after, a failure to add it being a warning, never a lost alert.
 const LABEL = 'performance-regression';
 const TITLE = 'Nightly benchmark: FastTrackML main regressed against its latest release';
 const FASTTRACKML = 'https://github.com/G-Research/fasttrackml';
@@ -45,6 +47,11 @@ module.exports = async ({ github, context, core, fs, runUrl }) => {
     await github.rest.issues.update({ owner, repo, issue_number: mine.number, body });
     return mine.number;
   }
-  const created = await github.rest.issues.create({ owner, repo, title: TITLE, body, labels: [LABEL] });
+  const created = await github.rest.issues.create({ owner, repo, title: TITLE, body });
+  try {
+    await github.rest.issues.addLabels({ owner, repo, issue_number: created.data.number, labels: [LABEL] });
+  } catch (error) {
+    core.warning(`issue #${created.data.number} opened without its label ${LABEL}: ${error.message}`);
+  }
   return created.data.number;
 };
