@@ -17,11 +17,10 @@ if [ "${1:-}" = "test" ]; then export BENCH_TESTS_STARTED=${BENCH_TESTS_STARTED:
 COMPILE=--no-compile
 if [ -n "${PYTHONDONTWRITEBYTECODE:-}" ]; then COMPILE=--compile; fi
 install() { # install() REQUIREMENTS [SECTION]: into .venv, what of it is not installed yet
-  local wanted=".venv/${1%.txt}${2:+-$2}.txt"
+  local wanted=$1 # as it is: its `-r` lines name files beside it
   if [ -n "${2:-}" ]; then # the file's lines above the section after SECTION
+    wanted=".venv/${1%.txt}-$2.txt"
     sed "/^# ${NEXT_SECTION[$2]}:/,\$d" "$1" > "$wanted"
-  else
-    cp "$1" "$wanted"
   fi
   # every pin wanted is among those installed from this file (a larger section's included): done
   if [ -f ".venv/$1.installed" ] && ! grep -v '^#' "$wanted" | grep -qvxFf ".venv/$1.installed"; then
