@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from core.layout import ABFiles, ProfileFiles
 from core.paths import ROOT
 from perf.delay_proxy import slowed_servers
 from runner.profiling import ensure_profilers, sampling
@@ -63,7 +64,7 @@ def run_ab(out: Path, baseline: str, candidate: str, options: list[str]) -> tupl
     finally:
         processes.stop(ab)  # on Ctrl-C or SIGTERM, `ab` stops its own servers first
     seconds = time.monotonic() - started
-    comparison = out / "comparison.json"
+    comparison = ABFiles(out).comparison
     if not comparison.exists():
         raise SystemExit(f"ab failed (exit {code}): {processes.log_tail(log)}")
     return comparison_rows(comparison), seconds
@@ -167,7 +168,8 @@ def profiled_pair(target_id: str, work: Path):
     ensure_profilers()
     with ExitStack() as stack:
         served = {side: stack.enter_context(_serve(target, side, work)) for side in "AB"}
-        stack.enter_context(sampling({"B": (target.server.name, served["B"].pid)}, work / "profile"))
+        files = ProfileFiles(work / "profile" / "B")
+        stack.enter_context(sampling({"B": (target.server.name, served["B"].pid, files)}))
         yield [f"{target_id}@{s.url}" for s in served.values()]
 
 

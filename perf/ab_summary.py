@@ -17,6 +17,7 @@ import numpy as np
 
 from analysis.compare import verdict
 from analysis.paired import paired_interval
+from core.layout import ABFiles
 from core.records import Comparison, Verdict
 
 FAMILY_ERRORS = (0.05, 0.01, 0.001)
@@ -36,7 +37,7 @@ def calls(comparison: Comparison, family_error: float) -> list[str]:
 
 
 def main() -> None:
-    paths = sorted(p for folder in sys.argv[1:] for p in Path(folder).rglob("comparison.json"))
+    paths = sorted(p for folder in sys.argv[1:] for p in Path(folder).rglob(ABFiles.COMPARISON))
     totals = dict.fromkeys(FAMILY_ERRORS, 0)
     for path in paths:
         comparison = Comparison.read(path)

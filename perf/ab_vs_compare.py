@@ -45,8 +45,9 @@ def pooled_samples(out: Path, meta: ABMetadata) -> dict[str, compare.Samples]:
 
 
 def widths(out: Path) -> pd.DataFrame:
-    meta = ABMetadata.read(out / "ab.json")
-    ab = Comparison.read(out / "comparison.json")
+    files = ABFiles(out)
+    meta = ABMetadata.read(files.metadata)
+    ab = Comparison.read(files.comparison)
     sides = pooled_samples(out, meta)
     judged = {(r.suite, r.name): r for r in compare.compare(sides["A"], sides["B"])}
     rows = []
