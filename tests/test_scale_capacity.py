@@ -112,7 +112,8 @@ def test_a_ramp_no_server_sustains_is_shown_as_none_with_its_cause(smoke_run, tm
     for target in BOTH:
         label = re.escape(load_registry().targets[target].label)
         verdict = rf"<td>{label}</td>\s*<td[^>]*>none</td>\s*<td>p95 [\d.]+ ms over the 1 ms SLO at 5 req/s"
-        assert re.search(verdict, page), target
+        row = re.search(rf"<td>{label}</td>.*?</tr>", page, re.S)  # what the page says instead, if it fails
+        assert re.search(verdict, page), (target, row.group(0) if row else "no row for it")
     assert (tmp_path / "site" / "img" / "capacity.png").exists()
 
 
