@@ -91,16 +91,21 @@ export function sideOfIteration() {
 // requests: every VU first runs the iterations of the first request only, then of the second ...,
 // so that no request waits behind another kind's work on the server. SEGMENT_ITERATIONS gives each
 // request name's iterations per VU (`GetRun:40,SearchRuns:52,...`; ITERATIONS for a name it omits),
-// so that a fast request gets as much time, and as many samples, as a slow one. A suite whose steps
-// hand data on (a step marked { feeds: true }: the run CreateRun makes, which the others log to)
-// runs ITERATIONS of every step instead, and keeps what each iteration leaves per VU and side: so each
-// run receives the very requests of a mixed iteration, in the same order. (With more UpdateRuns than
-// LogMetricBatch500s, most UpdateRuns met runs that held one metric instead of 1,700, and FastTrackML
-// 0.5.1's slow update of a full run went unseen.) Before each request name's segment and after the
-// last, the VUs meet at the runner's barrier (SEGMENT_URL): the runner reads both servers' CPU there.
+// so that a fast request gets as much time, and as many samples, as a slow one.
+// A suite whose steps hand data on (a step marked { feeds: true }: the run CreateRun makes, which
+// the others log to) keeps what each iteration of the feeding step leaves, per VU and side, and
+// iteration k of every later step uses what iteration k left: the feeding step runs as many
+// iterations as the most of any step, so that every iteration has its run. The first `full` runs
+// (full: the fewest iterations of any step) receive every step, in the order of a mixed iteration;
+// a step marked { onFull: true } (UpdateRun) only ever meets those, iteration k the run k mod full.
+// (With UpdateRuns on runs that held one metric instead of a mixed iteration's 1,700, FastTrackML
+// 0.5.1's slow update of a full run went unseen. Before the feeding step could run more, every
+// step ran as often, and a 0.7 ms CreateRun had as few samples as a 60 ms LogMetricBatch500.)
+// Before each request name's segment and after the last, the VUs meet at the runner's barrier
+// (SEGMENT_URL): the runner reads both servers' CPU there.
 export const ISOLATED = __ENV.ISOLATE === '1';
 const SEGMENT_URL = (__ENV.SEGMENT_URL || '').replace(/\/+$/, '');
-const carried = { A: [], B: [] }; // isolated: per side, what iteration k of a segment passes to iteration k of the next
+const carried = { A: [], B: [] }; // isolated: per side, what iteration k of the feeding step leaves for the steps after it
 
 /** Iterations per VU of each of `steps`' segments, in order. */
 function segmentIterations(steps) {
@@ -110,12 +115,18 @@ function segmentIterations(steps) {
       .filter((pair) => pair.includes(':'))
       .map((pair) => [pair.split(':')[0], Number(pair.split(':')[1])]),
   );
-  const chained = steps.some(([, , how]) => how && how.feeds);
-  return steps.map(([name]) => (!chained && asked[name]) || Number(__ENV.ITERATIONS));
+  const counts = steps.map(([name]) => asked[name] || Number(__ENV.ITERATIONS));
+  const most = Math.max(...counts);
+  return steps.map(([, , how], i) => (how && how.feeds ? most : counts[i]));
+}
+
+/** The iterations per VU and side of a segment of `count` iterations: both sides' turns share them when interleaved. */
+function perSide(index) {
+  return INTERLEAVED ? Math.floor(index / 2) : index;
 }
 
 /**
- * Run one iteration of a suite made of `steps`, a list of [request name, step, { feeds }?], on this
+ * Run one iteration of a suite made of `steps`, a list of [request name, step, { feeds, onFull }?], on this
  * iteration's side. A step is called with { data: setup()'s data of the side, state: an object it may
  * fill for the steps after it, session: the side's Session }. Mixed (the default): every step, in order. Isolated: the step of
  * this iteration's segment.
@@ -137,11 +148,12 @@ export function iterate(steps, data) {
     index -= counts[segment];
     segment += 1;
   }
-  const [name, step] = steps[segment];
+  const [name, step, how] = steps[segment];
   if (index === 0) {
     meet(name);
   }
-  const k = INTERLEAVED ? Math.floor(index / 2) : index;
+  const full = perSide(Math.min(...counts));
+  const k = how && how.onFull ? perSide(index) % Math.max(full, 1) : perSide(index);
   carried[side][k] = carried[side][k] || {};
   step({ data: data[side], state: carried[side][k], session: on });
   if (segment === steps.length - 1 && index === counts[segment] - 1) {
