@@ -22,8 +22,8 @@ import dataclasses
 from core.records import Comparison, ComparisonRow, Gate, Outcome, Verdict, now_iso
 
 
-def _key(row: ComparisonRow) -> tuple[str, str, str, str]:
-    return (row.target_a, row.target_b, row.suite, row.name)
+def _key(row: ComparisonRow) -> tuple[str, str, str, str, str]:
+    return (row.target_a, row.target_b, row.suite, row.mode, row.name)
 
 
 def regressed_suites(comparison: Comparison) -> tuple[str, ...]:
@@ -52,7 +52,7 @@ def judge(comparisons: list[Comparison], acknowledgement: str = "", **context: s
     elif missing:  # an acknowledgement covers a regression, never a comparison that is not there
         first = missing[0]
         outcome = Outcome.NO_VERDICT
-        reason = f"{len(missing)} request name(s) without a verdict, e.g. {first.target} {first.suite}: {first.reason}"
+        reason = f"{len(missing)} request name(s) without a verdict, e.g. {first.target} {first.where}: {first.reason}"
     elif standing:
         outcome, reason = Outcome.ACKNOWLEDGED, f"{_regressions(standing)}; acknowledged: {acknowledgement}"
     else:
@@ -66,5 +66,5 @@ def judge(comparisons: list[Comparison], acknowledgement: str = "", **context: s
 
 def _regressions(standing: list[ComparisonRow]) -> str:
     confirmed = " (each called by both measurements)" if all(r.confirmed for r in standing) else ""
-    names = ", ".join(f"{r.target} {r.suite}/{r.name} ×{r.ratio:.3f}" for r in standing)
+    names = ", ".join(f"{r.target} {r.where}/{r.name} ×{r.ratio:.3f}" for r in standing)
     return f"{len(standing)} regression(s){confirmed}: {names}"

@@ -48,35 +48,45 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from analysis.compare import verdict
+from analysis import sequential
 from analysis.k6csv import read_samples
+from analysis.sequential import FAMILY_ERROR, judge_pairs, paired_interval
 from analysis.summarise import successful_durations, summarise_samples
-from core.records import ABMetadata, ABRound, Comparison, ComparisonRow, CpuCost, ResourceRow, Status, Verdict, now_iso
+from core.records import (
+    ABMetadata,
+    ABMode,
+    ABRound,
+    Comparison,
+    ComparisonRow,
+    CpuCost,
+    ResourceRow,
+    Status,
+    Verdict,
+    now_iso,
+)
 
 MIN_PAIRS = 3
-FAMILY_ERROR = 0.01  # the chance that an A/A comparison calls anything, over all its request names
 METHOD = (
     "paired rounds on one machine: geometric mean of the per-round ratios B/A of typical latency (a trimmed "
     "geometric mean), t-interval"
 )
 ISOLATED = "each request name in a segment of its own in every round"
 DEFAULT_CPU_THRESHOLD = 0.02
-TREND_P = 0.001  # a trend this unlikely between equal servers (measured: see the methodology page)
-NORMAL_P = 0.001
-CALLS = (Verdict.REGRESSION, Verdict.IMPROVEMENT)
 SIDES = ("A", "B")
-ROUND_COLUMNS = ["suite", "round", "side", "status", "name", "count", "errors", "median_ms", "typical_ms", "requests"]
+ROUND_COLUMNS = [
+    "suite",
+    "mode",
+    "round",
+    "side",
+    "status",
+    "name",
+    "count",
+    "errors",
+    "median_ms",
+    "typical_ms",
+    "requests",
+]
 TRIM = 0.1  # the share of a round's latencies cut from each end before their geometric mean
-
-
-def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Ratio B/A from paired positive values (one pair per round) and its t-interval, on log scale."""
-    d = np.log(np.asarray(b, float)) - np.log(np.asarray(a, float))
-    mean = float(d.mean())
-    if d.size < 2:
-        return float(np.exp(mean)), float("nan"), float("nan")
-    half = scipy_stats.t.ppf(0.5 + confidence / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
 
 
 def round_statistics(csv_path: Path, warmup: float, side: str | None = None) -> pd.DataFrame:
@@ -127,6 +137,7 @@ def round_rows(samples: pd.DataFrame | None, result: ABRound, warmup: float, int
         side=result.side,
         status=str(result.status),
         requests=int(stats["count"].sum()),
+        mode=result.mode,
     )
     return stats[ROUND_COLUMNS]
 
@@ -140,31 +151,27 @@ class Thresholds:
 
 
 def judge(meta: ABMetadata, rounds: pd.DataFrame, threshold: float | Thresholds) -> Comparison:
-    """The comparison of every request name of every suite, and the servers' cost per suite, from
-    the A/B's metadata and its rounds table (`round_rows` of every round).
+    """The comparison of every request name of every suite in every mode, and the servers' cost per
+    suite, from the A/B's metadata and its rounds table (`round_rows` of every round).
 
-    The intervals hold together for the whole comparison: each is at confidence 1 - FAMILY_ERROR / k
-    for its k request names (Bonferroni), so an A/A comparison calls a change on any of them at most
-    FAMILY_ERROR of the time, however many request names it has."""
+    The intervals hold together for the whole comparison: the family error is split evenly over
+    its parts (suite x mode) and, within a part, over its request names (Bonferroni) and, in a
+    sequential A/B, over its looks (analysis/sequential.py), so that an A/A comparison calls a change
+    on any of them at most FAMILY_ERROR of the time, however many request names it has."""
     threshold = threshold if isinstance(threshold, Thresholds) else Thresholds(threshold)
-    names = [(suite, name) for suite in meta.suites for name in _names(rounds, suite)]
-    confidence = 1 - FAMILY_ERROR / max(len(names), 1)
+    rounds = rounds if "mode" in rounds else rounds.assign(mode=meta.measured_modes[0].name)
     rows = []
-    for suite, name in names:
-        of_name = rounds[(rounds["suite"] == suite) & (rounds["name"] == name)]
-        rows.append(_compare_name(of_name, meta, suite, name, _broken_rounds(meta, suite), threshold, confidence))
-    for suite in [s for s in meta.suites if not _names(rounds, s)]:  # nothing of it ran: say so, no verdict
-        reason = _broken_rounds(meta, suite) or "no request was measured"
-        ids = (meta.baseline.target, meta.candidate.target, suite, "(every request)")
-        rows.append(ComparisonRow(*ids, *(np.nan,) * 5, Verdict.NO_VERDICT, reason=reason))
-    resources = tuple(_resources(meta, rounds, suite) for suite in meta.suites)
-    together = f"{1 - FAMILY_ERROR:.0%} for the whole comparison (Bonferroni over {len(names)} request names)"
-    method = f"{METHOD} holding at {together}"
+    for mode in meta.measured_modes:
+        for suite in meta.suites:
+            rows += _judge_part(meta, rounds, suite, mode, threshold)
+    resources = tuple(
+        _resources(meta, rounds, suite, mode.name) for mode in meta.measured_modes for suite in meta.suites
+    )
     return Comparison(
         meta.baseline.spec,
         meta.candidate.spec,
         threshold.latency,
-        method + (f"; {ISOLATED}" if meta.isolated else ""),
+        _method(meta, rounds),
         tuple(rows),
         now_iso(),
         resources,
@@ -172,48 +179,129 @@ def judge(meta: ABMetadata, rounds: pd.DataFrame, threshold: float | Thresholds)
     )
 
 
-def _names(rounds: pd.DataFrame, suite: str) -> list[str]:
-    return sorted(n for n in rounds.loc[rounds["suite"] == suite, "name"].unique() if n)
+def design(meta: ABMetadata, mode: ABMode, names: int, threshold: float) -> sequential.Design:
+    """The looks and error shares of a part (suite x mode) of `names` request names, as the runner
+    stops it and the judge replays it."""
+    looks = sequential.looks(mode.rounds) if mode.rule_out is not None else (mode.rounds,)
+    parts = len(meta.suites) * len(meta.measured_modes)
+    return sequential.Design(looks, parts * names, threshold, mode.rule_out or 0.0)
 
 
-def _broken_rounds(meta: ABMetadata, suite: str) -> str:
-    """Why the rounds of a suite cannot be compared ('' when they all completed)."""
-    ran = [r for r in meta.results if r.suite == suite]
+def _judge_part(
+    meta: ABMetadata, rounds: pd.DataFrame, suite: str, mode: ABMode, threshold: Thresholds
+) -> list[ComparisonRow]:
+    part = rounds[(rounds["suite"] == suite) & (rounds["mode"] == mode.name)]
+    names = _names(part)
+    broken = _broken_rounds(meta, suite, mode.name)
+    if not names:  # nothing of it ran: say so, no verdict
+        ids = (meta.baseline.target, meta.candidate.target, suite, "(every request)")
+        ran = sum(r.suite == suite and meta.mode_of(r) == mode.name for r in meta.results)
+        short = f"only {ran} of {2 * mode.rounds} rounds ran" if ran < 2 * mode.rounds else ""
+        reason = broken or short or "no request was measured"
+        return [ComparisonRow(*ids, *(np.nan,) * 5, Verdict.NO_VERDICT, reason=reason, mode=mode.name)]
+    plan = design(meta, mode, len(names), threshold.latency)
+    return [_compare_name(part[part["name"] == name], meta, mode, name, broken, threshold, plan) for name in names]
+
+
+def _method(meta: ABMetadata, rounds: pd.DataFrame) -> str:
+    modes = meta.measured_modes
+    names = rounds.loc[rounds["name"] != "", ["suite", "mode", "name"]].drop_duplicates()
+    looked = any(m.rule_out is not None for m in modes)
+    together = f"{1 - FAMILY_ERROR:.0%} for the whole comparison (Bonferroni over {len(names)} request names"
+    method = f"{METHOD} holding at {together}{' and their looks' if looked else ''})"
+    if looked:
+        method += f"; {sequential.DESCRIPTION}"
+    if meta.modes:
+        method += "; modes: " + ", ".join(m.describe() for m in modes)
+    elif meta.isolated:
+        method += f"; {ISOLATED}"
+    return method
+
+
+def _names(part: pd.DataFrame) -> list[str]:
+    return sorted(n for n in part["name"].unique() if n)
+
+
+def _broken_rounds(meta: ABMetadata, suite: str, mode: str) -> str:
+    """Why the rounds of a suite in a mode cannot be compared ('' when every round that ran completed)."""
+    ran = [r for r in meta.results if r.suite == suite and meta.mode_of(r) == mode]
     bad = [r for r in ran if r.status != Status.OK]
     if bad:
         return f"round {bad[0].round} of {bad[0].side}: {bad[0].status}" + (
             f" ({bad[0].error})" if bad[0].error else ""
         )
-    if len(ran) < 2 * meta.rounds:
-        return f"only {len(ran)} of {2 * meta.rounds} rounds ran"
     return ""
 
 
 def _compare_name(
-    frame: pd.DataFrame, meta: ABMetadata, suite: str, name: str, broken: str, threshold: Thresholds, confidence: float
+    frame: pd.DataFrame,
+    meta: ABMetadata,
+    mode: ABMode,
+    name: str,
+    broken: str,
+    threshold: Thresholds,
+    plan: sequential.Design,
 ) -> ComparisonRow:
+    a, b, pairs = _paired_rounds(frame)
+    errors = int(frame["errors"].sum())
+    reason = broken or (f"{errors} failed request(s)" if errors else "")
+    if not reason and len(pairs) < MIN_PAIRS:
+        reason = f"{len(pairs)} complete pair(s) of rounds, fewer than {MIN_PAIRS}"
+    suite = str(frame["suite"].iloc[0])
+    ids = (meta.baseline.target, meta.candidate.target, suite, name)
+    metered = mode.isolated and any(r.cpu_by_name for r in meta.results)  # none for servers at a URL
+    cpu = _cpu_cost(meta, frame, name, reason, threshold.cpu, plan.confidence(plan.looks[-1])) if metered else None
+    median_a, median_b = _medians(a, b)
+    settled = None if reason else sequential.settle(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), plan)
+    if not reason and settled.look is None and len(pairs) < mode.rounds:
+        reason = f"only {len(pairs)} of {mode.rounds} rounds ran before the A/B stopped, and they settle nothing"
+    if reason:
+        return ComparisonRow(
+            *ids, median_a, median_b, np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason, cpu=cpu, mode=mode.name
+        )
+    j = settled.judgement
+    return ComparisonRow(
+        *ids,
+        median_a,
+        median_b,
+        j.ratio,
+        j.low,
+        j.high,
+        j.verdict,
+        rounds=j.rounds,
+        reason=j.reason,
+        cpu=cpu,
+        mode=mode.name,
+    )
+
+
+def _paired_rounds(frame: pd.DataFrame) -> tuple[pd.Series | None, pd.Series | None, pd.DataFrame]:
+    """A name's medians per round of each side, and its typical latencies as complete pairs (A, B) by round."""
     judged = "typical_ms" if "typical_ms" in frame else "median_ms"  # rounds written before typical_ms: medians
     columns = list({"median_ms", judged, "errors"})
     wide = frame.pivot_table(index="round", columns="side", values=columns, aggfunc="first")
     a, b = wide["median_ms"].get("A"), wide["median_ms"].get("B")
     typical_a, typical_b = wide[judged].get("A"), wide[judged].get("B")
-    errors = int(frame["errors"].sum())
     pairs = pd.DataFrame()
     if typical_a is not None and typical_b is not None:
         pairs = pd.concat([typical_a, typical_b], axis=1).dropna()
-    reason = broken or (f"{errors} failed request(s)" if errors else "")
-    if not reason and len(pairs) < MIN_PAIRS:
-        reason = f"{len(pairs)} complete pair(s) of rounds, fewer than {MIN_PAIRS}"
-    ids = (meta.baseline.target, meta.candidate.target, suite, name)
-    metered = meta.isolated and any(r.cpu_by_name for r in meta.results)  # none for servers at a URL
-    cpu = _cpu_cost(meta, frame, name, reason, threshold.cpu, confidence) if metered else None
-    if reason:
-        return ComparisonRow(*ids, *_medians(a, b), np.nan, np.nan, np.nan, Verdict.NO_VERDICT, reason=reason, cpu=cpu)
-    j = judge_pairs(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), threshold.latency, confidence)
-    median_a, median_b = _medians(a, b)
-    return ComparisonRow(
-        *ids, median_a, median_b, j.ratio, j.low, j.high, j.verdict, rounds=j.rounds, reason=j.reason, cpu=cpu
-    )
+    return a, b, pairs
+
+
+def part_settled(meta: ABMetadata, rounds: pd.DataFrame, suite: str, mode: ABMode, threshold: float) -> bool:
+    """Whether every request name of a suite in a mode has settled on the rounds so far (a sequential
+    A/B stops the part then); a name with a failed request counts as settled, no round can mend it."""
+    part = rounds[(rounds["suite"] == suite) & (rounds["mode"] == mode.name)]
+    names = _names(part)
+    plan = design(meta, mode, len(names), threshold)
+    for name in names:
+        frame = part[part["name"] == name]
+        pairs = _paired_rounds(frame)[2]
+        if frame["errors"].sum() or len(pairs) < MIN_PAIRS:
+            continue
+        if sequential.settle(pairs.iloc[:, 0].to_numpy(), pairs.iloc[:, 1].to_numpy(), plan).look is None:
+            return False
+    return bool(names)
 
 
 def _cpu_cost(
@@ -222,9 +310,10 @@ def _cpu_cost(
     """CPU milliseconds per request of `name` on each side, round by round, judged as latency is."""
     counts = frame.set_index(["round", "side"])["count"]
     per_request = {}
+    suite, mode = frame["suite"].iloc[0], frame["mode"].iloc[0]
     for r in meta.results:
         seconds, count = r.cpu_by_name.get(name), counts.get((r.round, r.side), 0)
-        if r.suite == frame["suite"].iloc[0] and seconds is not None and count:
+        if r.suite == suite and meta.mode_of(r) == mode and seconds is not None and count:
             per_request[(r.round, r.side)] = seconds / count * 1000
     wide = pd.Series(per_request, dtype=float).unstack() if per_request else pd.DataFrame()
     a, b = (wide.get(side) for side in SIDES)
@@ -239,74 +328,24 @@ def _cpu_cost(
     return CpuCost(*medians, j.ratio, j.low, j.high, j.verdict, j.rounds, j.reason)
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """B/A from paired rounds: the ratio, its interval, the verdict, each round's ratio, and why no verdict."""
-
-    ratio: float
-    low: float
-    high: float
-    verdict: Verdict
-    rounds: tuple[float, ...]
-    reason: str = ""
-
-
-def judge_pairs(a: np.ndarray, b: np.ndarray, threshold: float, confidence: float) -> Judgement:
-    """The paired interval and verdict of `compare`, withheld when the rounds say the interval cannot
-    be trusted (see `anomaly`)."""
-    ratio, low, high = paired_interval(a, b, confidence)
-    ratios = np.asarray(b, float) / np.asarray(a, float)
-    called = verdict(ratio, low, high, threshold)
-    reason = anomaly(ratios, called, threshold, 1 - confidence) if called in CALLS else ""
-    return Judgement(ratio, low, high, Verdict.NO_VERDICT if reason else called, tuple(map(float, ratios)), reason)
-
-
-def anomaly(ratios: np.ndarray, called: Verdict, threshold: float, alpha: float) -> str:
-    """Why a call from these per-round ratios B/A would mislead, or '' when it would not.
-
-    - A trend across the rounds (least-squares slope of the log ratio on the round number, p < TREND_P)
-      whose fitted line reaches past the threshold on the other side of 1 than the call: B faster early
-      and slower late (or the reverse), as when a change's cost grows with the store. One ratio for the
-      whole comparison would hide that; the reason gives the fitted ratio at the first and last round.
-    - Ratios far from normal (Shapiro-Wilk p < NORMAL_P: a few rounds far from the rest), when the
-      rounds' signs do not carry the call by themselves (a sign test at the interval's own level): the
-      t-interval assumes a normal spread, and a few stalled rounds can pull its mean past 1."""
-    d = np.log(ratios)
-    rounds = np.arange(d.size)
-    fit = scipy_stats.linregress(rounds, d)
-    first, last = np.exp(fit.intercept), np.exp(fit.intercept + fit.slope * rounds[-1])
-    against = 1 / (1 + threshold) if called == Verdict.REGRESSION else 1 + threshold
-    crosses = min(first, last) < against if called == Verdict.REGRESSION else max(first, last) > against
-    if fit.pvalue < TREND_P and crosses:
-        return f"B/A trends from {first:.2f} to {last:.2f} over the rounds (p={fit.pvalue:.0e}): no one ratio holds"
-    normal_p = scipy_stats.shapiro(d).pvalue if d.size >= 3 else 1.0
-    above = int((d > 0).sum()) if called == Verdict.REGRESSION else int((d < 0).sum())
-    sign_p = scipy_stats.binomtest(above, d.size, alternative="greater").pvalue
-    if normal_p < NORMAL_P and sign_p > alpha / 2:
-        return (
-            f"per-round ratios far from normal (Shapiro-Wilk p={normal_p:.0e}) and only {above} of {d.size} "
-            "rounds on the side called"
-        )
-    return ""
-
-
 def _medians(a: pd.Series | None, b: pd.Series | None) -> tuple[float, float]:
     """Each side's typical latency over the rounds: the median of its round medians."""
     return tuple(float(s.median()) if s is not None and s.notna().any() else np.nan for s in (a, b))
 
 
-def _resources(meta: ABMetadata, rounds: pd.DataFrame, suite: str) -> ResourceRow:
-    requests = rounds[rounds["suite"] == suite].groupby(["round", "side"])["requests"].first()
+def _resources(meta: ABMetadata, rounds: pd.DataFrame, suite: str, mode: str) -> ResourceRow:
+    part = rounds[(rounds["suite"] == suite) & (rounds["mode"] == mode)]
+    requests = part.groupby(["round", "side"])["requests"].first()
     cpu, rss = {}, {}
     for r in meta.results:
-        if r.suite == suite and r.status == Status.OK and r.cpu_seconds is not None:
+        if r.suite == suite and meta.mode_of(r) == mode and r.status == Status.OK and r.cpu_seconds is not None:
             count = requests.get((r.round, r.side), 0)
             if count:
                 cpu[(r.round, r.side)] = r.cpu_seconds / count * 1000
             rss.setdefault(r.side, []).append(r.rss_peak_mib or np.nan)
     per_round = pd.Series(cpu, dtype=float).unstack() if cpu else pd.DataFrame()
     if per_round.empty or not {"A", "B"} <= set(per_round.columns):
-        return ResourceRow(suite, None, None, None, None, None, None, None)
+        return ResourceRow(suite, None, None, None, None, None, None, None, mode=mode)
     pairs = per_round[["A", "B"]].dropna()
     pairs = pairs[(pairs > 0).all(axis=1)]
     ratio, low, high = paired_interval(pairs["A"].to_numpy(), pairs["B"].to_numpy()) if len(pairs) else (None,) * 3
@@ -321,4 +360,5 @@ def _resources(meta: ABMetadata, rounds: pd.DataFrame, suite: str) -> ResourceRo
         peak.get("A"),
         peak.get("B"),
         tuple(float(x) for x in pairs["B"] / pairs["A"]),
+        mode=mode,
     )

@@ -14,7 +14,7 @@ from cli.options import option
 from core.errors import BadValue
 from core.layout import ABFiles
 from core.options import parse_pairs
-from core.records import new_run_id
+from core.records import ALONE, CONTENTION, ABMode, new_run_id
 from runner import profiling
 from runner.ab import ABPlan
 from runner.k6 import profiles, select_profile
@@ -27,6 +27,11 @@ DEFAULT_ROUND_SECONDS = 4.0
 DEFAULT_THRESHOLD = 0.03
 DEFAULT_WARMUP = 0.0
 DEFAULT_VUS = 1
+DEFAULT_MODES = (ALONE, CONTENTION)
+DEFAULT_CONTENTION_VUS = 2  # the load at which FastTrackML 0.6.0's slower small metric batches showed (methodology)
+DEFAULT_CONTENTION_ROUNDS = 12
+DEFAULT_RULE_OUT = 0.05  # the smallest change the A/B's quality goals want called (methodology)
+DEFAULT_CONTENTION_RULE_OUT = 0.20  # contention's scatter is 2-5x alone's; the lock waits it is for are larger
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--vus",
         type=int,
         default=DEFAULT_VUS,
-        help=f"VUs in each round (default: {DEFAULT_VUS}: one request at a time, alternating A and B, the steadiest "
-        "measure; with 2, FastTrackML's logging ratios scattered twice as much)",
+        help=f"VUs in each round of the {ALONE} mode (default: {DEFAULT_VUS}: one request at a time, alternating A "
+        "and B, the steadiest measure; with 2, FastTrackML's logging ratios scattered twice as much)",
     )
     parser.add_argument(
         "--threshold",
@@ -96,17 +101,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-interleave runs each side's round in a k6 process of its own, in the order A B, B A, ...)",
     )
     parser.add_argument(
-        "--isolate",
+        "--modes",
+        default=",".join(DEFAULT_MODES),
+        help=f"how the rounds load the servers, one mode after the other on each suite: {ALONE} (each request "
+        f"name in a segment of its own, --vus at a time, its CPU metered per name) and {CONTENTION} (the suite's "
+        f"mixed iteration at --contention-vus, so that requests wait on each other's work, as under a real "
+        f"load); a comma list (default: {','.join(DEFAULT_MODES)})",
+    )
+    parser.add_argument(
+        "--contention-vus",
+        type=int,
+        default=DEFAULT_CONTENTION_VUS,
+        help=f"VUs of the {CONTENTION} mode's rounds (default: {DEFAULT_CONTENTION_VUS})",
+    )
+    parser.add_argument(
+        "--contention-rounds",
+        type=int,
+        default=DEFAULT_CONTENTION_ROUNDS,
+        help=f"rounds per side and suite of the {CONTENTION} mode, at most (default: {DEFAULT_CONTENTION_ROUNDS}: "
+        "it is there to catch the large changes lock waits make)",
+    )
+    parser.add_argument(
+        "--sequential",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="run each request name in a segment of its own in every round, so that no request waits behind "
-        "another kind's work, and measure each server's CPU per request name (default: on; --no-isolate runs "
-        "the suite's mixed iteration, as `run` does)",
+        help="look at the rounds as they come and stop a suite's mode once every request name is settled: "
+        "a change called, or one of --rule-out ruled out (default: on; --no-sequential runs every round)",
+    )
+    parser.add_argument(
+        "--rule-out",
+        type=float,
+        default=DEFAULT_RULE_OUT,
+        help=f"a sequential A/B settles a request name of the {ALONE} mode as no change once its interval rules "
+        f"out a change this large either way (default: {DEFAULT_RULE_OUT})",
+    )
+    parser.add_argument(
+        "--contention-rule-out",
+        type=float,
+        default=DEFAULT_CONTENTION_RULE_OUT,
+        help=f"--rule-out of the {CONTENTION} mode (default: {DEFAULT_CONTENTION_RULE_OUT})",
     )
     parser.add_argument(
         "--profile-servers",
         action="store_true",
-        help="sample where both servers spend their CPU over the measured rounds (Linux perf for FastTrackML, "
+        help="sample where both servers spend their CPU over the measured rounds of the first mode (Linux perf for "
+        "FastTrackML, "
         "py-spy for MLflow) and show on the A/B page the functions whose share grew, with a differential "
         "flame graph (default: off)",
     )
@@ -168,6 +207,10 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         profile = dataclasses.replace(profile, vus=args.vus)
     for name, fine, rule in (
         ("--rounds", args.rounds >= paired.MIN_PAIRS, f"at least {paired.MIN_PAIRS}"),
+        ("--contention-rounds", args.contention_rounds >= paired.MIN_PAIRS, f"at least {paired.MIN_PAIRS}"),
+        ("--contention-vus", args.contention_vus >= 1, "at least 1"),
+        ("--rule-out", args.threshold < args.rule_out < 10, "a fraction larger than --threshold"),
+        ("--contention-rule-out", args.threshold < args.contention_rule_out < 10, "a fraction larger than --threshold"),
         ("--round-iterations", args.round_iterations is None or args.round_iterations >= 1, "at least 1"),
         ("--round-seconds", 0.5 <= args.round_seconds <= 600, "from 0.5 to 600"),
         ("--threshold", 0 < args.threshold < 10, "a fraction such as 0.05"),
@@ -176,6 +219,8 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
     ):
         if not fine:
             raise BadValue(f"{name}: must be {rule}, got {getattr(args, name[2:].replace('-', '_'))}")
+    with option("--modes"):
+        modes = _modes(args, profile.vus)
     with option("--provenance"):
         provenance = parse_pairs(args.provenance, "KEY=VALUE")
     cgroups = {}
@@ -210,9 +255,28 @@ def plan_from(args: argparse.Namespace) -> ABPlan:
         ab_id=ab_id,
         postgres_url=args.postgres_url,
         interleave=args.interleave,
-        isolate=args.isolate,
+        isolate=modes[0].isolated,
+        modes=modes,
+        threshold=args.threshold,
         profile_servers=args.profile_servers,
         round_seconds=args.round_seconds,
         provenance=provenance,
         cgroups=cgroups,
     )
+
+
+def _modes(args: argparse.Namespace, vus: int) -> tuple[ABMode, ...]:
+    """The modes --modes names, in its order, each with its VUs and most rounds."""
+
+    def rule_out(value: float) -> float | None:
+        return value if args.sequential else None
+
+    known = {
+        ALONE: ABMode(ALONE, vus, args.rounds, rule_out(args.rule_out)),
+        CONTENTION: ABMode(CONTENTION, args.contention_vus, args.contention_rounds, rule_out(args.contention_rule_out)),
+    }
+    names = [n.strip() for n in args.modes.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise BadValue(f"unknown mode {unknown[0] if unknown else '(none)'!r}: choose from {', '.join(known)}")
+    return tuple(known[n] for n in dict.fromkeys(names))

@@ -59,7 +59,7 @@ def print_comparison_table(result: Comparison) -> None:
     for r in result.rows:
         table.add_row(
             r.target,
-            r.suite,
+            r.where,
             r.name,
             number(r.median_a, ".2f"),
             number(r.median_b, ".2f"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from core.records import PairMetadata
+from core.records import CONTENTION, PairMetadata
 
 ARCHIVE_DIR = "archive"
 STAGING_DIR = ".staging"
@@ -154,9 +154,11 @@ class ABFiles:
         """The sampled stacks of one side's server over the measured rounds of a suite (`--profile-servers`)."""
         return ProfileFiles(self.folder / suite / side)
 
-    def round_files(self, suite: str, side: str, round_no: int) -> tuple[Path, Path]:
-        """The raw CSV and k6 log of one round (side AB: both sides interleaved in one k6)."""
-        stem = self.folder / suite / f"{side}-{round_no:02d}"
+    def round_files(self, suite: str, side: str, round_no: int, mode: str = "") -> tuple[Path, Path]:
+        """The raw CSV and k6 log of one round (side AB: both sides interleaved in one k6); the rounds
+        of the contention mode in a folder of their own in the suite's."""
+        folder = self.folder / suite / (mode if mode == CONTENTION else "")
+        stem = folder / f"{side}-{round_no:02d}"
         return stem.with_suffix(".csv"), stem.with_suffix(".k6.log")
 
 

@@ -521,6 +521,15 @@ class HistoryRecord(Record):
         return next((p.machine for p in self.pairs if p.machine), None)
 
 
+ALONE = "alone"  # each request name in a segment of its own (runner/segments.py), one request at a time by default
+CONTENTION = "contention"  # the suite's mixed iteration, several VUs at once: requests wait on each other's work
+
+
+def where(suite: str, mode: str) -> str:
+    """A paired A/B's suite as its tables name it: with the mode when measured under contention."""
+    return f"{suite}, under contention" if mode == CONTENTION else suite
+
+
 @dataclasses.dataclass(frozen=True)
 class CpuCost:
     """A paired A/B's CPU per request of one request name, measured on its own segment of each round:
@@ -557,10 +566,15 @@ class ComparisonRow:
     # too, False when it did not (then it does not fail a gate); None when it was not measured twice
     confirmed: bool | None = None
     cpu: CpuCost | None = None  # an isolated paired A/B: the server's CPU per request of this name
+    mode: str = ""  # a paired A/B's mode (ALONE or CONTENTION); "" in one recorded before modes: its only one
 
     @property
     def target(self) -> str:
         return self.target_a if self.target_a == self.target_b else f"{self.target_a} → {self.target_b}"
+
+    @property
+    def where(self) -> str:
+        return where(self.suite, self.mode)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -576,6 +590,11 @@ class ResourceRow:
     rss_a_mib: float | None  # peak resident memory of the server's process tree
     rss_b_mib: float | None
     rounds: tuple[float, ...] = ()
+    mode: str = ""  # as ComparisonRow's
+
+    @property
+    def where(self) -> str:
+        return where(self.suite, self.mode)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -636,6 +655,27 @@ class ABRound:
     iterations: int | None = None  # per VU of this side (None: written before rounds were re-sized)
     # an isolated round: CPU seconds of the server on each request name's segment (see runner/segments.py)
     cpu_by_name: dict[str, float] = dataclasses.field(default_factory=dict)
+    mode: str = ""  # ALONE or CONTENTION; "" in an A/B recorded before modes: its only one
+
+
+@dataclasses.dataclass(frozen=True)
+class ABMode:
+    """How a paired A/B loaded the servers in some of its rounds: ALONE or CONTENTION, at `vus` VUs,
+    for at most `rounds` rounds per suite (fewer when a sequential A/B had settled every name)."""
+
+    name: str
+    vus: int
+    rounds: int
+    rule_out: float | None = None  # sequential: the change whose exclusion settles a name; None: every round runs
+
+    @property
+    def isolated(self) -> bool:
+        return self.name == ALONE
+
+    def describe(self) -> str:
+        how = "each request name alone" if self.isolated else "the mixed iteration"
+        stops = f", stopped once every name is settled or rules out {self.rule_out:.0%}" if self.rule_out else ""
+        return f"{self.name} ({how}, {self.vus} VU{'s' if self.vus != 1 else ''}, up to {self.rounds} rounds{stops})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -656,6 +696,17 @@ class ABMetadata(Measurement):
     round_seconds: float | None = None
     round_iterations: dict[str, int] = dataclasses.field(default_factory=dict)  # per suite: its first round's
     isolated: bool = False  # each request name in a segment of its own in every round (runner/segments.py)
+    modes: tuple[ABMode, ...] = ()  # () in an A/B recorded before modes: see `measured_modes`
+
+    @property
+    def measured_modes(self) -> tuple[ABMode, ...]:
+        """The modes the A/B measured; for one recorded before modes, the one its settings describe."""
+        if self.modes:
+            return self.modes
+        return (ABMode(ALONE if self.isolated else CONTENTION, self.vus or 1, self.rounds),)
+
+    def mode_of(self, result: ABRound) -> str:
+        return result.mode or self.measured_modes[0].name
 
     def iterations_range(self, suite: str) -> tuple[int, int] | None:
         """The fewest and most iterations per VU and side a round of `suite` ran (rounds are re-sized

@@ -45,6 +45,7 @@ import psutil
 
 from core.layout import ABFiles, ProfileFiles
 from core.paths import ROOT
+from core.records import CONTENTION, where
 from perf.delay_proxy import slowed_servers
 from runner.profiling import ensure_profilers, sampling
 from services import launcher, processes
@@ -79,6 +80,10 @@ def comparison_rows(path: Path) -> pd.DataFrame:
     for column in ("cpu_a", "cpu_b", "ratio", "verdict"):
         rows[column if column.startswith("cpu") else f"cpu_{column}"] = cpu.get(column, np.nan)
     rows["se"] = [np.std(np.log(r), ddof=1) / np.sqrt(len(r)) if len(r) > 1 else np.nan for r in rows["rounds"]]
+    rows["suite"] = [
+        where(suite, mode)
+        for suite, mode in zip(rows["suite"], rows.get("mode", pd.Series("", index=rows.index)), strict=True)
+    ]
     return rows
 
 
@@ -187,6 +192,7 @@ def calibrate(mode: str, target_id: str, work: Path, options: list[str]) -> dict
     proxies, from an A/B at zero strength."""
     with PAIRS[mode](target_id, {}, work / "servers") as (a, b):
         rows, seconds = run_ab(work / "ab", a, b, options)
+    rows = rows[rows["mode"] != CONTENTION] if "mode" in rows else rows  # a request's own cost: alone
     if mode == "cpu":
         values = {row.name: (row.cpu_a + row.cpu_b) / 2 for row in rows.itertuples()}
     else:

@@ -57,7 +57,7 @@ def markdown(result: Comparison) -> str:
         because = f": {r.reason}" if r.reason else CONFIRMATION.get(r.confirmed, "")
         lines.append(
             ("" if one_target else f"| {r.target} ")
-            + f"| {r.suite} | {r.name} | {number(r.median_a, '.2f')} | {number(r.median_b, '.2f')} "
+            + f"| {r.where} | {r.name} | {number(r.median_a, '.2f')} | {number(r.median_b, '.2f')} "
             f"| {number(r.ratio, '.3f')} | {number(r.low, '.3f')} – {number(r.high, '.3f')} "
             f"| {VERDICT_LABEL[r.verdict]}{because} |"
         )
@@ -88,7 +88,7 @@ def markdown(result: Comparison) -> str:
         ]
         for c in result.resources:
             lines.append(
-                f"| {c.suite} | {number(c.cpu_a, '.2f')} | {number(c.cpu_b, '.2f')} | {number(c.ratio, '.3f')} "
+                f"| {c.where} | {number(c.cpu_a, '.2f')} | {number(c.cpu_b, '.2f')} | {number(c.ratio, '.3f')} "
                 f"| {number(c.low, '.3f')} – {number(c.high, '.3f')} | {number(c.rss_a_mib, '.0f')} "
                 f"| {number(c.rss_b_mib, '.0f')} |"
             )
@@ -125,7 +125,7 @@ def comment(gate: Gate) -> str:
     if changed:
         lines += ["", "| target | suite | request | B/A | interval | verdict |", "|---|---|---|---:|---|---|"]
         lines += [
-            f"| {r.target} | {r.suite} | {r.name} | {number(r.ratio, '.3f')} "
+            f"| {r.target} | {r.where} | {r.name} | {number(r.ratio, '.3f')} "
             f"| {number(r.low, '.3f')} – {number(r.high, '.3f')} "
             f"| {VERDICT_LABEL[r.verdict]}{f': {r.reason}' if r.reason else CONFIRMATION.get(r.confirmed, '')} |"
             for r in sorted(changed, key=lambda r: (r.verdict != Verdict.REGRESSION, -finite_or(r.ratio, 0.0)))
@@ -136,7 +136,7 @@ def comment(gate: Gate) -> str:
     if cost:
         lines += ["", "| server CPU per request | suite | B/A | interval |", "|---|---|---:|---|"]
         lines += [
-            f"| {_side(c)} | {x.suite} | {number(x.ratio, '.3f')} | {number(x.low, '.3f')} – {number(x.high, '.3f')} |"
+            f"| {_side(c)} | {x.where} | {number(x.ratio, '.3f')} | {number(x.low, '.3f')} – {number(x.high, '.3f')} |"
             for c, x in cost
         ]
     body = neutralise_mentions("\n".join(lines))

@@ -141,6 +141,7 @@ def _comparison(ab: ABResult) -> dict:
     rows = [
         {
             "suite": r.suite,
+            "mode": r.mode,
             "name": r.name,
             "target_a": r.target_a,
             "target_b": r.target_b,

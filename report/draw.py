@@ -405,7 +405,7 @@ def ab_chart(result: Comparison) -> alt.LayerChart:
     estimates = pd.DataFrame(
         [
             {
-                "request": f"{r.name} ({r.suite})",
+                "request": f"{r.name} ({r.where})",
                 "ratio": r.ratio,
                 "low": r.low,
                 "high": r.high,
@@ -415,7 +415,7 @@ def ab_chart(result: Comparison) -> alt.LayerChart:
         ]
     )
     dots = pd.DataFrame(
-        [{"request": f"{r.name} ({r.suite})", "ratio": x, "round": i + 1} for r in rows for i, x in enumerate(r.rounds)]
+        [{"request": f"{r.name} ({r.where})", "ratio": x, "round": i + 1} for r in rows for i, x in enumerate(r.rounds)]
     )
     y = alt.Y("request:N", title=None, sort=list(estimates["request"]))
     x = alt.X("ratio:Q", scale=alt.Scale(type="log"), title="latency B/A (log scale)")

@@ -1,23 +1,27 @@
 """A paired A/B on one machine: both servers up at once, the suite in short rounds, measured side by side.
 
 Both sides (A, the baseline, and B, the candidate) are started first, each on a fresh database of
-its own, and stay up for the whole comparison. Each suite then runs one warm-up round (discarded:
-it seeds the retrieval dataset once per side, warms caches and connection pools, and times an
-iteration so that rounds can be sized in seconds), then `rounds` rounds of the same number of
-iterations per side. By default (`interleave`) a round is one k6 process that runs both sides,
-every VU taking turns A B B A ... iteration by iteration, so that a moment's slowdown of the machine
-hits both alike; otherwise each side's round is a k6 process of its own, in the order A B, B A,
-A B ... By default (`isolate`) a round does not run the suite's mixed iteration: it runs each
-request name in a segment of its own, one name after the other, the VUs meeting at a barrier
-between segments (runner/segments.py), so that no request waits behind another kind's work and
-each server's CPU is read per request name. Around every round each server's process tree is
-metered (CPU seconds, peak memory), and after it PostgreSQL's statistics are refreshed on both
-sides' databases.
+its own, and stay up for the whole comparison. Each suite then runs one warm-up round (discarded: it
+seeds the retrieval dataset once per side, warms caches and connection pools, and times an iteration
+so that rounds can be sized in seconds), then `rounds` rounds of the same number of iterations per
+side. By default (`interleave`) a round is one k6 process that runs both sides, every VU taking
+turns A B B A ... iteration by iteration, so that a moment's slowdown of the machine hits both
+alike; otherwise each side's round is a k6 process of its own, in the order A B, B A, A B ... Each
+suite is measured in each of the plan's modes, one after the other, each with its own warm-up and
+rounds: ALONE (`isolate`) does not run the suite's mixed iteration but each request name in a
+segment of its own, one name after the other, the VUs meeting at a barrier between segments
+(runner/segments.py), so that no request waits behind another kind's work and each server's CPU is
+read per request name; CONTENTION runs the mixed iteration at several VUs, so that requests wait on
+each other's work as under a real load. A sequential mode (`rule_out`) stops its rounds of a suite
+at the first look at which every request name has settled (analysis/sequential.py). Around every
+round each server's process tree is metered (CPU seconds, peak memory), and after it PostgreSQL's
+statistics are refreshed on both sides' databases.
 
-The raw CSV of every round is kept untouched as `<out>/<suite>/<AB|A|B>-<round>.csv`, with its k6
-log; `ab.json` (an ABMetadata record) holds both sides and every round's outcome, and `rounds.csv`
-each round's statistics per side and request name: each round's CSV is parsed once, after it ran,
-for both its statistics and the size of the next round. analysis/paired.py judges from these two.
+The raw CSV of every round is kept untouched as `<out>/<suite>/<AB|A|B>-<round>.csv` (the contention
+mode's in `<out>/<suite>/contention/`), with its k6 log; `ab.json` (an ABMetadata record) holds both
+sides and every round's outcome, and `rounds.csv` each round's statistics per side and request name:
+each round's CSV is parsed once, after it ran, for both its statistics and the size of the next
+round. analysis/paired.py judges from these two.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ import numpy as np
 import pandas as pd
 from rich.markup import escape
 
+from analysis import paired, sequential
 from analysis.k6csv import SUCCESS_METRIC, read_samples
 from analysis.paired import ROUND_COLUMNS, round_rows, side_statistics
 from core.errors import BenchError, InputError
 from core.layout import ABFiles
 from core.paths import WORK_DIR, write_atomically
-from core.records import ABMetadata, ABRound, ABSide, Status, now_iso
+from core.records import ALONE, CONTENTION, ABMetadata, ABMode, ABRound, ABSide, Status, now_iso
 from runner import profiling, serving
 from runner.k6 import Profile, measured_here, run_suite
 from runner.progress import console
@@ -64,8 +69,8 @@ class ABPlan:
     baseline: Spec
     candidate: Spec
     suites: tuple[str, ...]
-    profile: Profile  # its VUs run each round
-    rounds: int
+    profile: Profile  # its VUs run each round of the mode being run
+    rounds: int  # at most, per suite in the mode being run
     round_iterations: int | None  # per VU and side in each round; None: sized to round_seconds
     warmup: float  # share of each round's samples the analysis discards
     pin: bool  # k6 on some cores, the servers on the others
@@ -73,7 +78,11 @@ class ABPlan:
     ab_id: str
     postgres_url: str | None = None
     interleave: bool = False  # both sides in one k6 process per round, taking turns iteration by iteration
-    isolate: bool = False  # each request name in a segment of its own in every round (runner/segments.py)
+    isolate: bool = False  # the mode being run is ALONE: each request name in a segment of its own (runner/segments.py)
+    modes: tuple[
+        ABMode, ...
+    ] = ()  # run one after the other on each suite; () runs the plan's own (rounds, VUs, isolate)
+    threshold: float = 0.03  # the smallest change called, as a sequential mode settles names (analysis/sequential.py)
     profile_servers: bool = False  # sample both servers' stacks over the measured rounds (runner/profiling.py)
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
     provenance: dict[str, str] = field(default_factory=dict)  # e.g. CI's image digests and revision
@@ -82,6 +91,15 @@ class ABPlan:
     @property
     def specs(self) -> dict[str, Spec]:
         return {"A": self.baseline, "B": self.candidate}
+
+    @property
+    def measured_modes(self) -> tuple[ABMode, ...]:
+        return self.modes or (ABMode(ALONE if self.isolate else CONTENTION, self.profile.vus, self.rounds),)
+
+    def in_mode(self, mode: ABMode) -> ABPlan:
+        """The plan as it runs `mode`'s rounds: its VUs, its most rounds, isolated or not."""
+        profile = dataclasses.replace(self.profile, vus=mode.vus)
+        return dataclasses.replace(self, profile=profile, rounds=mode.rounds, isolate=mode.isolated, modes=(mode,))
 
     @property
     def needs_postgres(self) -> bool:
@@ -108,9 +126,15 @@ def run_ab(plan: ABPlan) -> ABMetadata:
             meta = dataclasses.replace(meta, baseline=sides["A"], candidate=sides["B"])
             after_round = _analyzer(plan, pg)
             for suite in plan.suites:
-                iterations, rounds = _run_suite(plan, suite, servers, split, after_round, table)
-                results += rounds
-                meta = dataclasses.replace(meta, round_iterations={**meta.round_iterations, suite: iterations})
+                for mode in plan.measured_modes:
+                    settled = _settles(meta, suite, mode, plan.threshold) if mode.rule_out is not None else None
+                    part = plan.in_mode(mode)
+                    if mode != plan.measured_modes[0]:  # the servers' stacks are sampled in the first mode's rounds
+                        part = dataclasses.replace(part, profile_servers=False)
+                    iterations, rounds = _run_suite(part, suite, servers, split, after_round, table, settled)
+                    results += rounds
+                    if mode == plan.measured_modes[0]:
+                        meta = dataclasses.replace(meta, round_iterations={**meta.round_iterations, suite: iterations})
     except KeyboardInterrupt:
         _finish(plan, meta, results, table, "interrupted (Ctrl-C or SIGTERM)")
         raise
@@ -181,20 +205,46 @@ def _run_suite(
     split: tuple[frozenset[int], frozenset[int]] | None,
     after_round: Callable[[], None],
     table: list[pd.DataFrame],
+    settled: Callable[[list[pd.DataFrame]], bool] | None = None,
 ) -> tuple[int, list[ABRound]]:
     """A warm-up round (discarded: it seeds the retrieval data, fills caches and times an iteration),
-    then the rounds; returns the iterations per VU and side of the first round, and the rounds.
+    then the rounds of the plan's one mode; returns the iterations per VU and side of the first
+    round, and the rounds. A sequential A/B (`settled` given) stops after a look at which every
+    request name settled.
 
     Unless --round-iterations fixes it, each round is sized to `round_seconds` at the pace of the
     round before it, since a server slows as its store fills (FastTrackML/SQLite's logging about 2x).
     Both sides of a round always run the same number of iterations, which is what pairing needs."""
     results: list[ABRound] = []
+    rows: list[pd.DataFrame] = []  # this suite's, in this mode
+    mode = plan.measured_modes[0].name
 
     def measured(rounds: list[ABRound], samples: pd.DataFrame | None) -> pd.DataFrame | None:
+        rounds = [dataclasses.replace(r, mode=mode) for r in rounds]
         results.extend(rounds)
-        table.extend(round_rows(samples, r, plan.warmup, plan.interleave) for r in rounds)
+        rows.extend(round_rows(samples, r, plan.warmup, plan.interleave) for r in rounds)
         after_round()
         return samples
+
+    def knows(round_no: int) -> bool:
+        return settled is not None and round_no in sequential.looks(plan.rounds)[:-1] and settled(rows)
+
+    try:
+        return _rounds(plan, suite, servers, split, after_round, measured, knows), results
+    finally:
+        table.extend(rows)
+
+
+def _rounds(
+    plan: ABPlan,
+    suite: str,
+    servers: dict[str, _Server],
+    split: tuple[frozenset[int], frozenset[int]] | None,
+    after_round: Callable[[], None],
+    measured: Callable[[list[ABRound], pd.DataFrame | None], pd.DataFrame | None],
+    knows: Callable[[int], bool],
+) -> int:
+    """Run the warm-up and the rounds (see `_run_suite`); the iterations per VU and side of the first round."""
 
     warmup = RoundSize(WARMUP_ITERATIONS)
     if plan.interleave:
@@ -206,8 +256,10 @@ def _run_suite(
         with _profiled(plan, suite, servers):
             for k in range(1, plan.rounds + 1):
                 samples = measured(*_round(plan, suite, SIDES, k, k - 1, servers, split, size))
+                if knows(k):
+                    break
                 size = _round_size(plan, samples, size, planner)
-        return first.most, results
+        return first.most
     planner = SegmentPlanner(plan, 1) if plan.isolate else None
     warm = {side: _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warmup)[1] for side in SIDES}
     after_round()
@@ -216,8 +268,15 @@ def _run_suite(
         for position, (round_no, side) in enumerate(round_order(plan.rounds)):
             samples = measured(*_round(plan, suite, (side,), round_no, position, servers, split, size))
             if position % 2 == 1:  # both sides of the round done (A B or B A): the next round is re-sized
+                if knows(round_no):
+                    break
                 size = _round_size(plan, samples, size, planner)
-    return first.most, results
+    return first.most
+
+
+def _settles(meta: ABMetadata, suite: str, mode: ABMode, threshold: float) -> Callable[[list[pd.DataFrame]], bool]:
+    """Whether the rounds of `suite` in `mode` so far settle every request name (analysis/sequential.py)."""
+    return lambda rows: bool(rows) and paired.part_settled(meta, pd.concat(rows), suite, mode, threshold)
 
 
 def _profiled(plan: ABPlan, suite: str, servers: dict[str, _Server]) -> contextlib.AbstractContextManager:
@@ -371,7 +430,8 @@ def _round(
     if problem():
         failed = [ABRound(suite, round_no, side, position, Status.FAILED, problem(), iterations=0) for side in sides]
         return failed, None
-    csv_path, log_path = ABFiles(plan.out).round_files(suite, "".join(sides), round_no)
+    mode = plan.measured_modes[0].name
+    csv_path, log_path = ABFiles(plan.out).round_files(suite, "".join(sides), round_no, mode)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     meters = {side: servers[side].meter for side in sides if servers[side].meter}
     for meter in meters.values():
@@ -403,6 +463,7 @@ def _round(
     elif barrier and not barrier.complete:
         status, error = Status.PARTIAL, "not every VU reached the end of the round's segments"
     label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
+    label = f"{plan.measured_modes[0].name} · {label}"
     colour = "green" if status == Status.OK else "red"
     console.print(
         f"{'+'.join(sides)} · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}"
@@ -440,7 +501,8 @@ def start_metadata(plan: ABPlan) -> ABMetadata:
         rounds=plan.rounds,
         warmup=plan.warmup,
         interleaved=plan.interleave,
-        isolated=plan.isolate,
+        isolated=any(m.isolated for m in plan.measured_modes),
+        modes=plan.measured_modes,
         **measured_here(plan.profile, plan.round_iterations, plan.pin and core_split() is not None, plan.provenance),
     )
 
@@ -449,11 +511,10 @@ def _finish(
     plan: ABPlan, meta: ABMetadata, results: list[ABRound], table: list[pd.DataFrame], interrupted: str | None = None
 ) -> ABMetadata:
     failed = [r for r in results if r.status != Status.OK]
-    expected = len(plan.suites) * plan.rounds * len(SIDES)
     if interrupted:
         status, error = Status.PARTIAL, interrupted
-    elif failed or len(results) < expected:
-        status, error = Status.PARTIAL, (failed[0].error if failed else "not every round ran")
+    elif failed:
+        status, error = Status.PARTIAL, failed[0].error
     else:
         status, error = Status.OK, None
     meta = dataclasses.replace(meta, results=tuple(results), status=status, error=error, ended_at=now_iso())

@@ -338,6 +338,8 @@ def _ab(
         "retrieval",
         "--rounds",
         "4",
+        "--contention-rounds",
+        "4",
         *size,
         "--out",
         str(out),
@@ -367,13 +369,16 @@ def test_fasttrackml_against_itself_calls_nothing_and_writes_every_output(tmp_pa
     ):
         assert (out / name).exists(), name
     assert not list(out.glob("*.png")) and list(out.glob("*.md")) == [out / "comparison.md"]  # data, no page
-    assert len(list((out / "retrieval").glob("[AB]-0[1-4].csv"))) == 8  # every round's raw CSV, warm-ups besides
+    for mode in ("", "contention"):  # every round's raw CSV in each mode, warm-ups besides
+        assert len(list((out / "retrieval" / mode).glob("[AB]-0[1-4].csv"))) == 8
     assert {r["verdict"] for r in comparison["rows"]} == {"no change"}
-    assert len(comparison["rows"]) == 5 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
-    [cost] = comparison["resources"]
-    assert cost["cpu_a"] > 0 and cost["rss_a_mib"] > 10
+    assert {r["mode"] for r in comparison["rows"]} == {"alone", "contention"}  # both, by default
+    assert len(comparison["rows"]) == 10 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
+    for cost in comparison["resources"]:
+        assert cost["cpu_a"] > 0 and cost["rss_a_mib"] > 10
     meta = json.loads((out / "ab.json").read_text())
-    assert [r["side"] for r in meta["results"]] == list("ABBAABBA") and meta["status"] == "ok"
+    assert [r["side"] for r in meta["results"]] == list("ABBAABBA" * 2) and meta["status"] == "ok"
+    assert [(m["name"], m["vus"]) for m in meta["modes"]] == [("alone", 1), ("contention", 2)]
     assert "## Benchmark comparison" in (tmp_path / "c.md").read_text()
     # the report gives it a page of its own (built with mkdocs --strict: its links hold)
     folder = output_folder(tmp_path / "outputs", "fasttrackml-sqlite_retrieval")
@@ -442,7 +447,14 @@ def test_a_side_that_does_not_start_gives_no_verdict_and_leaves_nothing_running(
 @pytest.mark.timing
 def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path):
     result, comparison = _ab(
-        tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", "--suites", "logging", size=("--round-seconds", "1")
+        tmp_path,
+        "fasttrackml-sqlite",
+        "fasttrackml-sqlite",
+        "--suites",
+        "logging",
+        "--modes",
+        "alone",
+        size=("--round-seconds", "1"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
@@ -459,7 +471,7 @@ def test_isolated_rounds_run_each_request_name_alone_and_meter_its_cpu(tmp_path)
         assert (ends.to_numpy()[:-1] <= starts.to_numpy()[1:] + 1).all(), (starts, ends)
         counts = frame.groupby(["name", "side"], observed=True).size().unstack()
         assert (counts["A"] == counts["B"]).all() and (counts["A"] >= 5).all(), counts  # paired: as many a side
-        assert counts["A"].nunique() == 1, counts  # each run gets every request of a mixed iteration
+        assert counts["A"].max() == counts.loc[order[0], "A"], counts  # CreateRun: a run for any step's iteration
         for name, turns in frame.groupby("name", observed=True)["side"]:  # one VU: its requests in file order
             sides = "".join(turns)  # A B B A ...: each side follows itself as often as the other
             assert all(sides[i] != sides[i + 1] for i in range(0, len(sides) - 1, 2)), (name, sides)
@@ -537,15 +549,18 @@ def test_an_interleaved_round_is_split_by_its_side_tag():
 def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
     # interleaved by default; rounds sized in seconds, each at the pace of the round before (here the
     # mixed iteration, as `run` measures it)
-    mixed, size = ("--no-isolate", "--vus", "2"), ("--round-seconds", "1")
+    mixed, size = ("--modes", "contention", "--contention-vus", "2"), ("--round-seconds", "1")
     result, comparison = _ab(tmp_path, "fasttrackml-sqlite", "fasttrackml-sqlite", *mixed, size=size)
     assert result.returncode == 0, result.stderr[-3000:]
-    rounds = sorted(p.name for p in (tmp_path / "ab" / "retrieval").glob("*.csv"))
+    folder = tmp_path / "ab" / "retrieval" / "contention"  # the contention mode's rounds
+    rounds = sorted(p.name for p in folder.glob("*.csv"))
     assert rounds == ["AB-00.csv", "AB-01.csv", "AB-02.csv", "AB-03.csv", "AB-04.csv"]
     assert len(comparison["rows"]) == 5 and all(len(r["rounds"]) == 4 for r in comparison["rows"])
     meta = json.loads((tmp_path / "ab" / "ab.json").read_text())
     assert meta["interleaved"] is True and [r["side"] for r in meta["results"]] == list("AB" * 4)
-    assert meta["isolated"] is False and meta["vus"] == 2
+    assert meta["isolated"] is False and meta["modes"] == [
+        {"name": "contention", "vus": 2, "rounds": 4, "rule_out": 0.2}
+    ]
     sizes = [(r["round"], r["side"], r["iterations"]) for r in meta["results"]]
     assert all(n >= 5 for _, _, n in sizes)  # at least MIN_ROUND_ITERATIONS
     for k in range(1, 5):  # both sides of a round ran as many iterations
@@ -553,7 +568,7 @@ def test_interleaved_rounds_measure_both_sides_in_one_k6_process(tmp_path):
     # what each round ran is in its CSV: one GetRun per iteration, 2 VUs x n iterations x 2 sides
     for k in range(1, 5):
         n = next(n for round_no, _, n in sizes if round_no == k)
-        frame = read_samples(tmp_path / "ab" / "retrieval" / f"AB-{k:02d}.csv").frame
+        frame = read_samples(folder / f"AB-{k:02d}.csv").frame
         assert ((frame["metric"] == "http_reqs") & (frame["name"] == "GetRun")).sum() == 2 * 2 * n  # VUs x n x sides
     [cost] = comparison["resources"]
     assert cost["cpu_a"] > 0 and cost["cpu_b"] > 0

@@ -177,8 +177,8 @@ def test_a_slowed_candidate_is_confirmed_and_fails_the_gate_then_passes_acknowle
     with serve("a") as a, serve("b") as b, proxy(a.url) as fast, proxy(b.url, delay=0.03) as slow:
         result = run_cli(
             "ab", "--baseline", f"fasttrackml-sqlite@{fast}", "--candidate", f"fasttrackml-sqlite@{slow}",
-            "--suites", "retrieval", "--rounds", "3", "--round-iterations", "3", "--confirm",
-            "--fail-on-regression", "--out", str(out),
+            "--suites", "retrieval", "--rounds", "3", "--contention-rounds", "3", "--round-iterations", "3",
+            "--confirm", "--fail-on-regression", "--out", str(out),
         )  # fmt: skip
     assert result.returncode == 1, result.stderr[-3000:]
     assert "measuring again to confirm" in result.stdout + result.stderr

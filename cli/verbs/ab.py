@@ -29,7 +29,9 @@ def main(args: argparse.Namespace) -> int:
     plan = plan_from(args)
     console.print(
         f"A/B [bold]{plan.ab_id}[/]: A = {plan.baseline.text}, B = {plan.candidate.text}; "
-        f"{plan.rounds} rounds x {len(plan.suites)} suite(s), {plan.profile.vus} VUs x "
+        f"{len(plan.suites)} suite(s), each "
+        + " then ".join(f"{m.describe()} for up to {m.rounds} rounds" for m in plan.measured_modes)
+        + ", "
         + (f"{plan.round_iterations} iterations" if plan.round_iterations else f"~{plan.round_seconds:g} s")
         + " per round"
     )

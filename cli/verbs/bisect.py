@@ -1,14 +1,16 @@
 """`./run.sh bisect`: find the first of ordered builds where a request got slower, by paired A/Bs.
 
-    ./run.sh bisect --builds SPEC SPEC ... --suite SUITE --request NAME [--good N] [--bad N] [-- AB OPTIONS]
+    ./run.sh bisect --builds SPEC SPEC ... --suite SUITE --request NAME [--mode MODE] [--good N] [--bad N]
+                    [-- AB OPTIONS]
 
 The builds are given oldest first, as `./run.sh ab` takes a SPEC: a target of the registry at any
-version (`fasttrackml-0.5.1-sqlite`), a local build (`fasttrackml-sqlite@/path/to/fml`) or a
-server at a URL. `--good` and `--bad` (positions from 1; default the first and the last) bound the
-search. Each step is a paired A/B of the suite (analysis/bisection.py says which), run in this
-process by the A/B's own stages with the AB OPTIONS given after `--`, as `./run.sh ab` takes them,
-into OUT/step-<n> (its output in OUT/step-<n>.log); each is printed as it ends (one line each on
-stdout, whatever the terminal's width), and OUT/bisect.json keeps them all.
+version (`fasttrackml-0.5.1-sqlite`), a local build (`fasttrackml-sqlite@/path/to/fml`) or a server
+at a URL. `--good` and `--bad` (positions from 1; default the first and the last) bound the search.
+Each step is a paired A/B of the suite in the one mode `--mode` names (alone by default)
+(analysis/bisection.py says which), run in this process by the A/B's own stages with the AB OPTIONS
+given after `--`, as `./run.sh ab` takes them, into OUT/step-<n> (its output in OUT/step-<n>.log);
+each is printed as it ends (one line each on stdout, whatever the terminal's width), and
+OUT/bisect.json keeps them all.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from cli.options import option
 from core.errors import BadValue, InputError
 from core.layout import BisectFiles
 from core.paths import write_atomically
-from core.records import new_run_id
+from core.records import ALONE, CONTENTION, new_run_id
 from runner.progress import console_to
 from services.registry import select_suites
 
@@ -33,6 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--builds", nargs="+", required=True, metavar="SPEC", help="the builds, oldest first")
     parser.add_argument("--suite", required=True, help="the suite whose request got slower")
     parser.add_argument("--request", required=True, metavar="NAME", help="the request name that got slower")
+    parser.add_argument(
+        "--mode",
+        choices=(ALONE, CONTENTION),
+        default=ALONE,
+        help=f"where it got slower: {ALONE} or under {CONTENTION}; each step's A/B measures this mode only "
+        f"(default: {ALONE})",
+    )
     parser.add_argument("--good", type=int, default=1, help="position of a build known good (default: 1)")
     parser.add_argument("--bad", type=int, help="position of a build known bad (default: the last)")
     parser.add_argument("--out", type=Path, help="output folder (default: bisect_outputs/<id>)")
@@ -57,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
     out = files.folder
     ab_options = [o for o in args.ab_options if o != "--"]
     with option("AB OPTIONS"):
-        _ab_arguments(builds[0], builds[-1], args.suite, out, ab_options)  # a bad one fails now, not after an A/B
+        _ab_arguments(builds[0], builds[-1], args, out, ab_options)  # a bad one fails now, not after an A/B
 
     step_numbers = itertools.count(1)
 
@@ -83,11 +92,14 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ab_arguments(baseline: str, candidate: str, suite: str, folder: Path, options: list[str]) -> argparse.Namespace:
-    """The options of one step's A/B, as `./run.sh ab` parses them."""
+def _ab_arguments(
+    baseline: str, candidate: str, args: argparse.Namespace, folder: Path, options: list[str]
+) -> argparse.Namespace:
+    """The options of one step's A/B, as `./run.sh ab` parses them: the bisected suite, in the bisected mode."""
     parser = argparse.ArgumentParser(prog="./run.sh ab", exit_on_error=False)
     ab_plan.add_arguments(parser)
-    command = ["--baseline", baseline, "--candidate", candidate, "--suites", suite, "--out", str(folder), *options]
+    command = ["--baseline", baseline, "--candidate", candidate, "--suites", args.suite, "--modes", args.mode]
+    command += ["--out", str(folder), *options]
     try:
         return parser.parse_args(command)
     except argparse.ArgumentError as exc:
@@ -105,10 +117,10 @@ def _ab_step(
 ) -> bisection.Step:
     """The paired A/B of build `good` (A) against build `candidate` (B), and its verdict on the request."""
     folder = files.step(number)
-    ab_args = _ab_arguments(builds[good], builds[candidate], args.suite, folder, options)
+    ab_args = _ab_arguments(builds[good], builds[candidate], args, folder, options)
     with console_to(files.step_log(number)):
         _, comparison = ab_stages.ab(ab_plan.plan_from(ab_args), ab_plan.thresholds(ab_args), confirm=ab_args.confirm)
-    row = next((r for r in comparison.rows if r.name == args.request), None)
+    row = next((r for r in comparison.rows if r.name == args.request and r.mode == args.mode), None)
     if row is None:
         raise InputError(f"--request: the {args.suite} suite has no request named {args.request!r} (see {folder})")
     return bisection.Step(good, candidate, row.verdict, row.ratio, row.low, row.high, str(folder))
