@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.k6csv import CALL_METRICS, OPERATION_METRICS, SUCCESS_METRIC
+from analysis.k6csv import CALL_METRICS, OPERATION_METRICS, SUCCESS_METRIC, WAIT_METRIC
 
 DURATION, BYTES = CALL_METRICS
 
@@ -42,3 +42,13 @@ def per_endpoint(calls: pd.DataFrame, samples: pd.DataFrame) -> list[dict]:
             }
         )
     return rows
+
+
+def waiting(calls: pd.DataFrame) -> list[dict]:
+    """Per operation name that recorded it (a view of the ui suite): the median ms until it was shown
+    during which a request to the server was in flight, over its operations."""
+    waits = calls[calls["metric"] == WAIT_METRIC]
+    return [
+        {"name": str(name), "operations": len(group), "wait_ms": round(float(group["value"].median()), 2)}
+        for name, group in waits.groupby("name")
+    ]

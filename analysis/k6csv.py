@@ -37,6 +37,8 @@ KEPT_METRICS = [*OPERATION_METRICS, "checks", *LATENCY_METRICS]
 # The REST calls an operation made (the client's, or a page's), one row each per metric, named by the
 # operation, the endpoint in extra_tags: where an operation's time went.
 CALL_METRICS = ["rest_call_duration", "rest_call_bytes"]
+# Per view of the ui suite: the ms until it was shown during which a request to the server was in flight.
+WAIT_METRIC = "server_wait"
 DROPPED_METRIC = "dropped_iterations"  # arrivals k6 could not start (the capacity suite), per scenario
 SEED_PREFIX = "Seed@"  # untimed requests inside iterations: the scale suite growing its store
 SEGMENT_PREFIX = "Segment@"  # untimed: an isolated A/B round's VUs meeting at the runner's barrier
@@ -119,7 +121,7 @@ def read_samples(path: Path) -> K6Samples:
             chunks.append(chunk[chunk["metric_name"].isin(KEPT_METRICS) & timed])
             seeding.append(chunk[seeds & chunk["metric_name"].isin(["http_reqs", SEED_FAILURE_METRIC])])
             dropped.append(chunk[chunk["metric_name"] == DROPPED_METRIC])
-            calls.append(chunk[chunk["metric_name"].isin(CALL_METRICS)])
+            calls.append(chunk[chunk["metric_name"].isin([*CALL_METRICS, WAIT_METRIC])])
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: not a readable k6 CSV: {str(exc).splitlines()[0]}") from exc
     frame = _tidy(pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns))

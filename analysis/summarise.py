@@ -124,6 +124,7 @@ class PairSummary:
     steps: tuple[capacity.Step, ...] = ()  # the capacity suite's steps, settled
     seeding: tuple[dict, ...] = ()  # the scale suite's growing of the store, per size (scale.seeding)
     calls: tuple[dict, ...] = ()  # the REST calls of each operation, per endpoint (calls.per_endpoint)
+    waits: tuple[dict, ...] = ()  # per view of the ui suite, the time a request was in flight (calls.waiting)
 
     @property
     def target(self) -> str:
@@ -193,6 +194,7 @@ def _pair_summary(
         steps=_steps(samples, meta),
         seeding=tuple(scale.seeding(samples)) if meta.suite == scale.SUITE else (),
         calls=tuple(calls.per_endpoint(samples.calls, samples.frame)),
+        waits=tuple(calls.waiting(samples.calls)),
     )
 
 
@@ -304,7 +306,7 @@ class _SummaryFiles:
         mine &= self.summary["suite"] == meta.suite
         q = self.quantiles
         theirs = (q["run_id"] == meta.run_id) & (q["target"] == meta.target) & (q["suite"] == meta.suite)
-        if not {"steps", "seeding", "calls"} <= entry.keys():  # written before the suites' own figures were kept
+        if not {"steps", "seeding", "calls", "waits"} <= entry.keys():  # written before these figures were kept
             return None
         stats = self.summary[mine].reset_index(drop=True)
         return PairSummary(
@@ -316,6 +318,7 @@ class _SummaryFiles:
             steps=tuple(capacity.Step(**step) for step in entry["steps"]),
             seeding=tuple(entry["seeding"]),
             calls=tuple(entry["calls"]),
+            waits=tuple(entry["waits"]),
         )
 
     def _older_than(self, files: PairFiles) -> bool:
@@ -350,6 +353,7 @@ def _write_summary_files(result: FolderSummary, out: Path) -> None:
             "steps": [dataclasses.asdict(step) for step in p.steps],
             "seeding": list(p.seeding),
             "calls": list(p.calls),
+            "waits": list(p.waits),
         }
         for p in result.pairs
     }

@@ -47,6 +47,19 @@ def server_cpu(pairs: list[PairSummary]) -> dict[tuple[str, str, int], float]:
     return found
 
 
+def server_wait(pairs: list[PairSummary]) -> dict[tuple[str, str, int], float]:
+    """(target, view, size) -> the median ms until the view was shown during which a request to the
+    server was in flight: what a server change can shorten; the rest of the view is the browser's."""
+    found = {}
+    for pair in pairs:
+        if pair.suite != SUITE:
+            continue
+        for row in pair.waits:
+            view, size = _order(row["name"])
+            found[(pair.target, view, size)] = float(row["wait_ms"])
+    return found
+
+
 def _order(name: str) -> tuple[str, int]:
     view, _, size = name.partition("@")
     return view, int(size) if size.isdigit() else 0

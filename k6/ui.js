@@ -48,6 +48,9 @@ const operations = new Counter('operations');
 const viewDuration = new Trend('successful_request_duration', true);
 const callDuration = new Trend('rest_call_duration', true);
 const callBytes = new Trend('rest_call_bytes');
+// per view: the ms until it was shown during which some request to the server was in flight (the
+// page's own navigation included); the rest of the view's time is the browser's own work
+const serverWait = new Trend('server_wait', true);
 
 const server = session(); // one VU, one server
 const store = newStore(server.api, Infinity, true);
@@ -200,6 +203,7 @@ async function view(page, name, url, checks) {
   }
   if (passed) {
     viewDuration.add(shown.ms, tags);
+    serverWait.add(await inFlight(page, shown.ms), tags);
   }
   await recordRequests(page, tags);
 }
@@ -207,6 +211,26 @@ async function view(page, name, url, checks) {
 /** What a view showed, for a log line: its keys sorted, as page.evaluate hands them back in any order. */
 function facts(shown) {
   return JSON.stringify(shown, shown ? Object.keys(shown).sort() : undefined);
+}
+
+/** The ms before `until` (ms since the navigation started) during which at least one of the page's
+ * requests was in flight: the union of their spans from Navigation and Resource Timing. */
+async function inFlight(page, until) {
+  return page.evaluate((end) => {
+    const spans = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+      .map((e) => [e.startTime, Math.min(e.responseEnd, end)])
+      .filter(([from, to]) => to > from)
+      .sort((a, b) => a[0] - b[0]);
+    let total = 0;
+    let reached = 0;
+    for (const [from, to] of spans) {
+      if (to > reached) {
+        total += to - Math.max(from, reached);
+        reached = to;
+      }
+    }
+    return total;
+  }, until);
 }
 
 /** The requests of the page so far (Resource Timing), one `rest_call_*` pair each, per endpoint. */

@@ -155,6 +155,7 @@ def write_ui_page(inputs: ReportInputs, docs: Path) -> Path:
         sizes_text=", ".join(f"{s:,}" for s in sizes) or "growing sizes",
         requests=ui.requests(measured),
         cpu=ui.server_cpu(measured),
+        waits=ui.server_wait(measured),
         paths={t.id: t.server.ui_path for t in targets if any(p.target == t.id for p in measured)},
         labels=labels,
     )

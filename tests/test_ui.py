@@ -74,6 +74,20 @@ def test_the_server_s_cpu_is_read_around_every_view(smoke_run, target):
     assert all(s > 0 for s in each) and sum(each) < meta.server_cpu_seconds, (each, meta.server_cpu_seconds)
 
 
+@pytest.mark.parametrize("target", BOTH)
+def test_each_view_s_wait_for_the_server_is_part_of_its_time(smoke_run, target):
+    """The time a request to the server was in flight, per view: some of it (the page itself and its
+    REST calls), never more than the whole view, which also runs the UI's scripts."""
+    out, _ = smoke_run
+    pair = _pair(out, target)
+    waits = {w["name"]: w["wait_ms"] for w in pair.waits}
+    views = (*VIEWS, AIM_VIEW) if target.startswith("fasttrackml") else VIEWS
+    assert set(waits) == {f"{view}@{size}" for view in views for size in SIZES}
+    shown = pair.stats.set_index("name")["p50_ms"]
+    for name, wait in waits.items():
+        assert 0 < wait <= shown[name], (name, wait, shown[name])
+
+
 def test_the_ui_page_shows_each_target_s_time_to_each_view(smoke_run):
     out, _ = smoke_run
     page = html.unescape((out.parent / "site" / "ui.html").read_text())
@@ -86,6 +100,8 @@ def test_the_ui_page_shows_each_target_s_time_to_each_view(smoke_run):
     for target in BOTH:  # the server's CPU per view, a table row per target and view
         label = re.escape(load_registry().targets[target].label)
         assert re.search(rf"<td>{label}</td>\s*<td>ExperimentPage</td>\s*<td[^>]*>\d+</td>", page), target
+        # and where its time went: waiting for the server, against the view, and the browser's share
+        assert re.search(rf"<td>{label}</td>\s*<td>MetricPage</td>\s*<td[^>]*>\d+ / \d+ ms \(\d+%\)</td>", page), target
 
 
 def test_a_server_that_shows_half_of_its_runs_fails_the_experiment_page(tmp_path):
