@@ -79,9 +79,8 @@ class ABPlan:
     postgres_url: str | None = None
     interleave: bool = False  # both sides in one k6 process per round, taking turns iteration by iteration
     isolate: bool = False  # the mode being run is ALONE: each request name in a segment of its own (runner/segments.py)
-    modes: tuple[
-        ABMode, ...
-    ] = ()  # run one after the other on each suite; () runs the plan's own (rounds, VUs, isolate)
+    # run one after the other on each suite; () runs the plan's own (rounds, VUs, isolate)
+    modes: tuple[ABMode, ...] = ()
     threshold: float = 0.03  # the smallest change called, as a sequential mode settles names (analysis/sequential.py)
     profile_servers: bool = False  # sample both servers' stacks over the measured rounds (runner/profiling.py)
     round_seconds: float = 4.0  # the length of a round, when round_iterations is None
@@ -95,6 +94,11 @@ class ABPlan:
     @property
     def measured_modes(self) -> tuple[ABMode, ...]:
         return self.modes or (ABMode(ALONE if self.isolate else CONTENTION, self.profile.vus, self.rounds),)
+
+    @property
+    def mode(self) -> ABMode:
+        """The mode being run (`in_mode`), or the first one."""
+        return self.measured_modes[0]
 
     def in_mode(self, mode: ABMode) -> ABPlan:
         """The plan as it runs `mode`'s rounds: its VUs, its most rounds, isolated or not."""
@@ -129,11 +133,11 @@ def run_ab(plan: ABPlan) -> ABMetadata:
                 for mode in plan.measured_modes:
                     settled = _settles(meta, suite, mode, plan.threshold) if mode.rule_out is not None else None
                     part = plan.in_mode(mode)
-                    if mode != plan.measured_modes[0]:  # the servers' stacks are sampled in the first mode's rounds
+                    if mode != plan.mode:  # the servers' stacks are sampled in the first mode's rounds
                         part = dataclasses.replace(part, profile_servers=False)
                     iterations, rounds = _run_suite(part, suite, servers, split, after_round, table, settled)
                     results += rounds
-                    if mode == plan.measured_modes[0]:
+                    if mode == plan.mode:
                         meta = dataclasses.replace(meta, round_iterations={**meta.round_iterations, suite: iterations})
     except KeyboardInterrupt:
         _finish(plan, meta, results, table, "interrupted (Ctrl-C or SIGTERM)")
@@ -216,35 +220,18 @@ def _run_suite(
     round before it, since a server slows as its store fills (FastTrackML/SQLite's logging about 2x).
     Both sides of a round always run the same number of iterations, which is what pairing needs."""
     results: list[ABRound] = []
-    rows: list[pd.DataFrame] = []  # this suite's, in this mode
-    mode = plan.measured_modes[0].name
+    rows: list[pd.DataFrame] = []  # this suite's, in this mode: what `settled` judges
 
     def measured(rounds: list[ABRound], samples: pd.DataFrame | None) -> pd.DataFrame | None:
-        rounds = [dataclasses.replace(r, mode=mode) for r in rounds]
+        rounds = [dataclasses.replace(r, mode=plan.mode.name) for r in rounds]
         results.extend(rounds)
         rows.extend(round_rows(samples, r, plan.warmup, plan.interleave) for r in rounds)
+        table.extend(rows[-len(rounds) :])
         after_round()
         return samples
 
     def knows(round_no: int) -> bool:
         return settled is not None and round_no in sequential.looks(plan.rounds)[:-1] and settled(rows)
-
-    try:
-        return _rounds(plan, suite, servers, split, after_round, measured, knows), results
-    finally:
-        table.extend(rows)
-
-
-def _rounds(
-    plan: ABPlan,
-    suite: str,
-    servers: dict[str, _Server],
-    split: tuple[frozenset[int], frozenset[int]] | None,
-    after_round: Callable[[], None],
-    measured: Callable[[list[ABRound], pd.DataFrame | None], pd.DataFrame | None],
-    knows: Callable[[int], bool],
-) -> int:
-    """Run the warm-up and the rounds (see `_run_suite`); the iterations per VU and side of the first round."""
 
     warmup = RoundSize(WARMUP_ITERATIONS)
     if plan.interleave:
@@ -259,7 +246,7 @@ def _rounds(
                 if knows(k):
                     break
                 size = _round_size(plan, samples, size, planner)
-        return first.most
+        return first.most, results
     planner = SegmentPlanner(plan, 1) if plan.isolate else None
     warm = {side: _round(plan, suite, (side,), WARMUP_ROUND, -1, servers, split, warmup)[1] for side in SIDES}
     after_round()
@@ -271,7 +258,7 @@ def _rounds(
                 if knows(round_no):
                     break
                 size = _round_size(plan, samples, size, planner)
-    return first.most
+    return first.most, results
 
 
 def _settles(meta: ABMetadata, suite: str, mode: ABMode, threshold: float) -> Callable[[list[pd.DataFrame]], bool]:
@@ -430,8 +417,7 @@ def _round(
     if problem():
         failed = [ABRound(suite, round_no, side, position, Status.FAILED, problem(), iterations=0) for side in sides]
         return failed, None
-    mode = plan.measured_modes[0].name
-    csv_path, log_path = ABFiles(plan.out).round_files(suite, "".join(sides), round_no, mode)
+    csv_path, log_path = ABFiles(plan.out).round_files(suite, "".join(sides), round_no, plan.mode.name)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     meters = {side: servers[side].meter for side in sides if servers[side].meter}
     for meter in meters.values():
@@ -463,7 +449,7 @@ def _round(
     elif barrier and not barrier.complete:
         status, error = Status.PARTIAL, "not every VU reached the end of the round's segments"
     label = "warm-up" if round_no == WARMUP_ROUND else f"round {round_no}/{plan.rounds}"
-    label = f"{plan.measured_modes[0].name} · {label}"
+    label = f"{plan.mode.name} · {label}"
     colour = "green" if status == Status.OK else "red"
     console.print(
         f"{'+'.join(sides)} · {suite} · {label}: [{colour}]{status}[/] in {result.seconds:.1f} s {escape(error or '')}"
