@@ -598,3 +598,22 @@ def test_profile_servers_names_go_functions_and_draws_what_grew(tmp_path):
     assert "Where the CPU went, retrieval" in page.read_text() and "](ab-profile-retrieval.svg)" in page.read_text()
     svg = ElementTree.parse(page.parent / "ab-profile-retrieval.svg").getroot()
     assert svg.tag.endswith("svg") and len(svg.findall(".//{http://www.w3.org/2000/svg}rect")) > 20
+
+
+@pytest.mark.servers
+def test_a_sequential_ab_stops_each_mode_at_the_first_look_that_settles_every_name(tmp_path):
+    """A change of 900% ruled out settles every name at the first look (6 rounds), in both modes,
+    though each allows more: the runner stops there, and the judge replays the same look."""
+    out = tmp_path / "ab"
+    result = run_cli(
+        "ab", "--baseline", "fasttrackml-sqlite", "--candidate", "fasttrackml-sqlite", "--suites", "retrieval",
+        "--rounds", "12", "--contention-rounds", "9", "--rule-out", "9", "--contention-rule-out", "9",
+        "--round-iterations", "5", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((out / "ab.json").read_text())
+    assert meta["status"] == "ok"
+    for mode in ("alone", "contention"):
+        assert {r["round"] for r in meta["results"] if r["mode"] == mode} == set(range(1, 7)), mode
+    rows = json.loads((out / "comparison.json").read_text())["rows"]
+    assert len(rows) == 10 and all(len(r["rounds"]) == 6 and "settled after 6 rounds" in r["reason"] for r in rows)
