@@ -53,7 +53,7 @@ class K6Samples:
     """The timed samples of one k6 CSV and what was wrong with the file."""
 
     path: Path
-    frame: pd.DataFrame  # metric, timestamp (ms), value, ok, name, scenario, side, valid
+    frame: pd.DataFrame  # metric, timestamp (ms), value, ok, name, scenario, side, round, valid
     truncated: bool = False  # the last row is cut off
     impossible: int = 0  # latency samples excluded as impossible
     sent: int = 0  # every HTTP request in the file, untimed ones (setup, seeding) included
@@ -192,8 +192,9 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.dropna(subset=["timestamp", "name"])
     frame = frame[frame["metric_value"].notna() | frame["metric_name"].isin(LATENCY_METRICS)]
     ok = frame["expected_response"].astype("string").str.lower().eq("true").fillna(False).astype(bool)
-    frame = frame.assign(ok=ok, side=_side(frame)).rename(columns={"metric_name": "metric", "metric_value": "value"})
-    return frame[["metric", "timestamp", "value", "ok", "name", "scenario", "side"]].reset_index(drop=True)
+    frame = frame.assign(ok=ok, side=_side(frame), round=_round(frame))
+    frame = frame.rename(columns={"metric_name": "metric", "metric_value": "value"})
+    return frame[["metric", "timestamp", "value", "ok", "name", "scenario", "side", "round"]].reset_index(drop=True)
 
 
 def milliseconds(timestamps: pd.Series) -> pd.Series:
@@ -215,6 +216,14 @@ def _side(frame: pd.DataFrame) -> pd.Series:
         return pd.Series("", index=frame.index, dtype="string")
     side = frame["extra_tags"].astype("string").str.extract(r"(?:^|&)side=([^&]*)", expand=False)
     return side.fillna("").astype("category")
+
+
+def _round(frame: pd.DataFrame) -> pd.Series:
+    """The `round` tag of a suite run in rounds (runner/rounds.py: k6's --tag round=N), else 0."""
+    if "extra_tags" not in frame:
+        return pd.Series(0, index=frame.index, dtype="int64")
+    found = frame["extra_tags"].astype("string").str.extract(r"(?:^|&)round=(\d+)", expand=False)
+    return pd.to_numeric(found, errors="coerce").fillna(0).astype("int64")
 
 
 def _possible(latency: pd.Series, span_ms: float) -> pd.Series:

@@ -31,6 +31,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from analysis.compare import verdict
+from analysis.precision import paired_interval
 from core.records import Verdict
 
 FAMILY_ERROR = 0.01  # the chance that an A/A comparison calls anything, over all its request names
@@ -46,16 +47,6 @@ DESCRIPTION = (
     f"the error split over them (half at the last); a name settles at the first look that calls it or whose "
     f"{1 - 2 * FUTILITY:.0%} interval rules out its mode's change"
 )
-
-
-def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Ratio B/A from paired positive values (one pair per round) and its t-interval, on log scale."""
-    d = np.log(np.asarray(b, float)) - np.log(np.asarray(a, float))
-    mean = float(d.mean())
-    if d.size < 2:
-        return float(np.exp(mean)), float("nan"), float("nan")
-    half = scipy_stats.t.ppf(0.5 + confidence / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
-    return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
 
 
 @dataclass(frozen=True)

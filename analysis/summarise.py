@@ -5,7 +5,9 @@ in `errors` and `error_rate`, never as a (usually fast) latency. A request is an
 check of it failed, when its response status was not the expected one (even where the script
 checked nothing), or when it has no successful sample: so no request name can show "0 errors"
 beside requests that never succeeded. Throughput is successful requests per second of the suite's
-timed phase.
+timed phase (of its rounds' timed phases, for a suite run in rounds). Each p50 carries its interval
+(`p50_low_ms`, `p50_high_ms`; analysis/precision.py): from the rounds' p50s for a suite run in
+rounds, from the samples and the run-to-run noise otherwise.
 
 The stage reads an output folder and writes `summary.csv` (the statistics), `quantiles.csv` (the
 latency distributions) and `summary.pairs.json` (which pair of which run was summarised, its
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import calls, capacity, scale
+from analysis import calls, capacity, precision, scale
 from analysis.k6csv import OPERATION_METRICS, SUCCESS_METRIC, K6Samples, read_samples
 from core.errors import InputError
 from core.layout import (
@@ -47,6 +49,8 @@ STAT_COLUMNS = [
     "error_rate",
     "mean_ms",
     "p50_ms",
+    "p50_low_ms",
+    "p50_high_ms",
     "p90_ms",
     "p95_ms",
     "p99_ms",
@@ -56,6 +60,7 @@ STAT_COLUMNS = [
 QUANTILES = {"p50_ms": 0.50, "p90_ms": 0.90, "p95_ms": 0.95, "p99_ms": 0.99}
 ID_COLUMNS = ["run_id", "target", "suite", "profile", "status", "name"]
 SUMMARY_COLUMNS = [*ID_COLUMNS, *STAT_COLUMNS]
+ROUND_COLUMNS = ["name", "round", "p50_ms"]
 QUANTILE_COLUMNS = ["run_id", "target", "suite", "name", "quantile", "latency_ms"]
 # Every odd percentile for the distribution charts, every fifth for the history's sketch, and the tail.
 DISTRIBUTION_QUANTILES = sorted({q / 100 for q in [*range(1, 100, 2), *range(5, 100, 5), 99]} | {0.995, 0.999})
@@ -87,11 +92,47 @@ def summarise_samples(samples: pd.DataFrame) -> pd.DataFrame:
     stats["mean_ms"] = latency.mean()
     for column, q in QUANTILES.items():
         stats[column] = latency.quantile(q)
+    stats["p50_low_ms"], stats["p50_high_ms"] = _p50_intervals(stats["p50_ms"], samples)
     stats["max_ms"] = latency.max()
-    elapsed_s = (samples["timestamp"].max() - samples["timestamp"].min()) / 1000
+    elapsed_s = _timed_seconds(samples)
     stats["throughput_rps"] = (stats["count"] - stats["errors"]) / elapsed_s if elapsed_s > 0 else float("nan")
     stats.index.name = "name"
     return stats[STAT_COLUMNS]
+
+
+def _timed_seconds(samples: pd.DataFrame) -> float:
+    """How long the samples took: first to last, or each round's first to last added up for a suite
+    run in rounds (the time between a target's rounds went to the other targets)."""
+    if "round" in samples and (samples["round"] > 0).any():
+        spans = samples.groupby("round")["timestamp"].agg(lambda t: t.max() - t.min())
+        return float(spans.sum()) / 1000
+    return float(samples["timestamp"].max() - samples["timestamp"].min()) / 1000
+
+
+def round_p50s(samples: pd.DataFrame) -> pd.DataFrame:
+    """Each round's p50 per request name (name, round, p50_ms) of a suite run in rounds (runner/rounds.py);
+    empty for one pass."""
+    if "round" not in samples or not (samples["round"] > 0).any():
+        return pd.DataFrame(columns=ROUND_COLUMNS)
+    latency = successful_durations(samples)
+    latency = latency[latency["round"] > 0]
+    p50 = latency.groupby(["name", "round"], observed=True)["value"].median()
+    frame = p50.rename("p50_ms").reset_index()
+    return frame.assign(name=frame["name"].astype(str))[ROUND_COLUMNS]
+
+
+def _p50_intervals(p50: pd.Series, samples: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each name's p50 interval (analysis/precision.py): from its rounds when it ran in two or more,
+    else from its samples."""
+    rounds = round_p50s(samples).groupby("name")["p50_ms"]
+    by_round = {name: values.to_numpy() for name, values in rounds if len(values) >= precision.MIN_ROUNDS}
+    low, high = {}, {}
+    for name, values in successful_durations(samples).groupby("name", observed=True)["value"]:
+        if str(name) in by_round:
+            low[name], high[name] = precision.from_rounds(p50[name], by_round[str(name)])
+        else:
+            low[name], high[name] = precision.from_samples(values.to_numpy())
+    return pd.Series(low, dtype=float).reindex(p50.index), pd.Series(high, dtype=float).reindex(p50.index)
 
 
 def _successes(samples: pd.DataFrame) -> pd.DataFrame:
@@ -125,6 +166,7 @@ class PairSummary:
     seeding: tuple[dict, ...] = ()  # the scale suite's growing of the store, per size (scale.seeding)
     calls: tuple[dict, ...] = ()  # the REST calls of each operation, per endpoint (calls.per_endpoint)
     waits: tuple[dict, ...] = ()  # per view of the ui suite, the time a request was in flight (calls.waiting)
+    rounds: tuple[dict, ...] = ()  # a suite run in rounds: each round's p50 per request name (ROUND_COLUMNS)
 
     @property
     def target(self) -> str:
@@ -195,6 +237,7 @@ def _pair_summary(
         seeding=tuple(scale.seeding(samples)) if meta.suite == scale.SUITE else (),
         calls=tuple(calls.per_endpoint(samples.calls, samples.frame)),
         waits=tuple(calls.waiting(samples.calls)),
+        rounds=tuple(round_p50s(samples.frame).to_dict("records")),
     )
 
 
@@ -224,6 +267,18 @@ class FolderSummary:
     def quantiles(self) -> pd.DataFrame:
         """run_id, target, suite, name, quantile, latency_ms: the latency distributions."""
         return _concat([p.quantiles for p in self.pairs], QUANTILE_COLUMNS)
+
+    @property
+    def rounds(self) -> pd.DataFrame:
+        """run_id, target, suite, name, round, p50_ms: each round's p50 of the suites run in rounds."""
+        frames = [
+            pd.DataFrame(list(p.rounds), columns=ROUND_COLUMNS).assign(
+                run_id=p.meta.run_id, target=p.target, suite=p.suite
+            )
+            for p in self.pairs
+            if p.rounds
+        ]
+        return _concat(frames, ["run_id", "target", "suite", *ROUND_COLUMNS])
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         return self.summary, self.quantiles
@@ -306,7 +361,7 @@ class _SummaryFiles:
         mine &= self.summary["suite"] == meta.suite
         q = self.quantiles
         theirs = (q["run_id"] == meta.run_id) & (q["target"] == meta.target) & (q["suite"] == meta.suite)
-        if not {"steps", "seeding", "calls", "waits"} <= entry.keys():  # written before these figures were kept
+        if not {"steps", "seeding", "calls", "waits", "rounds"} <= entry.keys():  # written before these were kept
             return None
         stats = self.summary[mine].reset_index(drop=True)
         return PairSummary(
@@ -319,6 +374,7 @@ class _SummaryFiles:
             seeding=tuple(entry["seeding"]),
             calls=tuple(entry["calls"]),
             waits=tuple(entry["waits"]),
+            rounds=tuple(entry["rounds"]),
         )
 
     def _older_than(self, files: PairFiles) -> bool:
@@ -354,6 +410,7 @@ def _write_summary_files(result: FolderSummary, out: Path) -> None:
             "seeding": list(p.seeding),
             "calls": list(p.calls),
             "waits": list(p.waits),
+            "rounds": list(p.rounds),
         }
         for p in result.pairs
     }

@@ -69,6 +69,12 @@ class PairFiles:
         return [self.path(s) for s in PAIR_FILES if self.path(s).exists()]
 
 
+def round_files(workdir: Path, number: int) -> tuple[Path, Path]:
+    """The raw CSV and k6 log of one round of a suite run in rounds, in its pair's work folder: they
+    are joined into the pair's own CSV and k6 log afterwards (runner/rounds.py)."""
+    return workdir / f"round-{number:02d}.csv", workdir / f"round-{number:02d}.k6.log"
+
+
 def pair_files(folder: Path, meta: PairMetadata) -> PairFiles:
     """The files in `folder` of the pair `meta` describes."""
     return PairFiles(folder, meta.target, meta.suite)

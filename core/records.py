@@ -453,6 +453,9 @@ class StatRow:
     max_ms: float | None
     throughput_rps: float | None
     sketch_ms: tuple[float, ...] = ()
+    # the p50's interval (analysis/precision.py); None in records made before intervals were kept
+    p50_low_ms: float | None = None
+    p50_high_ms: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)

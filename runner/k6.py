@@ -24,6 +24,7 @@ from core.records import Machine, Source, now_iso
 from services import processes
 
 PROFILES_FILE = K6_DIR / "profiles.json"
+DEFAULT_PROFILE = "rounds"  # what ./run.sh runs when no profile is named
 THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold with abortOnFail ended the test
 POLL_SECONDS = 0.25  # how often progress, the server's liveness and its memory are looked at
 
@@ -32,6 +33,26 @@ POLL_SECONDS = 0.25  # how often progress, the server's liveness and its memory 
 # k6/capacity.js and clients/training.py, and each reaches the suite as the environment variable of
 # the same name in capitals.
 SUITE_SETTINGS = ("sizes", "reads", "rates", "hold", "epochs", "metrics", "train_ms")
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """How a suite runs in rounds (runner/rounds.py): at least `least` and at most `most` rounds, ended
+    sooner once every p50 is known within ±`precision` (a share) or `seconds` have passed."""
+
+    least: int
+    most: int
+    precision: float
+    seconds: float
+
+    @classmethod
+    def of(cls, entry: dict | None) -> Rounds | None:
+        if entry is None:
+            return None
+        return cls(int(entry["least"]), int(entry["most"]), float(entry["precision"]), float(entry["seconds"]))
+
+    def describe(self) -> str:
+        return f"{self.least}-{self.most} rounds until each p50 is known within ±{self.precision:.0%}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,7 @@ class Profile:
     pair_seconds: float = 0.0
     max_duration: str = "10m"  # k6 stops a suite that takes longer (its maxDuration)
     settings: dict[str, object] = field(default_factory=dict, compare=False)  # the suite's, as it runs
+    rounds: Rounds | None = None  # the suite runs in interleaved rounds (runner/rounds.py), as it runs
 
     @property
     def total_iterations(self) -> int:
@@ -76,6 +98,7 @@ class Profile:
             settings=settings,
             max_duration=max_duration,
             pair_seconds=pair_seconds,
+            rounds=Rounds.of(own.get("rounds")),
         )
 
     def script_env(self) -> dict[str, str]:
@@ -193,10 +216,12 @@ def run_suite(
     should_stop: Callable[[], str | None] = lambda: None,
     script_env: dict[str, str] | None = None,
     cpus: frozenset[int] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> LoadResult:
     """Run `k6/<suite>.js`; `should_stop` is polled and, when it returns a reason, k6 is stopped.
 
-    `script_env` reaches the script (VUS, ITERATIONS, DATASET_PREFIX ...); `cpus` pins k6."""
+    `script_env` reaches the script (VUS, ITERATIONS, DATASET_PREFIX ...); `cpus` pins k6; `tags`
+    label every sample (the CSV's extra_tags), e.g. the round of a suite run in rounds."""
     env = script_environment(
         {
             **profile.script_env(),
@@ -214,7 +239,8 @@ def run_suite(
             # snapshots every second, so that a short suite has data in its dashboard too
             "K6_WEB_DASHBOARD_PERIOD": "1s",
         }
-    command = [k6_binary(), "run", "--no-color", "--out", f"csv={csv_path}", str(K6_DIR / f"{suite}.js")]
+    tag_options = [option for key, value in (tags or {}).items() for option in ("--tag", f"{key}={value}")]
+    command = [k6_binary(), "run", "--no-color", *tag_options, "--out", f"csv={csv_path}", str(K6_DIR / f"{suite}.js")]
     # SIGINT lets k6 flush its CSV and end-of-test summary before it exits.
     return run_load(command, env, csv_path, log_path, on_progress, should_stop, cpus, signal.SIGINT)
 

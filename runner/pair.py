@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from analysis import duration, scale
+from analysis import scale
 from analysis.duration import RunEstimate
 from analysis.summarise import PairSummary, summarise_pair
 from core.errors import BenchError
@@ -30,7 +30,7 @@ from runner.progress import PLAIN_INTERVAL_SECONDS, PairProgress, console
 from runner.resources import core_split
 from runner.segments import SegmentBarrier, serve_barrier
 from services import launcher
-from services.postgres import Postgres, postgres
+from services.postgres import Postgres
 from services.registry import Spec, Target
 
 SERVER = "server"  # the one meter of a pair, as the segment barrier names it
@@ -61,8 +61,8 @@ class RunPlan:
 
     @property
     def pairs(self) -> list[tuple[Target, str]]:
-        """Every target x suite, in the order they run."""
-        return [(target, suite) for target in self.targets for suite in self.suites]
+        """Every target x suite, in the order they run: suite by suite."""
+        return [(target, suite) for suite in self.suites for target in self.targets]
 
     def profile_for(self, suite: str) -> Profile:
         return self.profile.for_suite(suite, self.suite_settings)
@@ -78,28 +78,6 @@ class RunPlan:
         return not self.server_url and any(
             t.database.kind == "postgres" and any(not t.unsupported(s) for s in self.suites) for t in self.targets
         )
-
-
-def run_all(plan: RunPlan) -> list[PairSummary]:
-    """Every pair of the plan, one after another, sharing one PostgreSQL (a fresh database each)."""
-    results = []
-    try:
-        with postgres(plan.postgres_url) if plan.needs_postgres else nullcontext() as pg:
-            for number, (target, suite) in enumerate(plan.pairs, start=1):
-                console.rule(f"{target.id} · {suite}  [dim]{_overall(plan, number)}")
-                results.append(run_pair(plan, target, suite, pg))
-    finally:
-        shutil.rmtree(WORK_DIR / plan.run_id, ignore_errors=True)
-    return results
-
-
-def _overall(plan: RunPlan, number: int) -> str:
-    """'pair 3 of 24, about 41 min left' (this pair included)."""
-    where = f"pair {number} of {len(plan.pairs)}"
-    if plan.estimate is None:
-        return where
-    done = [(target.id, suite) for target, suite in plan.pairs[: number - 1]]
-    return f"{where}, about {duration.minutes(plan.estimate.remaining(done))} left"
 
 
 def run_pair(plan: RunPlan, target: Target, suite: str, pg: Postgres | None) -> PairSummary:

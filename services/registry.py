@@ -223,10 +223,17 @@ class Registry:
         if not names or names == "all":
             return self.default_targets
         chosen = [n.strip() for n in names.split(",") if n.strip()]
-        unknown = [n for n in chosen if n not in self.targets]
+        found, unknown = [], []
+        for name in dict.fromkeys(chosen):
+            # any version by its id too (fasttrackml-0.6.0-sqlite): the same server twice, as two
+            # targets, is how a run's intervals are checked (perf/run_precision.py)
+            try:
+                found.append(self.target(name))
+            except BadValue:
+                unknown.append(name)
         if unknown or not chosen:
             raise BadValue(f"unknown target {', '.join(unknown) or repr(names)}; valid: {', '.join(self.targets)}")
-        return [self.targets[n] for n in dict.fromkeys(chosen)]
+        return found
 
 
 def parse_versions(items: list[str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from tests.conftest import output_folder, run_cli
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--profile", "huge"], "--profile: unknown profile 'huge'; valid: smoke, quick, standard"),
+        (["--profile", "huge"], "--profile: unknown profile 'huge'; valid: smoke, quick, rounds, standard"),
         (["--targets", "mlflow-oracle"], "--targets: unknown target mlflow-oracle; valid: fasttrackml-sqlite"),
         (["--suites", "training"], "--suites: unknown suite training; valid: " + ", ".join(suites())),
         (["--targets", "all", "--server-url", "http://127.0.0.1:9"], "--server-url: name exactly one target"),

@@ -18,10 +18,11 @@ from cli.options import add_report_arguments, check_report_arguments, option, re
 from core.errors import BadValue
 from core.options import parse_pairs
 from core.records import Machine, Status, check_run_id, new_run_id
-from runner.k6 import profiles, select_profile
-from runner.pair import RunPlan, run_all
+from runner.k6 import DEFAULT_PROFILE, profiles, select_profile
+from runner.pair import RunPlan
 from runner.progress import PLAIN_INTERVAL_SECONDS, console
 from runner.resources import CgroupMeter
+from runner.run import run_all
 from services.postgres import external
 from services.registry import load_registry, parse_versions, select_suites, suites
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:  # statistics, charts and the site: loaded once the options ar
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     registry = load_registry()
     parser.add_argument(
-        "--profile", default="standard", help=f"load profile, one of {', '.join(profiles())} (default: standard)"
+        "--profile",
+        default=DEFAULT_PROFILE,
+        help=f"load profile, one of {', '.join(profiles())} (default: {DEFAULT_PROFILE}; standard is the original's load)",
     )
     parser.add_argument(
         "--targets",
