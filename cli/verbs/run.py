@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         default=DEFAULT_PROFILE,
-        help=f"load profile, one of {', '.join(profiles())} (default: {DEFAULT_PROFILE}; standard is the original's load)",
+        help=f"load profile, one of {', '.join(profiles())} (default: {DEFAULT_PROFILE}; standard: the original's)",
     )
     parser.add_argument(
         "--targets",
