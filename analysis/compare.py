@@ -29,13 +29,13 @@ import pandas as pd
 
 from analysis import history
 from analysis.k6csv import read_samples
+from analysis.precision import RUN_NOISE  # log-scale SD of a p50 between identical runs
 from analysis.summarise import find_metadata, successful_durations
 from core.errors import BadValue, InputError
 from core.layout import HistoryFiles, pair_files
 from core.records import Comparison, ComparisonRow, Status, Verdict, now_iso
 
 BOOTSTRAP_ROUNDS = 2000
-RUN_NOISE = 0.15  # log-scale SD of a p50 between identical runs when the history cannot tell
 # What two kinds of machine add to that, on log scale, when a comparison across them is asked for.
 # Not measured here (one machine): a prudent guess, twice what we allow one machine's runs, so
 # that only a change far larger than the machines' difference is called.

@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 CONFIDENCE = 0.95
-# The run-to-run spread of a p50 measured in one pass (standard deviation of its log): the rounds of
-# the REST suites scattered 0.03-0.06 per round for FastTrackML and up to 0.10 for MLflow here, so a
-# pass is taken to be as unsure as a noisy round (see docs/methodology.md, "How sure a number is").
-RUN_NOISE = 0.08
+# The run-to-run spread of a p50 (standard deviation of its log) between identical runs on one
+# machine: two runs of the same code here differ by 5-30% in p50. `compare` widens its intervals by
+# the same figure where the history is too short to measure it per series; the default profile's
+# rounds scattered 0.07-0.18 per round at 1 VU (docs/methodology.md, "How sure a number is").
+RUN_NOISE = 0.15
 MIN_ROUNDS = 2  # a scatter needs two rounds at least
 
 

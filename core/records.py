@@ -70,6 +70,7 @@ def now_iso() -> str:
 
 
 LOAD_GENERATOR_SHARE = 0.5  # of k6's ceiling: above it, k6 may have set the pace (see the methodology)
+DEFAULT_PROFILE = "rounds"  # the profile `./run.sh` runs when none is named (k6/profiles.json)
 IMPORTED = "imported"  # the mode and profile of a k6 CSV this suite did not make (`report --import`)
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[A-Za-z0-9._-]{1,64}")
 

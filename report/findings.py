@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis import precision
 from services.registry import USER_SUITES, Target
 
 
@@ -220,3 +221,87 @@ def resource_cost(pairs: list, targets: list[Target]) -> list[dict]:
 
 def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.1f} s"
+
+
+# The server the others are measured against head to head, as the original suite's chart did.
+REFERENCE_SERVER = "fasttrackml"
+
+
+def head_to_head(summary: pd.DataFrame, rounds: pd.DataFrame, targets: list[Target]) -> list[dict]:
+    """Per database: each other target's p50 over the reference server's (FastTrackML), per request
+    name, with its 95% interval (analysis/precision.py): one table each, a column per other target."""
+    tables = []
+    for database in dict.fromkeys(t.database for t in targets):
+        on_it = [t for t in targets if t.database == database]
+        reference = next((t for t in on_it if t.server.name == REFERENCE_SERVER), None)
+        if reference is None or len(on_it) < 2:
+            continue
+        others = [t for t in on_it if t != reference]
+        cells = {
+            t.id: {(h.suite, h.name): h for h in precision.head_to_head(summary, rounds, reference.id, t.id)}
+            for t in others
+        }
+        names = sorted({key for found in cells.values() for key in found})
+        if not names:
+            continue
+        p50 = summary[summary["target"] == reference.id].set_index(["suite", "name"])
+        rows = [
+            {
+                "suite": suite,
+                "name": name,
+                "reference": interval_text(p50.loc[(suite, name)]) if (suite, name) in p50.index else "",
+                "cells": [_ratio_cell(cells[t.id].get((suite, name))) for t in others],
+            }
+            for suite, name in names
+        ]
+        paired = sum(h.paired_rounds > 0 for found in cells.values() for h in found.values())
+        count = sum(len(found) for found in cells.values())
+        tables.append(
+            {
+                "database": database.label,
+                "reference": _server(reference.id, targets),
+                "others": [_server(t.id, targets) for t in others],
+                "rows": rows,
+                "paired": paired,
+                "count": count,
+                "apart": sum(h.sure != "not told apart" for found in cells.values() for h in found.values()),
+            }
+        )
+    return tables
+
+
+def interval_text(row: pd.Series) -> str:
+    """A p50 and how sure it is: '7.21 ms ±6%' (the interval's farther end from the p50)."""
+    width = precision.relative_half_width(row["p50_ms"], row.get("p50_low_ms"), row.get("p50_high_ms"))
+    sure = f" ±{width:.0%}" if width != float("inf") and not pd.isna(width) else ""
+    return f"{row['p50_ms']:.2f}{sure}"
+
+
+def _ratio_cell(h: precision.HeadToHead | None) -> str:
+    if h is None:
+        return "not measured"
+    if pd.isna(h.low):
+        return f"{times(h.ratio)} (interval unknown)"
+    text = f"{times(h.ratio)} [{h.low:.2f}, {h.high:.2f}]"
+    return f"**{text}**" if h.sure != "not told apart" else f"{text} not told apart"
+
+
+def how_sure(pairs: list) -> str:
+    """Where the run's intervals came from, in a sentence: the suites that ran in rounds and how many."""
+    rounds: dict[str, list[int]] = {}
+    for pair in pairs:
+        if pair.status == "ok" and pair.meta.settings.get("rounds"):
+            rounds.setdefault(pair.suite, []).append(int(pair.meta.settings["rounds"]))
+    in_rounds = ", ".join(
+        f"{suite} in {min(n)}{f'-{max(n)}' if max(n) != min(n) else ''} rounds" for suite, n in sorted(rounds.items())
+    )
+    one_pass = (
+        "every suite ran in one pass, so each interval is its samples' widened by this machine's run-to-run noise"
+    )
+    if not in_rounds:
+        return f"Each p50 carries its 95% interval: {one_pass}."
+    return (
+        f"Each p50 carries its 95% interval. {in_rounds[0].upper()}{in_rounds[1:]}, taking turns with the "
+        "other targets of their database, so each interval is the scatter of its rounds' p50s; every other "
+        "suite ran in one pass, its interval its samples' widened by this machine's run-to-run noise."
+    )

@@ -1,5 +1,5 @@
 """The history's pages: trends per profile and the nightly paired A/B, regressions (every change
-point), and the original suite's chart beside the latest standard-profile run."""
+point), and the original suite's chart beside the latest default and standard runs."""
 
 from __future__ import annotations
 
@@ -41,18 +41,28 @@ def write_history_pages(
 
 
 def write_versus_original(history: AnalysedHistory, docs: Path) -> Path:
-    """versus-original.md: the original suite's chart beside the latest standard-profile run."""
-    run = history.latest(original.PROFILE)
-    found = original.cells(run) if run else []
-    compared = [c for c in found if c.agree is not None]
+    """versus-original.md: the original suite's chart beside the latest run of each of original.PROFILES."""
+    sections = []
+    for profile in original.PROFILES:
+        run = history.latest(profile)
+        if run is None:
+            continue
+        found = original.cells(run)
+        compared = [c for c in found if c.agree is not None]
+        sections.append(
+            {
+                "profile": profile,
+                "run": run,
+                "cells": found,
+                "agree": sum(bool(c.agree) for c in compared),
+                "apart": sum(bool(c.agree) and bool(c.told_apart) for c in compared),
+                "compared": len(compared),
+            }
+        )
     meta = tomllib.loads(original.REFERENCE.read_text())
     page = TEMPLATES.get_template("versus-original.md.j2").render(
-        cells=found,
-        run_id=run.run_id if run else "",
-        started_at=run.started_at if run else "",
-        commit=run.commit if run else "",
-        agree=sum(bool(c.agree) for c in compared),
-        compared=len(compared),
+        sections=sections,
+        profiles=original.PROFILES,
         difference=original.DIFFERENCE,
         source=meta["source"],
         statistic=meta["statistic"],

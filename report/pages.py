@@ -36,9 +36,12 @@ def wide_table(
                 continue
             row = ok.loc[(suite, name, t.id)]
             errors = f" ({int(row['errors'])} err)" if row["errors"] else ""
-            cells.append(f"{row['p50_ms']:.2f} / {row['p95_ms']:.2f}{errors}")
+            cells.append(f"{findings.interval_text(row)} / {row['p95_ms']:.2f}{errors}")
         lines.append(f"| {suite} | {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\n<small>p50 / p95 latency of successful requests, ms</small>\n"
+    return (
+        "\n".join(lines) + "\n\n<small>p50 ±how far its 95% interval reaches / p95, latency of successful "
+        "requests, ms</small>\n"
+    )
 
 
 def long_table(summary: pd.DataFrame) -> str:
@@ -72,6 +75,8 @@ def write_overview(inputs: ReportInputs, docs: Path) -> Path:
         fastest=findings.fastest_per_name(summary, targets).to_dict("records"),
         problems=findings.problems(result.pairs, summary, targets, suites()) + result.warnings,
         table=wide_table(summary, targets, unsupported),
+        head_to_head=findings.head_to_head(summary, result.rounds, targets),
+        how_sure=findings.how_sure(result.pairs),
         filters={
             "target": [t.label for t in targets],
             "suite": sorted(set(summary["suite"])),

@@ -24,7 +24,6 @@ from core.records import Machine, Source, now_iso
 from services import processes
 
 PROFILES_FILE = K6_DIR / "profiles.json"
-DEFAULT_PROFILE = "rounds"  # what ./run.sh runs when no profile is named
 THRESHOLDS_CROSSED = 99  # k6's exit code when a threshold with abortOnFail ended the test
 POLL_SECONDS = 0.25  # how often progress, the server's liveness and its memory are looked at
 

@@ -1,4 +1,4 @@
-"""The "Versus the original suite" page: the original's chart values beside a standard-profile run."""
+"""The "Versus the original suite" page: the original's chart values beside the default and standard runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from analysis import detect, history, original, trends
 from analysis.summarise import summarise_folder
+from core.records import DEFAULT_PROFILE
 from report import history_pages
 from report.findings import times
 from tests.conftest import FIXTURES, output_folder
@@ -19,12 +20,29 @@ def _history(tmp_path: Path, profile: str) -> Path:
     return tmp_path / "history"
 
 
-def test_without_a_standard_run_the_page_says_so_and_takes_no_other_profile(tmp_path):
+def test_without_a_default_or_standard_run_the_page_says_so_and_takes_no_other_profile(tmp_path):
     store = _history(tmp_path, "quick")
     docs = tmp_path / "docs"
     docs.mkdir()
     page = history_pages.write_versus_original(trends.analyse(store, detect.Options()), docs).read_text()
-    assert "No standard-profile run is in the history yet" in page and "| request |" not in page
+    assert "No run of the default or the standard profile is in the history yet" in page
+    assert "| request |" not in page
+
+
+def test_the_default_run_has_its_own_table_with_each_ratio_s_interval(tmp_path):
+    store = _history(tmp_path, DEFAULT_PROFILE)
+    run = history.load(store).latest(profile=DEFAULT_PROFILE)
+    search = next(c for c in original.cells(run) if (c.name, c.database) == ("SearchRuns", "SQLite"))
+    # the same samples stand for both servers: a ratio of 1 whose interval cannot tell them apart
+    assert search.ours_low < 1.0 < search.ours_high and search.told_apart is False
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = history_pages.write_versus_original(trends.analyse(store, detect.Options()), docs).read_text()
+    assert f"## The latest {DEFAULT_PROFILE} run" in page and "## The latest standard run" not in page
+    assert (
+        f"| SearchRuns | SQLite | 225× | 1.00× | {search.ours_low:.2f} to {search.ours_high:.2f} (not told apart) |"
+        in page
+    )
 
 
 def test_each_cell_sets_both_ratios_side_by_side_with_reasons_where_they_differ(tmp_path):

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 from cli.options import add_report_arguments, check_report_arguments, option, report_settings
 from core.errors import BadValue
 from core.options import parse_pairs
-from core.records import Machine, Status, check_run_id, new_run_id
-from runner.k6 import DEFAULT_PROFILE, profiles, select_profile
+from core.records import DEFAULT_PROFILE, Machine, Status, check_run_id, new_run_id
+from runner.k6 import profiles, select_profile
 from runner.pair import RunPlan
 from runner.progress import PLAIN_INTERVAL_SECONDS, console
 from runner.resources import CgroupMeter
