@@ -120,10 +120,11 @@ def _load(run: HistoryRecord) -> str:
     if pair is None:
         return f"ran the {run.profile} profile"
     per_name = pair.counts.requests // max(len(pair.counts.request_names), 1)
-    shape = f"{pair.vus} VUs x {pair.iterations_per_vu} iterations"
+    shape = f"{pair.vus} VU{'s' if pair.vus != 1 else ''} x {pair.iterations_per_vu} iterations"
     if rounds := pair.settings.get("rounds"):
         shape = f"{shape} in each of {rounds} rounds"
-    return f"ran {shape} (the {run.profile} profile), {per_name} samples per request name"
+    queued = ", so fewer requests waited behind each other than under the original's 20" if pair.vus < 20 else ""
+    return f"ran {shape} (the {run.profile} profile), {per_name} samples per request name{queued}"
 
 
 def _interval(fasttrackml: StatRow | None, mlflow: StatRow | None) -> tuple[float | None, float | None]:

@@ -10,8 +10,9 @@ its clock), so a p50 is a draw from a run-to-run spread. Every interval here inc
   standard deviation of the rounds' log p50s and t Student's quantile with R - 1 degrees of
   freedom. The rounds' scatter is the run-to-run spread itself, so nothing is assumed.
 - **From one pass** (scale, capacity, client, ui, and any profile without rounds): the
-  distribution-free interval of a median from its samples' order statistics (binomial), widened on
-  the log scale by RUN_NOISE, the run-to-run spread of a p50 measured here (the halves added in
+  distribution-free interval of a median from its samples' order statistics (binomial; below 6
+  samples, which cannot reach 95% that way, the t-interval of their logs), widened on the log scale
+  by RUN_NOISE, the run-to-run spread of a p50 between identical runs (the halves added in
   quadrature).
 - **One server against another** (head to head): where both ran the same rounds, the paired
   interval of their per-round ratios, as the A/B takes it (drift of the machine during a round hits
@@ -71,18 +72,32 @@ def from_rounds(p50: float, round_p50s: np.ndarray, confidence: float = CONFIDEN
 
 
 def from_samples(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The interval of a median measured in one pass: its order-statistic interval, widened by RUN_NOISE."""
+    """The interval of a median measured in one pass: its sampling part widened by RUN_NOISE.
+
+    The sampling part is the distribution-free one, between two order statistics, where the samples
+    are enough for it: n samples hold their median between the smallest and the largest with
+    probability 1 - 2 / 2^n, under 95% below 6 samples. Fewer than that take the t-interval of their
+    logs' mean instead, widened by sqrt(pi / 2) for a median's larger scatter (it assumes a
+    log-normal spread, which a few samples cannot refute)."""
     values = np.sort(np.asarray(samples, float))
     if values.size == 0 or values[0] <= 0:
         return float("nan"), float("nan")
-    n = values.size
-    # the ranks k, n-1-k that hold the median between them with at least `confidence`
-    k = int(_scipy_stats().binom.ppf((1 - confidence) / 2, n, 0.5)) - 1
-    low, high = (values[max(k, 0)], values[min(n - 1 - k, n - 1)]) if n > 1 else (values[0], values[0])
     centre = np.log(np.median(values))
-    sampling = max(centre - np.log(low), np.log(high) - centre)
+    sampling = _order_half(values, centre, confidence)
     half = float(np.hypot(sampling, _z(confidence) * RUN_NOISE))
     return float(np.exp(centre - half)), float(np.exp(centre + half))
+
+
+def _order_half(values: np.ndarray, centre: float, confidence: float) -> float:
+    """The sampling half-width (log scale) of the median of sorted `values`; 0 for one sample."""
+    n = values.size
+    if n == 1:
+        return 0.0
+    if 1 - 2 * 0.5**n < confidence:  # a median scatters sqrt(pi / 2) times as much as a mean
+        return float(np.sqrt(np.pi / 2) * t_half(np.log(values), confidence))
+    # the ranks k, n-1-k that hold the median between them with at least `confidence`
+    k = max(int(_scipy_stats().binom.ppf((1 - confidence) / 2, n, 0.5)) - 1, 0)
+    return float(max(centre - np.log(values[k]), np.log(values[n - 1 - k]) - centre))
 
 
 def relative_half_width(p50: float, low: float, high: float) -> float:

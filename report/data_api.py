@@ -101,7 +101,7 @@ def run_data(record: HistoryRecord) -> dict:
         }
         for p in record.pairs
     ]
-    columns = ("suite", "name", "target", "count", "errors", "p50_ms", "p95_ms", "p99_ms")
+    columns = ("suite", "name", "target", "count", "errors", "p50_ms", "p50_low_ms", "p50_high_ms", "p95_ms", "p99_ms")
     rows = [{c: getattr(r, c) for c in columns} for r in sorted(record.rows, key=lambda r: (r.suite, r.name, r.target))]
     return {
         "schema_version": SCHEMA_VERSION,

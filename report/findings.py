@@ -241,6 +241,7 @@ def head_to_head(summary: pd.DataFrame, rounds: pd.DataFrame, targets: list[Targ
             t.id: {(h.suite, h.name): h for h in precision.head_to_head(summary, rounds, reference.id, t.id)}
             for t in others
         }
+        others = [t for t in others if cells[t.id]]  # a server with no result here (unsupported) has no column
         names = sorted({key for found in cells.values() for key in found})
         if not names:
             continue

@@ -156,10 +156,18 @@ def _measure(plan: RunPlan, members: list[_Member], suite: str, rounds: Rounds) 
             _round(plan, member, suite, number)
         widest = _widest(members)
         console.print(f"{suite} round {number}: {_describe(widest)}", markup=False)
-        enough = number >= rounds.least and (widest is None or widest[0] <= rounds.precision)
-        if enough or (number >= rounds.least and time.monotonic() - started > rounds.seconds):
+        if enough(number, rounds, widest[0] if widest else None, time.monotonic() - started):
             return number
     return rounds.most
+
+
+def enough(number: int, rounds: Rounds, widest: float | None, seconds: float) -> bool:
+    """Whether the rounds stop after round `number`: never before `least`; then once the least sure
+    p50 is known within ±precision (`widest`, None when no name has an interval), `seconds` have
+    passed, or `most` rounds have run."""
+    if number < rounds.least:
+        return False
+    return number >= rounds.most or seconds > rounds.seconds or (widest is not None and widest <= rounds.precision)
 
 
 def _round(plan: RunPlan, member: _Member, suite: str, number: int) -> None:

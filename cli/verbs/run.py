@@ -152,12 +152,13 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _shapes(plan: RunPlan) -> str:
-    """'logging, runs: 20 VUs x 100 iterations; ui: 1 VU x 15 iterations': each suite as it runs."""
+    """'logging, retrieval: 1 VU x 20 iterations a round, 5-12 rounds; ui: 1 VU x 3 iterations'."""
     by_shape: dict[str, list[str]] = {}
     for suite in plan.suites:
         profile = plan.profile_for(suite)
         vus = f"{profile.vus} VU{'s' if profile.vus != 1 else ''}"
-        by_shape.setdefault(f"{vus} x {profile.iterations} iterations", []).append(suite)
+        rounds = f" a round, {profile.rounds.least}-{profile.rounds.most} rounds" if profile.rounds else ""
+        by_shape.setdefault(f"{vus} x {profile.iterations} iterations{rounds}", []).append(suite)
     return "; ".join(f"{', '.join(suites)}: {shape}" for shape, suites in by_shape.items())
 
 
