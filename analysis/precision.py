@@ -8,7 +8,9 @@ its clock), so a p50 is a draw from a run-to-run spread. Every interval here inc
   R short rounds, spread over the run and taking turns with the other targets of its database.
   Each round gives its own p50; the interval is the pooled p50 times exp(±t·s/√R), where s is the
   standard deviation of the rounds' log p50s and t Student's quantile with R - 1 degrees of
-  freedom. The rounds' scatter is the run-to-run spread itself, so nothing is assumed.
+  freedom, widened (in quadrature) by INSTANCE_NOISE: the rounds' scatter is the spread over time,
+  but they all share one fresh server instance, whose own offset against another instance of the
+  same server only identical twins show.
 - **From one pass** (scale, capacity, client, ui, and any profile without rounds): the
   distribution-free interval of a median from its samples' order statistics (binomial; below 6
   samples, which cannot reach 95% that way, the t-interval of their logs), widened on the log scale
@@ -16,7 +18,8 @@ its clock), so a p50 is a draw from a run-to-run spread. Every interval here inc
   quadrature).
 - **One server against another** (head to head): where both ran the same rounds, the paired
   interval of their per-round ratios, as the A/B takes it (drift of the machine during a round hits
-  both and cancels); otherwise the two intervals' halves added in quadrature on the log scale.
+  both and cancels), widened by both instances' offsets; otherwise the two intervals' halves added
+  in quadrature on the log scale.
 
 This module knows nothing of where its numbers came from: it takes p50s, rounds and samples.
 """
@@ -34,6 +37,10 @@ CONFIDENCE = 0.95
 # the same figure where the history is too short to measure it per series; the default profile's
 # rounds scattered 0.07-0.18 per round at 1 VU (docs/methodology.md, "How sure a number is").
 RUN_NOISE = 0.15
+# One server instance's own offset (standard deviation of its log p50 against another instance of
+# the same server, both fresh, measured side by side): the rounds of a run share their instance, so
+# their scatter cannot show it. Measured on identical twins (perf/run_precision.py identical).
+INSTANCE_NOISE = 0.05
 MIN_ROUNDS = 2  # a scatter needs two rounds at least
 
 
@@ -64,10 +71,12 @@ def paired_interval(a: np.ndarray, b: np.ndarray, confidence: float = CONFIDENCE
 
 
 def from_rounds(p50: float, round_p50s: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The interval of a pooled p50 from its rounds' p50s (see the module's docstring)."""
+    """The interval of a pooled p50 from its rounds' p50s, widened by its server instance's own
+    offset (see the module's docstring)."""
     half = t_half(np.log(np.asarray(round_p50s, float)), confidence)
     if np.isnan(half) or p50 <= 0:
         return float("nan"), float("nan")
+    half = float(np.hypot(half, _z(confidence) * INSTANCE_NOISE))
     return float(p50 * np.exp(-half)), float(p50 * np.exp(half))
 
 
@@ -144,6 +153,9 @@ def head_to_head(summary: pd.DataFrame, rounds: pd.DataFrame, reference: str, ot
         paired = _paired(by_round, reference, other, suite, name)
         if paired is not None:
             ratio, low, high = paired_interval(*paired, confidence=CONFIDENCE)
+            # both instances' own offsets, which pairing the rounds cannot cancel
+            half = np.hypot(np.log(high / ratio), np.sqrt(2) * _z(CONFIDENCE) * INSTANCE_NOISE)
+            low, high = ratio * np.exp(-half), ratio * np.exp(half)
             result.append(HeadToHead(suite, name, reference, other, ratio, low, high, len(paired[0])))
             continue
         ratio = b["p50_ms"] / a["p50_ms"]

@@ -73,6 +73,10 @@ def identical(args: argparse.Namespace) -> None:
             print(f"  {kind}: {_coverage(part)}")
     for suite, part in found.groupby("suite"):
         print(f"  {suite}: {_coverage(part)}")
+    # a server instance's own offset: the twins' ratio, its median over a suite's request names
+    offsets = found.groupby(["repeat", "target", "suite"])["ratio"].median()
+    print(f"  twins' median ratio per repeat, target and suite: {', '.join(f'{v:.3f}' for v in offsets)}")
+    print(f"  their log sd: {np.log(offsets).std(ddof=1):.3f} (one server instance's: that over sqrt 2)")
     missed = found[(found["low"] > 1) | (found["high"] < 1)]
     if not missed.empty:
         print("  not covering 1:")
@@ -117,9 +121,10 @@ def main() -> None:
     parser.add_argument("what", choices=["identical", "default"])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--targets", default="fasttrackml-sqlite", help="identical: the targets to run twice")
-    parser.add_argument("run_options", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    args.run_options = [o for o in args.run_options if o != "--"]
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:cut])
+    args.run_options = argv[cut + 1 :]
     {"identical": identical, "default": default}[args.what](args)
 
 

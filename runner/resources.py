@@ -15,12 +15,30 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 import psutil
 
 from core.errors import BadValue
 from runner.cgroups import v1_sibling
+
+IDLE_WINDOW_SECONDS = 0.02  # a meter that used less than IDLE_SHARE of a core over this long is idle
+IDLE_SHARE = 0.1
+IDLE_MOST_SECONDS = 0.5  # a server that never settles (a poller) holds the next turn no longer
+
+
+def wait_until_idle(meters: list) -> None:
+    """Return once every meter's process tree (or cgroup) has been idle for IDLE_WINDOW_SECONDS, or
+    after IDLE_MOST_SECONDS: what one server still does after its last answer (a WAL checkpoint, a
+    garbage collection, a background job) should not land in the next server's turn."""
+    for meter in meters:
+        meter.lap()
+    deadline = time.monotonic() + IDLE_MOST_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(IDLE_WINDOW_SECONDS)
+        if all(meter.lap() < IDLE_SHARE * IDLE_WINDOW_SECONDS for meter in meters):
+            return
 
 
 class TreeMeter:

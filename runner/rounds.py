@@ -3,9 +3,10 @@
 A suite whose profile entry has `rounds` (the default profile's REST suites) is not run once per
 target, one target after the other: every target of one database is started first, each on a fresh
 database of its own, and then the suite runs in short rounds, each round once on every target, the
-targets taking turns in a rotated order (round 1: A B C, round 2: B C A ...). So a moment when the
-machine is slower hits each target about alike, and each round is a fresh draw of the run-to-run
-spread: the scatter of the rounds' p50s is what the p50's interval is made of (analysis/precision.py).
+targets taking turns in an order drawn afresh each round (`round_order`), each turn once every
+server is idle. So a moment when the machine is slower hits each target about alike, and each round
+is a fresh draw of the run-to-run spread: the scatter of the rounds' p50s is what the p50's interval
+is made of (analysis/precision.py).
 
 Before the measured rounds, one warm-up round per target is discarded: it warms caches and
 connection pools, and the retrieval suite seeds its dataset in it once per target (DATASET_PREFIX),
@@ -22,11 +23,13 @@ fails, drops out of the later rounds and keeps what it measured, marked partial.
 from __future__ import annotations
 
 import dataclasses
+import random
 import shutil
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -43,11 +46,13 @@ from runner import serving
 from runner.k6 import LoadResult, Rounds, run_suite
 from runner.pair import RunPlan, _ceiling, _finish, start_metadata
 from runner.progress import console
+from runner.resources import wait_until_idle
 from services import launcher
 from services.postgres import Postgres
 from services.registry import Target
 
 WARMUP_ROUND = 0
+T = TypeVar("T")
 
 
 @dataclass
@@ -70,10 +75,16 @@ class _Member:
         return self.served is not None and self.problem is None
 
 
-def rotated(members: list[_Member], round_number: int) -> list[_Member]:
-    """The order of a round: the group's order turned by the round's number."""
-    turn = round_number % len(members) if members else 0
-    return members[turn:] + members[:turn]
+def round_order(members: list[T], number: int, seed: str) -> list[T]:
+    """The order of a round: a permutation drawn for it (seeded by the run, the suite and the round,
+    so a run can be replayed). A fixed turn (A B C, B C A ...) would always run each target right
+    after the same one, and a server's trailing work (a checkpoint, a collector, a job runner) then
+    slows the same next target every round: on two identical FastTrackMLs behind two MLflows, one of
+    them read 7-8% faster than its twin, outside the intervals. Drawn, that penalty falls on each
+    target alike in expectation and widens the rounds' scatter instead of biasing a ratio."""
+    order = list(members)
+    random.Random(f"{seed}/{number}").shuffle(order)
+    return order
 
 
 def run_group(plan: RunPlan, targets: list[Target], suite: str, pg: Postgres | None) -> list[PairSummary]:
@@ -152,7 +163,8 @@ def _measure(plan: RunPlan, members: list[_Member], suite: str, rounds: Rounds) 
         taking_part = [m for m in members if m.taking_part]
         if not taking_part:
             return number - 1
-        for member in rotated(taking_part, number):
+        for member in round_order(taking_part, number, f"{plan.run_id}/{suite}"):
+            wait_until_idle([m.meter for m in taking_part if m.meter])
             _round(plan, member, suite, number)
         widest = _widest(members)
         console.print(f"{suite} round {number}: {_describe(widest)}", markup=False)

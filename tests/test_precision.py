@@ -21,7 +21,11 @@ def test_an_interval_from_rounds_holds_its_p50_and_narrows_with_more_rounds():
     assert low < 7.2 < high
     wider = from_rounds(7.2, ROUND_P50S[:3])
     assert wider[0] < low and wider[1] > high
-    assert from_rounds(7.2, np.array([7.0, 7.0, 7.0])) == (7.2, 7.2)  # no scatter, no doubt
+    # no scatter over time: what is left is the instance's own offset, which rounds cannot show
+    instance = precision._z(precision.CONFIDENCE) * precision.INSTANCE_NOISE
+    assert from_rounds(7.2, np.array([7.0, 7.0, 7.0])) == pytest.approx(
+        (7.2 * np.exp(-instance), 7.2 * np.exp(instance))
+    )
     assert np.isnan(from_rounds(7.2, ROUND_P50S[:1])).all()  # one round says nothing of the spread
 
 
@@ -40,16 +44,17 @@ def test_an_interval_from_one_pass_is_never_narrower_than_the_run_to_run_noise()
 
 @pytest.mark.parametrize("rounds", [3, 5, 12])
 def test_intervals_from_rounds_cover_the_true_p50_as_often_as_they_say(rounds):
-    """Rounds drawn around a known p50 with a run-to-run spread: the 95% interval covers it 93-97% of
-    the time (2000 draws, seeded)."""
+    """Rounds drawn around a known p50, each run on a fresh server instance with its own offset, with
+    a spread over time: the 95% interval covers it 94-98.5% of the time (2000 draws, seeded)."""
     rng = np.random.default_rng(7)
     truth, covered = 10.0, 0
     for _ in range(2000):
-        draws = truth * np.exp(rng.normal(0, 0.06, rounds))
+        instance = rng.normal(0, precision.INSTANCE_NOISE)
+        draws = truth * np.exp(instance + rng.normal(0, 0.06, rounds))
         centre = float(np.exp(np.log(draws).mean()))
         low, high = from_rounds(centre, draws)
         covered += low <= truth <= high
-    assert 0.93 <= covered / 2000 <= 0.97
+    assert 0.94 <= covered / 2000 <= 0.985
 
 
 def _summary(rows: list[tuple[str, str, float, float, float]]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from analysis import precision
 from analysis.k6csv import read_samples
 from analysis.summarise import round_p50s, summarise_folder
 from runner.k6 import Rounds
-from runner.rounds import enough
+from runner.rounds import enough, round_order
 from tests.conftest import metadata, run_cli
 
 TWINS = ("fasttrackml-sqlite", "fasttrackml-0.6.0-sqlite")
@@ -39,18 +39,29 @@ def _frames(out, suite):
 @pytest.mark.servers
 @pytest.mark.parametrize("suite", SUITES)
 def test_the_targets_take_turns_round_by_round_and_the_warm_up_is_not_kept(twins, suite):
-    frames = _frames(twins, suite)
-    first = {}
-    for target, frame in frames.items():
+    spans = {}
+    for target, frame in _frames(twins, suite).items():
         assert set(frame["round"]) == {1, 2}  # the warm-up round (0) is discarded
-        first[target] = frame.groupby("round")["timestamp"].agg(["min", "max"])
-    a, b = TWINS
-    # round 1 runs the group's order turned by one (b, then a), round 2 turns it back (a, then b)
-    assert first[b].loc[1, "max"] <= first[a].loc[1, "min"]
-    assert first[a].loc[2, "max"] <= first[b].loc[2, "min"]
-    assert first[a].loc[1, "max"] <= first[a].loc[2, "min"]
+        spans[target] = frame.groupby("round")["timestamp"].agg(["min", "max"])
+    run_id = metadata(twins, TWINS[0], suite)["run_id"]
+    for number in (1, 2):
+        # one target's round ends before the next one's starts, in the order drawn for the round
+        order = round_order(list(TWINS), number, f"{run_id}/{suite}")
+        first, second = (spans[t].loc[number] for t in order)
+        assert first["max"] <= second["min"], (number, order)
+    a = TWINS[0]
+    assert spans[a].loc[1, "max"] <= spans[a].loc[2, "min"]
     meta = metadata(twins, a, suite)
     assert meta["settings"]["rounds"] == 2 and meta["iterations_expected"] == meta["iterations_done"] == 8
+
+
+def test_each_round_draws_its_order_so_that_no_target_always_follows_the_same_one():
+    orders = [round_order(list("ABCD"), n, "run/logging") for n in range(1, 41)]
+    assert orders == [round_order(list("ABCD"), n, "run/logging") for n in range(1, 41)]  # replayable
+    followers = {(o[i], o[i + 1]) for o in orders for i in range(3)}
+    assert len(followers) == 12  # every target came right after every other one
+    firsts = {o[0] for o in orders}
+    assert firsts == set("ABCD")
 
 
 @pytest.mark.servers
