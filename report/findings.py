@@ -279,30 +279,14 @@ def interval_text(row: pd.Series) -> str:
 
 
 def _ratio_cell(h: precision.HeadToHead | None) -> str:
+    """'**13× [8.34, 19]**' where the interval tells the two apart, else '1.53× [0.96, 2.44]'."""
     if h is None:
         return "not measured"
     if pd.isna(h.low):
         return f"{times(h.ratio)} (interval unknown)"
-    text = f"{times(h.ratio)} [{h.low:.2f}, {h.high:.2f}]"
-    return f"**{text}**" if h.sure != "not told apart" else f"{text} not told apart"
+    text = f"{times(h.ratio)} [{_bound(h.low)}, {_bound(h.high)}]"
+    return f"**{text}**" if h.sure != "not told apart" else text
 
 
-def how_sure(pairs: list) -> str:
-    """Where the run's intervals came from, in a sentence: the suites that ran in rounds and how many."""
-    rounds: dict[str, list[int]] = {}
-    for pair in pairs:
-        if pair.status == "ok" and pair.meta.settings.get("rounds"):
-            rounds.setdefault(pair.suite, []).append(int(pair.meta.settings["rounds"]))
-    in_rounds = ", ".join(
-        f"{suite} in {min(n)}{f'-{max(n)}' if max(n) != min(n) else ''} rounds" for suite, n in sorted(rounds.items())
-    )
-    one_pass = (
-        "every suite ran in one pass, so each interval is its samples' widened by this machine's run-to-run noise"
-    )
-    if not in_rounds:
-        return f"Each p50 carries its 95% interval: {one_pass}."
-    return (
-        f"Each p50 carries its 95% interval. {in_rounds[0].upper()}{in_rounds[1:]}, taking turns with the "
-        "other targets of their database, so each interval is the scatter of its rounds' p50s; every other "
-        "suite ran in one pass, its interval its samples' widened by this machine's run-to-run noise."
-    )
+def _bound(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.0f}"

@@ -45,10 +45,10 @@ def run_all(plan: RunPlan) -> list[PairSummary]:
             for suite, targets in steps(plan):
                 names = ", ".join(t.id for t in targets)
                 if plan.profile_for(suite).rounds is not None and _runnable(plan, targets, suite):
-                    console.rule(f"{names} · {suite} in rounds  [dim]{_overall(plan, results)}")
+                    console.rule(f"{names} · {suite} in rounds  [dim]{_overall(plan, results, len(targets))}")
                     results += run_group(plan, targets, suite, pg)
                 else:
-                    console.rule(f"{names} · {suite}  [dim]{_overall(plan, results)}")
+                    console.rule(f"{names} · {suite}  [dim]{_overall(plan, results, 1)}")
                     results.append(run_pair(plan, targets[0], suite, pg))
     finally:
         shutil.rmtree(WORK_DIR / plan.run_id, ignore_errors=True)
@@ -59,9 +59,14 @@ def _runnable(plan: RunPlan, targets: list[Target], suite: str) -> bool:
     return bool(plan.executable) or not any(t.unsupported(suite) for t in targets)
 
 
-def _overall(plan: RunPlan, done: list[PairSummary]) -> str:
-    """'pair 3 of 24, about 41 min left' (the pairs of this step included)."""
-    where = f"pair {len(done) + 1} of {len(plan.pairs)}"
+def _overall(plan: RunPlan, done: list[PairSummary], pairs: int) -> str:
+    """'pair 3 of 24, about 41 min left', or 'pairs 3-5 of 24 ...' for a group (its pairs included)."""
+    first = len(done) + 1
+    where = (
+        f"pair {first} of {len(plan.pairs)}"
+        if pairs == 1
+        else f"pairs {first}-{first + pairs - 1} of {len(plan.pairs)}"
+    )
     if plan.estimate is None:
         return where
     finished = [(p.target, p.suite) for p in done]

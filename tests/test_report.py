@@ -296,3 +296,39 @@ def test_the_ab_section_of_the_navigation_is_named_for_a_reader(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     page = (tmp_path / "site" / "ab" / "fasttrackml-sqlite-logging.html").read_text()
     assert "A/B comparisons" in page and not re.search(r">\s*Ab\s*<", page)
+
+
+def test_the_overview_sets_each_server_against_fasttrackml_per_database_with_the_ratio_s_interval():
+    registry = load_registry()
+    targets = [registry.targets[t] for t in ("fasttrackml-sqlite", "mlflow-sqlite", "mlflow-go-sqlite")]
+    targets += [registry.targets[t] for t in ("fasttrackml-postgres", "mlflow-postgres", "mlflow-go-postgres")]
+    p50s = {"fasttrackml": 1.0, "mlflow": 13.0, "mlflow-go": 1.05}
+    summary = pd.DataFrame(
+        [
+            {"target": t.id, "suite": "logging", "name": "CreateRun", "status": "ok", "p50_ms": p50s[t.server.name]}
+            | {"p50_low_ms": p50s[t.server.name] / 1.3, "p50_high_ms": p50s[t.server.name] * 1.3}
+            for t in targets
+            if t.id != "mlflow-go-postgres"  # unsupported there: no row at all
+        ]
+    )
+    rounds = pd.DataFrame(
+        [
+            {"target": t, "suite": "logging", "name": "CreateRun", "round": r, "p50_ms": p}
+            for t, values in (("fasttrackml-sqlite", [1.0, 1.1, 0.95]), ("mlflow-sqlite", [13.0, 14.2, 12.5]))
+            for r, p in enumerate(values, start=1)
+        ]
+    )
+    sqlite, postgres = findings.head_to_head(summary, rounds, targets)
+    assert (sqlite["database"], sqlite["reference"], sqlite["others"]) == (
+        "SQLite",
+        "FastTrackML",
+        ["MLflow", "MLflow-Go"],
+    )
+    [row] = sqlite["rows"]
+    mlflow, go = row["cells"]
+    # MLflow's ratio is paired over the three rounds both ran, and told apart (bold); MLflow-Go's, from
+    # the two one-pass intervals, is not
+    assert mlflow.startswith("**13× [") and sqlite["paired"] == 1 and sqlite["apart"] == 1
+    assert go.startswith("1.05× [") and not go.startswith("**")
+    assert row["reference"] == "1.00 ±30%"
+    assert postgres["others"] == ["MLflow"]  # MLflow-Go has no result on PostgreSQL: no column
