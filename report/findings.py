@@ -290,3 +290,24 @@ def _ratio_cell(h: precision.HeadToHead | None) -> str:
 
 def _bound(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
+def how_sure(pairs: list) -> str:
+    """Where the run's intervals came from, in a sentence: the suites that ran in rounds and how many."""
+    rounds: dict[str, list[int]] = {}
+    for pair in pairs:
+        if pair.status == "ok" and pair.meta.settings.get("rounds"):
+            rounds.setdefault(pair.suite, []).append(int(pair.meta.settings["rounds"]))
+    in_rounds = ", ".join(
+        f"{suite} in {min(n)}{f'-{max(n)}' if max(n) != min(n) else ''} rounds" for suite, n in sorted(rounds.items())
+    )
+    one_pass = (
+        "every suite ran in one pass, so each interval is its samples' widened by this machine's run-to-run noise"
+    )
+    if not in_rounds:
+        return f"Each p50 carries its 95% interval: {one_pass}."
+    return (
+        f"Each p50 carries its 95% interval. {in_rounds[0].upper()}{in_rounds[1:]}, taking turns with the "
+        "other targets of their database, so each interval is the scatter of its rounds' p50s; every other "
+        "suite ran in one pass, its interval its samples' widened by this machine's run-to-run noise."
+    )
