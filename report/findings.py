@@ -274,7 +274,8 @@ def head_to_head(summary: pd.DataFrame, rounds: pd.DataFrame, targets: list[Targ
 def interval_text(row: pd.Series) -> str:
     """A p50 and how sure it is: '7.21 ms ±6%' (the interval's farther end from the p50)."""
     width = precision.relative_half_width(row["p50_ms"], row.get("p50_low_ms"), row.get("p50_high_ms"))
-    sure = f" ±{width:.0%}" if width != float("inf") and not pd.isna(width) else ""
+    # beyond ±999% an interval says only "unknown" (two smoke rounds): its digits would widen the table
+    sure = "" if not width < float("inf") else f" ±{width:.0%}" if width < 10 else " ±>999%"
     return f"{row['p50_ms']:.2f}{sure}"
 
 
@@ -289,6 +290,11 @@ def _ratio_cell(h: precision.HeadToHead | None) -> str:
 
 
 def _bound(value: float) -> str:
+    """An interval's end, short: 0.96, 19, and beyond what says anything, <0.01 or >999."""
+    if value < 0.01:
+        return "<0.01"
+    if value >= 1000:
+        return ">999"
     return f"{value:.2f}" if value < 10 else f"{value:.0f}"
 
 
@@ -308,6 +314,7 @@ def how_sure(pairs: list) -> str:
         return f"Each p50 carries its 95% interval: {one_pass}."
     return (
         f"Each p50 carries its 95% interval. {in_rounds[0].upper()}{in_rounds[1:]}, taking turns with the "
-        "other targets of their database, so each interval is the scatter of its rounds' p50s; every other "
+        "other targets of their database, so each interval is the scatter of its rounds' p50s and a fresh "
+        "server's own offset; every other "
         "suite ran in one pass, its interval its samples' widened by this machine's run-to-run noise."
     )
