@@ -17,6 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis import precision
 from core.records import DEFAULT_PROFILE, HistoryRecord, StatRow, Status
 
 REFERENCE = Path(__file__).parent / "reference" / "original_suite.toml"
@@ -128,13 +129,13 @@ def _load(run: HistoryRecord) -> str:
 
 
 def _interval(fasttrackml: StatRow | None, mlflow: StatRow | None) -> tuple[float | None, float | None]:
-    """The ratio's interval from both p50s' (their log halves added in quadrature), or none."""
-    rows = (fasttrackml, mlflow)
-    if any(r is None or not r.p50_low_ms or not r.p50_high_ms or not r.p50_ms for r in rows):
+    """The ratio's interval from both p50s' (analysis/precision.py, `combined`), or none."""
+    if fasttrackml is None or mlflow is None or not fasttrackml.p50_ms or not mlflow.p50_ms:
         return None, None
-    halves = [max(math.log(r.p50_high_ms / r.p50_ms), math.log(r.p50_ms / r.p50_low_ms)) for r in rows]
-    ratio, half = mlflow.p50_ms / fasttrackml.p50_ms, math.hypot(*halves)
-    return ratio * math.exp(-half), ratio * math.exp(half)
+    halves = [precision.log_half(r.p50_ms, r.p50_low_ms, r.p50_high_ms) for r in (fasttrackml, mlflow)]
+    if any(math.isnan(h) for h in halves):
+        return None, None
+    return precision.combined(mlflow.p50_ms / fasttrackml.p50_ms, *halves)
 
 
 def _ratio(fasttrackml: float | None, mlflow: float | None) -> float | None:

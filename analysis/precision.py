@@ -159,15 +159,25 @@ def head_to_head(summary: pd.DataFrame, rounds: pd.DataFrame, reference: str, ot
             result.append(HeadToHead(suite, name, reference, other, ratio, low, high, len(paired[0])))
             continue
         ratio = b["p50_ms"] / a["p50_ms"]
-        half = np.hypot(_log_half(a), _log_half(b))
-        result.append(HeadToHead(suite, name, reference, other, ratio, ratio * np.exp(-half), ratio * np.exp(half), 0))
+        result.append(HeadToHead(suite, name, reference, other, ratio, *combined(ratio, _log_half(a), _log_half(b)), 0))
     return result
 
 
 def _log_half(row: pd.Series) -> float:
-    if not row["p50_low_ms"] > 0:
+    return log_half(row["p50_ms"], row["p50_low_ms"], row["p50_high_ms"])
+
+
+def log_half(p50: float | None, low: float | None, high: float | None) -> float:
+    """How far an interval reaches from its p50 on the log scale, the farther side (nan: no interval)."""
+    if not p50 or not low or not high or not low > 0:
         return float("nan")
-    return float(max(np.log(row["p50_high_ms"] / row["p50_ms"]), np.log(row["p50_ms"] / row["p50_low_ms"])))
+    return float(max(np.log(high / p50), np.log(p50 / low)))
+
+
+def combined(ratio: float, half_a: float, half_b: float) -> tuple[float, float]:
+    """The interval of a ratio of two p50s measured apart: their log halves added in quadrature."""
+    half = np.hypot(half_a, half_b)
+    return float(ratio * np.exp(-half)), float(ratio * np.exp(half))
 
 
 def _paired(

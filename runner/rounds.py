@@ -228,15 +228,15 @@ def _append_log(log: Path, round_log: Path, number: int) -> None:
 
 
 def _widest(members: list[_Member]) -> tuple[float, str, str] | None:
-    """The least sure p50 so far: (its relative half-width, target, request name); None before two rounds."""
+    """The least sure p50 so far, by its rounds' scatter: (the reach of its t-interval as a share,
+    target, request name); None before two rounds."""
     widest = None
     for member in members:
         if len(member.p50s) < precision.MIN_ROUNDS:
             continue
         for name, values in pd.concat(member.p50s).groupby("name")["p50_ms"]:
-            centre = float(np.exp(np.log(values.to_numpy(float)).mean()))
-            low, high = precision.from_rounds(centre, values.to_numpy(float))
-            width = precision.relative_half_width(centre, low, high)
+            # the part of the interval more rounds can narrow: not the instance's offset, which stays
+            width = float(np.expm1(precision.t_half(np.log(values.to_numpy(float)))))
             if widest is None or width > widest[0]:
                 widest = (width, member.target.id, str(name))
     return widest
